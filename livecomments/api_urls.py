@@ -1,0 +1,32 @@
+"""The REST API (SPEC §4), its OpenAPI schema and docs page, under /api/."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from comments.api import StreamCommentsView
+from livecomments.api import TokenView
+from moderation.api import COMMENT_ACTIONS, BanDetailView, BanListView, CommentActionView
+from streams.api import EndStreamView, SlowModeView, StreamDetailView, StreamListView
+
+app_name = "api"
+
+urlpatterns = [
+    path("auth/token/", TokenView.as_view(), name="token"),
+    path("streams/", StreamListView.as_view(), name="streams"),
+    path("streams/<int:stream_id>/", StreamDetailView.as_view(), name="stream"),
+    path("streams/<int:stream_id>/comments/", StreamCommentsView.as_view(), name="comments"),
+    path("streams/<int:stream_id>/end/", EndStreamView.as_view(), name="end-stream"),
+    path("streams/<int:stream_id>/slow-mode/", SlowModeView.as_view(), name="slow-mode"),
+    *(
+        path(
+            f"comments/<int:comment_id>/{action}/",
+            CommentActionView.as_view(action_name=action),
+            name=f"comment-{action}",
+        )
+        for action in COMMENT_ACTIONS
+    ),
+    path("bans/", BanListView.as_view(), name="bans"),
+    path("bans/<int:ban_id>/", BanDetailView.as_view(), name="ban"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+]

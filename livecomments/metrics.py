@@ -1,0 +1,110 @@
+"""Prometheus metrics of this gateway process, served at /metrics.
+
+Every daphne process serves its own figures; Prometheus scrapes each gateway (see
+docs/operations.md). Counters are bumped on the hot path (a dict lookup and an add);
+sockets per stream are read from the gateway's rooms only when scraped.
+"""
+
+import hmac
+
+from django.conf import settings
+from django.http import HttpResponse, HttpResponseForbidden
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+POSTS = Counter(
+    "livecomments_posts",
+    "Comment posts answered, by outcome: accepted, or the error code that refused them.",
+    ["outcome"],
+)
+ACK_SECONDS = Histogram(
+    "livecomments_ack_seconds",
+    "From a post frame's arrival to its ack.",
+    buckets=_LATENCY_BUCKETS,
+)
+WRITER_FLUSH_SECONDS = Histogram(
+    "livecomments_writer_flush_seconds",
+    "One group-commit transaction of the comment writer.",
+    buckets=_LATENCY_BUCKETS,
+)
+WRITER_BATCH_SIZE = Histogram(
+    "livecomments_writer_batch_posts",
+    "Posts stored by one group-commit transaction.",
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
+)
+LIVE_BATCH_SIZE = Histogram(
+    "livecomments_live_batch_comments",
+    "Comments in one live comments_batch this gateway published.",
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000),
+)
+DISPLAY_LATENCY_SECONDS = Histogram(
+    "livecomments_display_latency_seconds",
+    "Display latency browsers report: now minus the comment's receivedAt.",
+    buckets=(0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30),
+)
+SOCKETS_REFUSED = Counter(
+    "livecomments_sockets_refused",
+    "WebSocket handshakes refused at the edge, by reason.",
+    ["reason"],
+)
+SLOW_SOCKETS_DROPPED = Counter(
+    "livecomments_slow_sockets_dropped",
+    "Sockets dropped because their client stopped reading and the send buffer filled.",
+)
+LOGIN_THROTTLED = Counter(
+    "livecomments_login_throttled",
+    "Login attempts refused because of too many failures.",
+)
+
+
+class SocketsCollector:
+    """livecomments_sockets{stream}: this process's sockets joined to each stream."""
+
+    @staticmethod
+    def _family() -> GaugeMetricFamily:
+        return GaugeMetricFamily(
+            "livecomments_sockets", "Sockets of this gateway joined to a stream.", labels=["stream"]
+        )
+
+    def describe(self):
+        # Registering asks for the names; describing them spares importing the gateway,
+        # whose modules record metrics of their own (an import cycle).
+        yield self._family()
+
+    def collect(self):
+        from comments.gateway import _gateways
+
+        family = self._family()
+        for gateway in list(_gateways.values()):
+            for stream_id, room in list(gateway.rooms.items()):
+                family.add_metric([str(stream_id)], len(room.sockets))
+        yield family
+
+
+REGISTRY.register(SocketsCollector())
+
+
+def record_post(outcome: str, seconds: float) -> None:
+    POSTS.labels(outcome).inc()
+    ACK_SECONDS.observe(seconds)
+
+
+def record_display_latencies(samples_ms: list[int]) -> None:
+    for sample in samples_ms:
+        DISPLAY_LATENCY_SECONDS.observe(sample / 1000)
+
+
+@never_cache
+@require_GET
+def metrics_view(request):
+    """The Prometheus text format; with LC_METRICS_TOKEN set, only for `Bearer <token>`."""
+    token = settings.LIVE_COMMENTS["METRICS_TOKEN"]
+    if token:
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            return HttpResponseForbidden("metrics need a token")
+    return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
