@@ -1,0 +1,181 @@
+"""Comments over REST: read a stream's comments by cursor, post one through the live pipeline.
+
+A post goes through `services.post_comment`, the very code a WebSocket post runs:
+idempotency, rate limits, content rules and bans are shared, and an accepted comment is
+broadcast to every viewer like any other.
+"""
+
+from asgiref.sync import SyncToAsync, async_to_sync
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from pydantic import TypeAdapter, ValidationError
+from rest_framework import serializers, status
+from rest_framework.response import Response
+
+from livecomments.api import ApiView, ErrorSerializer
+from streams.api import get_stream
+
+from . import services
+from .gateway import gateway
+from .protocol import MAX_RAW_CONTENT_CHARS, InvalidMessage, UuidString, ack_payload
+from .rendering import render_comment
+from .selectors import visible_comments
+
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+_idempotency_key = TypeAdapter(UuidString)
+
+
+class CommentMetadataSerializer(serializers.Serializer):
+    receivedAt = serializers.IntegerField(help_text="When a gateway received it, ms since epoch.")
+
+
+class CommentSerializer(serializers.Serializer):
+    """The protocol's Comment (SPEC §3), the same on the WebSocket and here."""
+
+    id = serializers.CharField()
+    streamId = serializers.CharField()
+    userId = serializers.CharField()
+    username = serializers.CharField()
+    avatarUrl = serializers.CharField(allow_null=True)
+    content = serializers.CharField()
+    parentId = serializers.CharField(allow_null=True)
+    isHighlighted = serializers.BooleanField()
+    isPinned = serializers.BooleanField()
+    createdAt = serializers.CharField()
+    metadata = CommentMetadataSerializer()
+
+
+class CommentPageSerializer(serializers.Serializer):
+    comments = CommentSerializer(many=True)
+    next = serializers.CharField(allow_null=True, help_text="The next page, or null at the end.")
+
+
+class NewCommentSerializer(serializers.Serializer):
+    content = serializers.CharField(max_length=MAX_RAW_CONTENT_CHARS, trim_whitespace=False)
+    parentId = serializers.RegexField(r"^[0-9]{1,19}$", required=False, allow_null=True)
+
+
+class AcceptedSerializer(serializers.Serializer):
+    idempotencyKey = serializers.CharField()
+    commentId = serializers.CharField()
+    status = serializers.CharField()
+    comment = CommentSerializer()
+
+
+class StreamCommentsView(ApiView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("after", str, description="Only comments with a greater id."),
+            OpenApiParameter("limit", int, description=f"At most this many (≤ {MAX_PAGE_SIZE})."),
+        ],
+        responses={200: CommentPageSerializer, 404: ErrorSerializer},
+        summary="A stream's visible comments, oldest first, from a cursor",
+    )
+    def get(self, request, stream_id: int):
+        get_stream(stream_id)
+        after = _cursor(request.query_params.get("after"))
+        limit = _limit(request.query_params.get("limit"))
+        rows = visible_comments(stream_id).order_by("id")
+        if after is not None:
+            rows = rows.filter(id__gt=after)
+        page = list(rows[: limit + 1])
+        more = len(page) > limit
+        page = page[:limit]
+        next_url = None
+        if more:
+            query = request.query_params.copy()
+            query["after"] = str(page[-1].id)
+            next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+        return Response({"comments": [render_comment(c) for c in page], "next": next_url})
+
+    @extend_schema(
+        request=NewCommentSerializer,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="A client-made UUID; a retry with it returns the same comment.",
+            )
+        ],
+        responses={
+            201: AcceptedSerializer,
+            400: ErrorSerializer,
+            401: ErrorSerializer,
+            403: ErrorSerializer,
+            404: ErrorSerializer,
+            409: ErrorSerializer,
+            422: ErrorSerializer,
+            429: ErrorSerializer,
+        },
+        summary="Post a comment (the same pipeline and rules as the WebSocket)",
+    )
+    def post(self, request, stream_id: int):
+        received_at = timezone.now()
+        author = services.Author.of(request.user)
+        key = _key(request.headers.get("Idempotency-Key"))
+        body = NewCommentSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        parent = body.validated_data.get("parentId")
+        info = services.load_stream_info(stream_id)
+        comment_id = run_on_gateway(
+            author,
+            info,
+            body.validated_data["content"],
+            key,
+            int(parent) if parent else None,
+            received_at,
+        )
+        comment = visible_comments(stream_id).filter(id=comment_id).first()
+        return Response(
+            {**ack_payload(key, comment_id), "comment": comment and render_comment(comment)},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+def run_on_gateway(*args) -> int:
+    """Run `services.post_comment` on this process's gateway, from a synchronous view.
+
+    Under daphne (and in async tests) the view's thread belongs to the server's event loop,
+    whose gateway batches the comment out to viewers. Without one (a WSGI server, Django's
+    synchronous test client) the loop lives for this call only, so its gateway is drained
+    before the loop goes: the batch is sent, not dropped.
+    """
+    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    if loop is not None and loop.is_running():
+        return async_to_sync(services.post_comment)(*args)
+    return async_to_sync(_post_and_drain)(*args)
+
+
+async def _post_and_drain(*args) -> int:
+    try:
+        return await services.post_comment(*args)
+    finally:
+        await gateway().close()
+
+
+def _key(raw: str | None) -> str:
+    if not raw:
+        raise InvalidMessage("The Idempotency-Key header (a UUID) is required.")
+    try:
+        return _idempotency_key.validate_python(raw.strip()).lower()
+    except ValidationError:
+        raise InvalidMessage("The Idempotency-Key header must be a UUID.") from None
+
+
+def _cursor(raw: str | None) -> int | None:
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit() or len(raw) > 19:
+        raise InvalidMessage("after must be a comment id.")
+    return int(raw)
+
+
+def _limit(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return PAGE_SIZE
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+        raise InvalidMessage(f"limit must be between 1 and {MAX_PAGE_SIZE}.")
+    return int(raw)

@@ -1,0 +1,201 @@
+"""The WebSocket edge of SPEC §3: parse a frame, call a service, render the result.
+
+Sockets have no channel of their own on the layer: the process's FanOut hands stream
+frames (already encoded) to each StreamRoom, which writes them to its sockets.
+"""
+
+import logging
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.utils import timezone
+
+from livecomments import metrics
+
+from . import services
+from .fanout import Message, user_group
+from .gateway import StreamRoom, gateway
+from .protocol import (
+    Banned,
+    InvalidMessage,
+    JoinStream,
+    LiveCommentsError,
+    NotJoined,
+    PostComment,
+    React,
+    ReportLatency,
+    Unauthorized,
+    Unavailable,
+    ack_payload,
+    error_payload,
+    frame,
+    parse_client_frame,
+)
+from .selectors import backfill
+
+logger = logging.getLogger(__name__)
+latency_logger = logging.getLogger("livecomments.display_latency")
+
+SLOW_DISPLAY_MS = 1000
+
+
+class LiveConsumer(AsyncWebsocketConsumer):
+    # No alias of CHANNEL_LAYERS: Channels then gives a socket no layer channel of its own.
+    channel_layer_alias = "sockets-are-served-by-the-fanout"
+
+    async def connect(self) -> None:
+        self.user = self.scope.get("user")
+        self.gateway = gateway()
+        self.room: StreamRoom | None = None
+        # Frames that arrive while a join is sending its backfill wait here, so that the
+        # backfill always comes first.
+        self._held: list[str] | None = None
+        await self.accept()
+        if self._user_id is not None:
+            await self.gateway.fanout.listen(user_group(self._user_id), self)
+
+    async def disconnect(self, code: int) -> None:
+        self._leave()
+        if self._user_id is not None:
+            await self.gateway.fanout.unlisten(user_group(self._user_id), self)
+
+    @property
+    def _user_id(self) -> int | None:
+        user = self.user
+        return user.id if user is not None and user.is_authenticated else None
+
+    # --- outgoing ---------------------------------------------------------------------
+
+    async def send_frame(self, text: str) -> None:
+        if self._held is not None:
+            self._held.append(text)
+        else:
+            await self.send(text_data=text)
+
+    async def send_error(self, error: LiveCommentsError) -> None:
+        await self.send(text_data=frame("error", error_payload(error)))
+
+    # --- incoming ---------------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        received_at = timezone.now()
+        try:
+            if text_data is None:
+                raise InvalidMessage("Frames are JSON text, not binary.")
+            kind, payload = parse_client_frame(text_data)
+        except InvalidMessage as error:
+            await self.send_error(error)
+            return
+        try:
+            if kind == "join_stream":
+                await self.join_stream(payload)
+            elif kind == "leave_stream":
+                self._leave()
+            elif kind == "post_comment":
+                await self.post_comment(payload, received_at)
+            elif kind == "react":
+                await self.react(payload)
+            elif kind == "report_latency":
+                self.report_latency(payload)
+        except LiveCommentsError as error:
+            await self.send_error(error)
+        except Exception:
+            logger.exception("handling %s failed", kind)
+            await self.send_error(Unavailable())
+
+    async def join_stream(self, payload: JoinStream) -> None:
+        if payload.userId is not None and payload.userId != str(self._user_id):
+            raise Unauthorized("userId is not the user this socket is logged in as.")
+        stream_id = int(payload.streamId)
+        self._leave()
+        info, pinned = await services.open_stream(stream_id, self.user)
+        self._held = []
+        try:
+            self.room = await self.gateway.join(self, info)
+            await self.send(
+                text_data=frame(
+                    "stream_state",
+                    {
+                        "streamId": str(stream_id),
+                        "title": info.title,
+                        "status": info.status,
+                        "viewerCount": self.room.viewer_count,
+                        "pinnedComments": pinned,
+                    },
+                )
+            )
+            after = int(payload.lastSeenCommentId) if payload.lastSeenCommentId else None
+            comments = await backfill(stream_id, after)
+            await self.send(
+                text_data=frame(
+                    "comments_batch",
+                    {"streamId": str(stream_id), "comments": comments, "isBackfill": True},
+                )
+            )
+        finally:
+            held, self._held = self._held, None
+            for text in held:
+                await self.send(text_data=text)
+
+    async def post_comment(self, payload: PostComment, received_at) -> None:
+        key = payload.idempotencyKey
+        try:
+            room = self._joined(payload.streamId)
+            assert room.info is not None
+            comment_id = await services.post_comment(
+                services.Author.of(self.user),
+                room.info,
+                payload.content,
+                key,
+                int(payload.parentId) if payload.parentId else None,
+                received_at,
+            )
+            ack = ack_payload(key, comment_id)
+        except LiveCommentsError as error:
+            ack = ack_payload(key, error=error)
+        except Exception:
+            # Redis or the database failed before the comment was committed: every post
+            # still gets its one ack, and this one says that trying again will help.
+            logger.exception("post_comment failed")
+            ack = ack_payload(key, error=Unavailable())
+        await self.send(text_data=frame("ack", ack))
+        metrics.record_post(
+            ack.get("code") or "accepted", (timezone.now() - received_at).total_seconds()
+        )
+
+    async def react(self, payload: React) -> None:
+        room = self._joined(payload.streamId)
+        comment_id = int(payload.commentId) if payload.commentId else None
+        await services.react(self.user, room, payload.reactionType, comment_id)
+
+    def report_latency(self, payload: ReportLatency) -> None:
+        metrics.record_display_latencies(payload.samples)
+        slow = [sample for sample in payload.samples if sample > SLOW_DISPLAY_MS]
+        if slow:
+            latency_logger.warning(
+                "display latency above %d ms for user %s on stream %s: %s",
+                SLOW_DISPLAY_MS,
+                self._user_id,
+                self.room and self.room.stream_id,
+                slow[:20],
+            )
+
+    # --- group messages (user group) --------------------------------------------------
+
+    async def on_group_message(self, message: Message) -> None:
+        if message["type"] == "user.banned":
+            stream_id = message.get("streamId")
+            if self.room is not None and stream_id in (None, self.room.stream_id):
+                self._leave()
+                await self.send_error(Banned())
+
+    # --- helpers ----------------------------------------------------------------------
+
+    def _joined(self, stream_id: str) -> StreamRoom:
+        if self.room is None or str(self.room.stream_id) != stream_id:
+            raise NotJoined()
+        return self.room
+
+    def _leave(self) -> None:
+        if self.room is not None:
+            self.gateway.leave(self, self.room)
+            self.room = None

@@ -1,0 +1,294 @@
+"""This process's live runtime: stream rooms, the comment writer and the periodic work.
+
+A gateway is one per event loop (one per daphne process; one per test). A StreamRoom
+holds this process's sockets of one stream, its comment batcher and reaction counter,
+and listens on the stream's group through the FanOut.
+"""
+
+import asyncio
+import logging
+import time
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from channels.db import database_sync_to_async
+
+from . import state
+from .batcher import CommentBatcher
+from .fanout import FanOut, Message, publish, stream_group
+from .protocol import frame
+from .reactions import INTERVAL_SECONDS, ReactionCounter, add_to_totals
+from .rendering import WireComment
+from .selectors import visible_by_ids
+from .writer import CommentWriter, Post, Stored
+
+logger = logging.getLogger(__name__)
+
+VIEWER_COUNT_SECONDS = 1.0
+FULL_REPORT_SECONDS = 5.0
+TOTALS_PERSIST_SECONDS = 2.0
+FAN_OUT_SLICE = 200
+# Longer than the slowest batch interval: a live gateway has published a comment by then.
+PUBLISH_GRACE_SECONDS = 5.0
+
+
+class Socket(Protocol):
+    async def send_frame(self, text: str) -> None: ...
+
+
+@dataclass
+class StreamInfo:
+    stream_id: int
+    title: str
+    status: str
+    host_id: int | None
+    slow_mode_seconds: int
+
+
+class StreamRoom:
+    def __init__(self, stream_id: int, gateway_id: str, first_seq: int) -> None:
+        self.stream_id = stream_id
+        self.group = stream_group(stream_id)
+        self.sockets: set[Socket] = set()
+        self.info: StreamInfo | None = None
+        self.viewer_total = 0
+        self.reported_local = 0  # this gateway's sockets as last reported to the registry
+        self.sent_viewer_total: int | None = None
+        self.batcher = CommentBatcher(
+            stream_id,
+            self.publish_frame,
+            lambda: self.viewer_total,
+            gateway_id=gateway_id,
+            first_seq=first_seq,
+        )
+        self.reactions = ReactionCounter()
+        self.heard_reactions: Counter[str] = Counter()
+        self._sending = asyncio.Lock()
+        # (author, idempotency key, comment id) of buffered comments, remembered once published.
+        self.unpublished_keys: list[tuple[int, str, int]] = []
+
+    @property
+    def viewer_count(self) -> int:
+        """The stream's viewers on all gateways, with this gateway's own sockets up to date."""
+        return max(0, self.viewer_total - self.reported_local + len(self.sockets))
+
+    async def publish_frame(self, text: str) -> None:
+        # The batcher calls this right after taking its buffer: these are its comments' keys.
+        keys, self.unpublished_keys = self.unpublished_keys, []
+        await publish(self.group, {"type": "stream.frame", "frame": text})
+        if keys:
+            try:
+                await state.idempotency_store().mark_published(keys)
+            except Exception:
+                logger.exception("marking %d idempotency keys published failed", len(keys))
+
+    async def send_local(self, text: str) -> None:
+        # One frame at a time per room keeps every socket's frames in order; between
+        # slices of sockets the loop serves acks and Redis replies instead of waiting out
+        # a whole fan-out.
+        async with self._sending:
+            for index, socket in enumerate(list(self.sockets), 1):
+                await socket.send_frame(text)
+                if index % FAN_OUT_SLICE == 0:
+                    await asyncio.sleep(0)
+
+    async def on_group_message(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "stream.frame":
+            await self.send_local(message["frame"])
+        elif kind == "stream.reactions":
+            self.heard_reactions.update(message["counts"])
+        elif kind == "stream.changed" and self.info is not None:
+            for name, value in message["changes"].items():
+                setattr(self.info, name, value)
+
+    def is_idle(self) -> bool:
+        return not self.sockets and not len(self.batcher) and not self.reactions.counts
+
+
+class Gateway:
+    def __init__(self) -> None:
+        self.id = uuid.uuid4().hex
+        self.fanout = FanOut()
+        self.rooms: dict[int, StreamRoom] = {}
+        self.writer = CommentWriter(self._after_commit)
+        # Posts of one (user, idempotency key) being stored right now: a twin waits for it.
+        self.in_flight: dict[tuple[int, str], asyncio.Future[int]] = {}
+        self._ticker: asyncio.Task[None] | None = None
+        self._next_seqs: dict[int, int] = {}
+        self._persist_totals = database_sync_to_async(add_to_totals)
+        self._pending_totals: Counter[Any] = Counter()
+
+    async def room(self, stream_id: int) -> StreamRoom:
+        room = self.rooms.get(stream_id)
+        if room is None:
+            room = self.rooms[stream_id] = StreamRoom(
+                stream_id, self.id, self._next_seqs.pop(stream_id, 1)
+            )
+            await self.fanout.listen(room.group, room)
+        if self._ticker is None or self._ticker.done():
+            self._ticker = asyncio.create_task(self._tick_forever())
+        return room
+
+    async def join(self, socket: Socket, info: StreamInfo) -> StreamRoom:
+        room = await self.room(info.stream_id)
+        room.info = info
+        room.sockets.add(socket)
+        return room
+
+    def leave(self, socket: Socket, room: StreamRoom) -> None:
+        room.sockets.discard(socket)
+
+    async def close(self) -> None:
+        """Drain: store what is queued, flush every batch, stop the periodic work."""
+        await self.writer.drain()
+        for room in list(self.rooms.values()):
+            await room.batcher.close()
+        if self._ticker is not None:
+            self._ticker.cancel()
+        await self.fanout.close()
+
+    async def _after_commit(self, stored: list[tuple[Post, Stored]]) -> None:
+        # Keys stay in the store's unpublished set until their batch is out: if this
+        # gateway dies first, another one publishes them (republish_unpublished).
+        keys = {
+            result.comment_id: (post.author_id, post.idempotency_key, result.comment_id)
+            for post, result in stored
+        }
+        await state.idempotency_store().remember(list(keys.values()))
+        comments = [result.comment for _, result in stored if result.comment is not None]
+        replayed = [result.comment_id for _, result in stored if result.comment is None]
+        if replayed:
+            # A retry reached the database because the gateway that stored the key never
+            # remembered it: it may have died before publishing the comment too. Publish it
+            # again; viewers that had it drop it by id.
+            comments += await database_sync_to_async(visible_by_ids)(replayed)
+        await self._broadcast(comments, keys)
+
+    async def republish_unpublished(self) -> None:
+        """Publish comments whose gateway stored them but died before publishing them.
+
+        Nobody may retry such a post (its author may have seen it in a resume), so every
+        gateway sweeps for them; each entry is claimed by one gateway only.
+        """
+        entries = await state.idempotency_store().claim_unpublished(PUBLISH_GRACE_SECONDS)
+        if entries:
+            keys = {entry[2]: entry for entry in entries}
+            await self._broadcast(await database_sync_to_async(visible_by_ids)(list(keys)), keys)
+
+    async def _broadcast(
+        self, comments: list[WireComment], keys: dict[int, tuple[int, str, int]]
+    ) -> None:
+        """Queue stored comments for their streams' batches and the recent-comments cache.
+
+        `keys` maps comment ids to their idempotency entries, marked published with the batch.
+        """
+        by_stream: dict[int, list[WireComment]] = defaultdict(list)
+        for comment in comments:
+            by_stream[int(comment["streamId"])].append(comment)
+        for stream_id, stream_comments in by_stream.items():
+            room = await self.room(stream_id)
+            room.unpublished_keys.extend(
+                keys.pop(int(c["id"])) for c in stream_comments if int(c["id"]) in keys
+            )
+            room.batcher.add(stream_comments)
+            try:
+                await state.recent_comments().append(stream_id, stream_comments)
+            except Exception:
+                logger.exception("recent cache append failed for stream %s", stream_id)
+                await state.recent_comments().invalidate(stream_id)
+
+    async def _tick_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_viewers = next_full_report = next_totals = loop.time()
+        while True:
+            await asyncio.sleep(INTERVAL_SECONDS)
+            now = loop.time()
+            try:
+                await self._flush_reactions()
+                if now >= next_viewers:
+                    await self.republish_unpublished()
+                    full = now >= next_full_report
+                    await self._update_viewer_counts(full_report=full)
+                    next_viewers = now + VIEWER_COUNT_SECONDS
+                    if full:
+                        next_full_report = now + FULL_REPORT_SECONDS
+                if now >= next_totals:
+                    await self._persist_reaction_totals()
+                    next_totals = now + TOTALS_PERSIST_SECONDS
+                for stream_id, room in list(self.rooms.items()):
+                    if room.is_idle() and room.reported_local == 0:
+                        # A room made again later goes on numbering where this one ended.
+                        self._next_seqs[stream_id] = room.batcher.next_seq
+                        del self.rooms[stream_id]
+                        await self.fanout.unlisten(room.group, room)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("gateway tick failed")
+
+    async def _flush_reactions(self) -> None:
+        for room in list(self.rooms.values()):
+            counts = room.reactions.take_counts()
+            if counts:
+                await publish(room.group, {"type": "stream.reactions", "counts": counts})
+            self._pending_totals.update(room.reactions.take_totals())
+            if room.heard_reactions and room.sockets:
+                await room.send_local(
+                    frame(
+                        "reactions_batch",
+                        {
+                            "streamId": str(room.stream_id),
+                            "counts": dict(room.heard_reactions),
+                            "timestamp": int(time.time() * 1000),
+                        },
+                    )
+                )
+            room.heard_reactions.clear()
+
+    async def _update_viewer_counts(self, full_report: bool) -> None:
+        changed = {
+            stream_id: len(room.sockets)
+            for stream_id, room in self.rooms.items()
+            if full_report or len(room.sockets) != room.reported_local
+        }
+        registry = state.viewer_registry()
+        await registry.report(self.id, changed)
+        for stream_id, count in changed.items():
+            self.rooms[stream_id].reported_local = count
+        watched = [stream_id for stream_id, room in self.rooms.items() if room.sockets]
+        totals = await registry.totals(watched)
+        for stream_id, total in totals.items():
+            room = self.rooms[stream_id]
+            room.viewer_total = total
+            if total != room.sent_viewer_total:
+                room.sent_viewer_total = total
+                await room.send_local(
+                    frame("viewer_count", {"streamId": str(stream_id), "count": total})
+                )
+
+    async def _persist_reaction_totals(self) -> None:
+        if not self._pending_totals:
+            return
+        totals, self._pending_totals = self._pending_totals, Counter()
+        try:
+            await self._persist_totals(totals)
+        except Exception:
+            logger.exception("saving reaction totals failed; keeping them for the next try")
+            self._pending_totals.update(totals)
+
+
+_gateways: dict[asyncio.AbstractEventLoop, Gateway] = {}
+
+
+def gateway() -> Gateway:
+    """This event loop's gateway (one per daphne process)."""
+    loop = asyncio.get_running_loop()
+    found = _gateways.get(loop)
+    if found is None:
+        for stale in [other for other in _gateways if other.is_closed()]:
+            del _gateways[stale]
+        found = _gateways[loop] = Gateway()
+    return found

@@ -1,0 +1,180 @@
+"""Socket limits at the ASGI edge: sockets per client address, and viewers that stop reading.
+
+Daphne hands every `websocket.send` straight to the socket's Twisted transport, whose
+buffer grows without bound while the client does not read (a stalled phone, a hostile
+client); uvicorn's send instead waits for a paused asyncio transport, which would hold up
+every other viewer behind that one. So before each send we look at how many bytes that
+transport still holds, and past `MAX_BUFFERED_BYTES` the socket is dropped: its memory is
+freed at once, the other viewers never wait for it, and the client reconnects and resumes
+from `lastSeenCommentId` with nothing lost. A flood of sockets from one address is refused
+at the handshake.
+
+Daphne's `--websocket-max-message-size` is there to bound what clients send us, but
+autobahn applies the same limit to what we send: a resume backfill or a busy stream's batch
+over 64 KiB would raise instead of leaving. Our own frames are lifted over it here.
+"""
+
+import contextlib
+import logging
+import socket
+import time
+from collections import Counter
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+
+from livecomments import metrics
+
+logger = logging.getLogger(__name__)
+
+# A socket over its buffer bound this long, or over this many times the bound, is dropped.
+SLOW_GRACE_SECONDS = 2.0
+HARD_LIMIT_FACTOR = 8
+
+
+def client_address(scope: dict[str, Any]) -> str:
+    """The client's address; behind a trusted proxy, the last X-Forwarded-For entry."""
+    peer = (scope.get("client") or ("unknown", 0))[0]
+    if peer in settings.LIVE_COMMENTS["TRUSTED_PROXIES"]:
+        forwarded = dict(scope.get("headers", ())).get(b"x-forwarded-for", b"")
+        hops = [hop.strip() for hop in forwarded.decode("latin-1").split(",") if hop.strip()]
+        if hops:
+            return hops[-1]
+    return peer
+
+
+def buffered_bytes(transport: Any) -> int | None:
+    """Bytes a transport (asyncio's or Twisted's TCP) has accepted but not handed to the kernel."""
+    if hasattr(transport, "get_write_buffer_size"):
+        return transport.get_write_buffer_size()
+    try:
+        return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+    except (AttributeError, TypeError):
+        return None  # not a plain TCP transport (TLS, tests): no bound known
+
+
+def protocol_of(send: Any) -> Any:
+    """The autobahn protocol behind daphne's `send` (a partial of handle_reply(protocol))."""
+    if isinstance(send, partial) and send.args:
+        return send.args[0]
+    return None
+
+
+def transport_of(send: Any) -> Any:
+    """The transport behind the server's `send`: daphne's partial, or uvicorn's bound method."""
+    protocol = protocol_of(send) or getattr(send, "__self__", None)
+    return getattr(protocol, "transport", None)
+
+
+async def send_unlimited(protocol: Any, send: Any, message: dict[str, Any]) -> None:
+    """Send a frame of ours whatever its size; the incoming size limit stays as it was.
+
+    Daphne writes to the transport synchronously, with no await before it, so no incoming
+    frame can be read while the limit is lifted.
+    """
+    limit = getattr(protocol, "maxMessagePayloadSize", 0)
+    if not limit:
+        return await send(message)
+    protocol.maxMessagePayloadSize = 0
+    try:
+        await send(message)
+    finally:
+        protocol.maxMessagePayloadSize = limit
+
+
+class SocketLimits:
+    """ASGI middleware for WebSocket scopes: a cap per client address and a send-buffer bound."""
+
+    def __init__(self, inner, max_per_client: int | None = None, max_buffered: int | None = None):
+        limits = settings.LIVE_COMMENTS
+        self.inner = inner
+        self.max_per_client = (
+            limits["MAX_SOCKETS_PER_CLIENT"] if max_per_client is None else max_per_client
+        )
+        self.max_buffered = limits["MAX_BUFFERED_BYTES"] if max_buffered is None else max_buffered
+        self.open: Counter[str] = Counter()
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "websocket":
+            return await self.inner(scope, receive, send)
+        address = client_address(scope)
+        if self.max_per_client and self.open[address] >= self.max_per_client:
+            metrics.SOCKETS_REFUSED.labels("too_many_from_client").inc()
+            logger.warning(
+                "refused a socket from %s: %d open",
+                address,
+                self.open[address],
+                extra={"client": address, "open_sockets": self.open[address]},
+            )
+            message = await receive()
+            if message["type"] == "websocket.connect":
+                await send({"type": "websocket.close", "code": 1008})
+            return
+        self.open[address] += 1
+        try:
+            return await self.inner(scope, receive, self._bounded(send, address))
+        finally:
+            self.open[address] -= 1
+            if self.open[address] <= 0:
+                del self.open[address]
+
+    def _bounded(self, send, address: str):
+        # daphne's send is a partial of its protocol; uvicorn's is a method of its protocol.
+        protocol = protocol_of(send) or getattr(send, "__self__", None)
+        if protocol is None:
+            return send  # not a server's socket (tests): no limits to work around
+        transport = getattr(protocol, "transport", None)
+        if transport is None or not self.max_buffered:
+
+            async def unlimited_send(message):
+                if message["type"] == "websocket.send":
+                    return await send_unlimited(protocol, send, message)
+                await send(message)
+
+            return unlimited_send
+        if hasattr(transport, "set_write_buffer_limits"):
+            # uvicorn's send waits while asyncio's transport is paused (past 64 KiB by
+            # default): a viewer that stopped reading would hold up its room's whole fan-out
+            # there. Pause only past the hard bound, where the next send drops the socket.
+            transport.set_write_buffer_limits(high=HARD_LIMIT_FACTOR * self.max_buffered)
+        kernel_buffer = settings.LIVE_COMMENTS["SOCKET_SEND_BUFFER_BYTES"]
+        if kernel_buffer:
+            with contextlib.suppress(AttributeError, OSError):
+                # Twisted's transports hold their socket; asyncio's (and uvloop's) lend it.
+                sock = getattr(transport, "socket", None) or transport.get_extra_info("socket")
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, kernel_buffer)
+        limit = self.max_buffered
+        dropped = False
+        over_since: float | None = None
+
+        async def bounded_send(message):
+            nonlocal dropped, over_since
+            if message["type"] == "websocket.send":
+                if dropped:
+                    return
+                pending = buffered_bytes(transport) or 0
+                now = time.monotonic()
+                if pending <= limit:
+                    over_since = None
+                elif over_since is None:
+                    over_since = now  # a big backfill drains in milliseconds if read
+                if over_since is not None and (
+                    now - over_since >= SLOW_GRACE_SECONDS or pending > HARD_LIMIT_FACTOR * limit
+                ):
+                    dropped = True
+                    metrics.SLOW_SOCKETS_DROPPED.inc()
+                    logger.warning(
+                        "dropped a socket from %s that stopped reading (%d bytes waiting)",
+                        address,
+                        pending,
+                        extra={"client": address, "buffered_bytes": pending},
+                    )
+                    # A close frame would queue behind the backlog: cut the connection.
+                    # Twisted's transports abort with abortConnection, asyncio's with abort.
+                    (getattr(transport, "abortConnection", None) or transport.abort)()
+                    return
+                return await send_unlimited(protocol, send, message)
+            await send(message)
+
+        return bounded_send

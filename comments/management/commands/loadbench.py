@@ -1,0 +1,167 @@
+"""manage.py loadbench: the load benchmark of issue 5 (see docs/performance.md)."""
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from livecomments.servers import SERVERS
+from loadbench import report
+from loadbench.runner import Scenario, Target, run_all
+
+
+def _counts(text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise CommandError(f"expected comma-separated integers, got {text!r}") from None
+    if not values or min(values) < 0:
+        raise CommandError(f"expected non-negative counts, got {text!r}")
+    return values
+
+
+class Command(BaseCommand):
+    help = (
+        "Measure post→display latency, delivery and gateway cost: start (or target) gateway "
+        "processes, open VIEWERS sockets and POSTERS posting users at RATE comments/s for "
+        "DURATION seconds, and report the figures (JSON in --results-dir). Needs PostgreSQL "
+        "and Redis (DATABASE_URL, REDIS_URL); the stream and users are created in that database."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--target",
+            choices=["ours", "baseline", "both"],
+            default="ours",
+            help="ours (livecomments.asgi), the tutorial-shaped baseline, or "
+            "both side by side (default: ours)",
+        )
+        parser.add_argument(
+            "--viewers",
+            type=_counts,
+            default=[200],
+            help="viewer sockets; a comma-separated list runs a sweep (200)",
+        )
+        parser.add_argument(
+            "--rate", type=float, default=20.0, help="comments per second over all posters (20)"
+        )
+        parser.add_argument("--duration", type=float, default=20.0, help="seconds of posting (20)")
+        parser.add_argument(
+            "--posters",
+            type=int,
+            default=0,
+            help="posting users, each its own socket (default: one per comment/s, at least 2)",
+        )
+        parser.add_argument(
+            "--gateways", type=int, default=1, help="gateway processes to start (1)"
+        )
+        parser.add_argument(
+            "--server",
+            choices=SERVERS,
+            default="daphne",
+            help="the server of the gateways this starts (daphne)",
+        )
+        parser.add_argument(
+            "--client-processes",
+            type=int,
+            default=0,
+            help="load generator processes (default: one per 1,500 sockets)",
+        )
+        parser.add_argument(
+            "--drain",
+            type=float,
+            default=10.0,
+            help="seconds allowed after posting for the last deliveries (10)",
+        )
+        parser.add_argument(
+            "--repeat",
+            type=int,
+            default=1,
+            help="run each scenario N times; tables show medians (1)",
+        )
+        parser.add_argument(
+            "--url",
+            default="",
+            help="comma-separated ws:// URLs of running gateways instead of "
+            "starting them (only with one --target)",
+        )
+        parser.add_argument(
+            "--gateway-pids",
+            default="",
+            help="with --url: pids of those gateways, to measure CPU and memory",
+        )
+        parser.add_argument(
+            "--keep-limits",
+            action="store_true",
+            help="keep the product's rate limits on the gateways this starts "
+            "(by default they are raised so that no post is limited)",
+        )
+        parser.add_argument(
+            "--results-dir",
+            type=Path,
+            default=Path("bench-results"),
+            help="where the JSON figures and gateway logs go (bench-results)",
+        )
+        parser.add_argument(
+            "--plot",
+            type=Path,
+            default=None,
+            help="draw the plot of this run's figures into this PNG",
+        )
+        parser.add_argument(
+            "--plot-from",
+            nargs="*",
+            type=Path,
+            default=None,
+            help="run nothing: draw --plot and print the table from these JSON files",
+        )
+
+    def handle(self, *args, **options):
+        if options["plot_from"] is not None:
+            return self.replot(options)
+        targets = ["ours", "baseline"] if options["target"] == "both" else [options["target"]]
+        urls = tuple(u for u in options["url"].split(",") if u)
+        if urls and len(targets) > 1:
+            raise CommandError("--url points at one kind of server: pick --target ours or baseline")
+        if options["rate"] <= 0 or options["duration"] <= 0:
+            raise CommandError("--rate and --duration must be positive")
+        # A consumer reads a socket's next frame only after the previous post is committed,
+        # so a poster sending faster than one commit per second queues behind itself.
+        posters = options["posters"] or max(2, round(options["rate"]))
+        target = Target(
+            urls=urls,
+            pids=tuple(_counts(options["gateway_pids"])) if options["gateway_pids"] else (),
+            raise_limits=not options["keep_limits"],
+            log_dir=options["results_dir"] / "logs",
+        )
+        scenarios = [
+            Scenario(
+                target=name,
+                viewers=viewers,
+                posters=posters,
+                rate=options["rate"],
+                duration=options["duration"],
+                gateways=options["gateways"],
+                server=options["server"],
+                client_processes=options["client_processes"],
+                drain=options["drain"],
+            )
+            for viewers in options["viewers"]
+            for name in targets
+        ]
+        try:
+            runs, _ = run_all(
+                scenarios, target, options["repeat"], options["results_dir"], out=self.stdout
+            )
+        except (RuntimeError, ValueError) as error:
+            raise CommandError(str(error)) from error
+        if options["plot"]:
+            path = report.plot(report.summarise(runs), options["plot"])
+            self.stdout.write(f"plot drawn to {path}")
+
+    def replot(self, options):
+        if not options["plot_from"]:
+            raise CommandError("--plot-from needs at least one JSON file")
+        summary = report.summarise(report.load_runs(options["plot_from"]))
+        self.stdout.write(report.table(summary))
+        if options["plot"]:
+            self.stdout.write(f"plot drawn to {report.plot(summary, options['plot'])}")

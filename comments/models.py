@@ -1,0 +1,92 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Comment(models.Model):
+    # A Snowflake (comments.snowflake): time-ordered, unique across gateway processes.
+    id = models.BigIntegerField(primary_key=True)
+    stream = models.ForeignKey("streams.Stream", on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments"
+    )
+    content = models.CharField(max_length=500)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
+    )
+    is_highlighted = models.BooleanField(default=False)
+    is_pinned = models.BooleanField(default=False)
+    is_hidden = models.BooleanField(default=False)
+    idempotency_key = models.UUIDField()
+    created_at = models.DateTimeField()
+    received_at = models.DateTimeField(help_text="When a gateway received the post.")
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            # The durable half of idempotency: a retried key can never store twice.
+            models.UniqueConstraint(
+                fields=["idempotency_key", "author"], name="comment_unique_idempotency_key"
+            ),
+        ]
+        indexes = [
+            # Backfill, resume and the REST cursor: visible comments of a stream by id.
+            models.Index(
+                fields=["stream", "id"],
+                condition=Q(is_hidden=False),
+                name="comment_visible_by_stream",
+            ),
+            models.Index(
+                fields=["stream"], condition=Q(is_pinned=True), name="comment_pinned_by_stream"
+            ),
+            models.Index(fields=["author", "stream"], name="comment_by_author"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.author_id}: {self.content[:40]}"
+
+
+class ReactionType(models.TextChoices):
+    LIKE = "like"
+    LOVE = "love"
+    HAHA = "haha"
+    WOW = "wow"
+    SAD = "sad"
+    ANGRY = "angry"
+
+
+class ReactionTotal(models.Model):
+    """Running total of one reaction type on a stream (comment is null) or on a comment."""
+
+    stream = models.ForeignKey("streams.Stream", on_delete=models.CASCADE, related_name="reactions")
+    comment = models.ForeignKey(Comment, null=True, blank=True, on_delete=models.CASCADE)
+    reaction_type = models.CharField(max_length=8, choices=ReactionType.choices)
+    count = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stream", "reaction_type"],
+                condition=Q(comment=None),
+                name="reaction_total_per_stream",
+            ),
+            models.UniqueConstraint(
+                fields=["comment", "reaction_type"],
+                condition=Q(comment__isnull=False),
+                name="reaction_total_per_comment",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reaction_type}: {self.count}"
+
+
+class SnowflakeWorker(models.Model):
+    """One row per gateway process start; id % 1024 is that process's Snowflake worker id."""
+
+    started_at = models.DateTimeField(auto_now_add=True)
+    hostname = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"worker {self.pk} ({self.hostname}:{self.pid})"

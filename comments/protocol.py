@@ -1,0 +1,301 @@
+"""The WebSocket protocol of SPEC §3, declared once.
+
+Client frames are parsed and validated here (`parse_client_frame`); server frames are
+built by `frame()` and described by the models below, from which
+`manage.py protocol_types` generates the declarations the browser client is checked
+against. Errors are classes carrying their code and whether a retry helps; each edge
+renders them in its own format.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+MAX_FRAME_BYTES = 64 * 1024
+MAX_CONTENT_CHARS = 500
+# Content longer than this is a malformed frame, not a comment that breaks the rules.
+MAX_RAW_CONTENT_CHARS = 10_000
+
+IdString = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,19}$")]
+UuidString = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
+    ),
+]
+ReactionTypeName = Literal["like", "love", "haha", "wow", "sad", "angry"]
+REACTION_TYPES: tuple[str, ...] = ("like", "love", "haha", "wow", "sad", "angry")
+
+
+class ErrorCode(StrEnum):
+    RATE_LIMITED = "RATE_LIMITED"
+    BANNED = "BANNED"
+    CONTENT_VIOLATION = "CONTENT_VIOLATION"
+    STREAM_ENDED = "STREAM_ENDED"
+    UNAUTHORIZED = "UNAUTHORIZED"
+    INVALID_MESSAGE = "INVALID_MESSAGE"
+    STREAM_NOT_FOUND = "STREAM_NOT_FOUND"
+    NOT_JOINED = "NOT_JOINED"
+    # Not in the seed: the database or Redis is unreachable; the post was not stored.
+    UNAVAILABLE = "UNAVAILABLE"
+
+
+# --- Errors --------------------------------------------------------------------------
+
+
+class LiveCommentsError(Exception):
+    """A refusal with a stable code; `retryable` tells a client whether trying again helps."""
+
+    code: ClassVar[ErrorCode]
+    retryable: ClassVar[bool] = False
+    default_message: ClassVar[str] = ""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message or self.default_message)
+        self.message = message or self.default_message
+
+
+class RateLimited(LiveCommentsError):
+    code = ErrorCode.RATE_LIMITED
+    retryable = True
+    default_message = "You are commenting too fast."
+
+    def __init__(self, retry_after: int, message: str = "") -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
+
+
+class Banned(LiveCommentsError):
+    code = ErrorCode.BANNED
+    default_message = "You are banned from this stream."
+
+
+class ContentViolation(LiveCommentsError):
+    code = ErrorCode.CONTENT_VIOLATION
+    default_message = "The comment breaks the content rules."
+
+
+class StreamEnded(LiveCommentsError):
+    code = ErrorCode.STREAM_ENDED
+    default_message = "The stream has ended."
+
+
+class Unauthorized(LiveCommentsError):
+    code = ErrorCode.UNAUTHORIZED
+    default_message = "Log in to do that."
+
+
+class InvalidMessage(LiveCommentsError):
+    code = ErrorCode.INVALID_MESSAGE
+    default_message = "The message is not valid."
+
+
+class StreamNotFound(LiveCommentsError):
+    code = ErrorCode.STREAM_NOT_FOUND
+    default_message = "There is no such stream."
+
+
+class NotJoined(LiveCommentsError):
+    code = ErrorCode.NOT_JOINED
+    default_message = "Join the stream first."
+
+
+class Unavailable(LiveCommentsError):
+    code = ErrorCode.UNAVAILABLE
+    retryable = True
+    default_message = "The service is briefly unavailable; try again."
+
+
+# --- Client → server -----------------------------------------------------------------
+
+
+class _Payload(BaseModel):
+    # Unknown fields are ignored so that newer clients keep working with older servers.
+    model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
+
+
+class JoinStream(_Payload):
+    streamId: IdString
+    userId: IdString | None = None
+    lastSeenCommentId: IdString | None = None
+
+
+class LeaveStream(_Payload):
+    pass
+
+
+class PostComment(_Payload):
+    streamId: IdString
+    content: Annotated[str, StringConstraints(max_length=MAX_RAW_CONTENT_CHARS)]
+    idempotencyKey: UuidString
+    parentId: IdString | None = None
+
+
+class React(_Payload):
+    streamId: IdString
+    reactionType: ReactionTypeName
+    commentId: IdString | None = None
+
+
+class ReportLatency(_Payload):
+    """Display latencies (ms) the browser measured since its last report (SPEC §6)."""
+
+    samples: Annotated[list[Annotated[int, Field(ge=0, le=3_600_000)]], Field(max_length=500)]
+
+
+CLIENT_MESSAGES: dict[str, type[_Payload]] = {
+    "join_stream": JoinStream,
+    "leave_stream": LeaveStream,
+    "post_comment": PostComment,
+    "react": React,
+    "report_latency": ReportLatency,
+}
+
+
+def parse_client_frame(text: str | bytes) -> tuple[str, _Payload]:
+    """Return (type, payload) of a client frame, or raise InvalidMessage saying what is wrong."""
+    if len(text) > MAX_FRAME_BYTES:
+        raise InvalidMessage(f"Frames are limited to {MAX_FRAME_BYTES} bytes.")
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        raise InvalidMessage("The frame is not JSON.") from None
+    if not isinstance(data, dict):
+        raise InvalidMessage('A frame is an object {"type": ..., "payload": {...}}.')
+    kind = data.get("type")
+    if not isinstance(kind, str) or kind not in CLIENT_MESSAGES:
+        raise InvalidMessage(f"Unknown message type {str(kind)[:40]!r}.")
+    model = CLIENT_MESSAGES[kind]
+    payload = data.get("payload", {})
+    if not isinstance(payload, dict):
+        raise InvalidMessage("payload must be an object.")
+    try:
+        return kind, model.model_validate(payload)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "payload"
+        raise InvalidMessage(f"{kind}: {where}: {first['msg']}") from None
+
+
+# --- Server → client -----------------------------------------------------------------
+
+
+class CommentMetadata(BaseModel):
+    receivedAt: int
+
+
+class CommentOut(BaseModel):
+    id: IdString
+    streamId: IdString
+    userId: IdString
+    username: str
+    avatarUrl: str | None
+    content: str
+    parentId: IdString | None
+    isHighlighted: bool
+    isPinned: bool
+    createdAt: str
+    metadata: CommentMetadata
+
+
+class StreamState(BaseModel):
+    streamId: IdString
+    title: str
+    status: Literal["live", "ended"]
+    viewerCount: int
+    pinnedComments: list[CommentOut]
+
+
+class CommentsBatch(BaseModel):
+    streamId: IdString
+    comments: list[CommentOut]
+    isBackfill: bool
+    # Live batches only: the sending gateway and its batch number on this stream, which
+    # goes up by one per batch. A jump means a batch was lost: resume to recover it.
+    gatewayId: str | None = None
+    seq: int | None = None
+
+
+class ReactionsBatch(BaseModel):
+    streamId: IdString
+    counts: dict[ReactionTypeName, int]
+    timestamp: int
+
+
+class ViewerCount(BaseModel):
+    streamId: IdString
+    count: int
+
+
+class Ack(BaseModel):
+    idempotencyKey: str
+    commentId: IdString | None
+    status: Literal["accepted", "rate_limited", "rejected"]
+    code: ErrorCode | None = None
+    retryAfter: int | None = None
+
+
+class Error(BaseModel):
+    code: ErrorCode
+    message: str
+    retryable: bool
+
+
+class CommentUpdated(BaseModel):
+    streamId: IdString
+    comment: CommentOut
+
+
+class CommentsRemoved(BaseModel):
+    streamId: IdString
+    commentIds: list[IdString]
+
+
+class StreamEndedMessage(BaseModel):
+    streamId: IdString
+
+
+SERVER_MESSAGES: dict[str, type[BaseModel]] = {
+    "stream_state": StreamState,
+    "comments_batch": CommentsBatch,
+    "reactions_batch": ReactionsBatch,
+    "viewer_count": ViewerCount,
+    "ack": Ack,
+    "error": Error,
+    "comment_updated": CommentUpdated,
+    "comments_removed": CommentsRemoved,
+    "stream_ended": StreamEndedMessage,
+}
+
+
+def frame(kind: str, payload: dict[str, Any]) -> str:
+    """Encode one server frame; callers that broadcast encode once and reuse the text."""
+    return orjson.dumps({"type": kind, "payload": payload}).decode()
+
+
+def error_payload(error: LiveCommentsError) -> dict[str, Any]:
+    return {"code": error.code.value, "message": error.message, "retryable": error.retryable}
+
+
+def ack_payload(
+    idempotency_key: str, comment_id: int | None = None, error: LiveCommentsError | None = None
+) -> dict[str, Any]:
+    if error is None:
+        return {
+            "idempotencyKey": idempotency_key,
+            "commentId": str(comment_id),
+            "status": "accepted",
+        }
+    payload: dict[str, Any] = {
+        "idempotencyKey": idempotency_key,
+        "commentId": None,
+        "status": "rate_limited" if isinstance(error, RateLimited) else "rejected",
+        "code": error.code.value,
+    }
+    if isinstance(error, RateLimited):
+        payload["retryAfter"] = error.retry_after
+    return payload

@@ -1,0 +1,142 @@
+"""Writes of the live path: join, post and react, in the seed's order (SPEC §3).
+
+Every edge (the WebSocket consumer, the REST API) calls these; the rules live here once.
+"""
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+
+from channels.db import database_sync_to_async
+
+from moderation.selectors import is_banned
+from streams.models import Stream
+
+from . import state
+from .gateway import StreamInfo, gateway
+from .protocol import (
+    MAX_CONTENT_CHARS,
+    Banned,
+    ContentViolation,
+    RateLimited,
+    StreamEnded,
+    StreamNotFound,
+    Unauthorized,
+)
+from .rendering import WireComment
+from .selectors import pinned_comments
+from .writer import Post
+
+
+@dataclass(frozen=True)
+class Author:
+    id: int
+    username: str
+
+    @classmethod
+    def of(cls, user) -> "Author":
+        if user is None or not user.is_authenticated:
+            raise Unauthorized()
+        return cls(user.id, user.get_username())
+
+
+def load_stream_info(stream_id: int) -> StreamInfo:
+    try:
+        stream = Stream.objects.get(id=stream_id)
+    except Stream.DoesNotExist:
+        raise StreamNotFound() from None
+    return StreamInfo(
+        stream_id=stream.id,
+        title=stream.title,
+        status=stream.status,
+        host_id=stream.host_id,
+        slow_mode_seconds=stream.slow_mode_seconds,
+    )
+
+
+def _open_stream(stream_id: int, user_id: int | None) -> tuple[StreamInfo, list[WireComment]]:
+    info = load_stream_info(stream_id)
+    if user_id is not None and is_banned(user_id, stream_id):
+        raise Banned()
+    return info, pinned_comments(stream_id)
+
+
+async def open_stream(stream_id: int, user) -> tuple[StreamInfo, list[WireComment]]:
+    """Check that `user` may watch the stream; return its state and pinned comments."""
+    user_id = user.id if user is not None and user.is_authenticated else None
+    return await database_sync_to_async(_open_stream)(stream_id, user_id)
+
+
+async def post_comment(
+    author: Author,
+    stream: StreamInfo,
+    content: str,
+    idempotency_key: str,
+    parent_id: int | None,
+    received_at: datetime,
+) -> int:
+    """Store a comment and queue it for broadcast; return its id once committed."""
+    key = str(idempotency_key).lower()
+    known = await state.idempotency_store().get(author.id, key)
+    if known is not None:
+        return known
+    in_flight = gateway().in_flight
+    twin = in_flight.get((author.id, key))
+    if twin is not None:
+        return await asyncio.shield(twin)
+
+    future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    in_flight[(author.id, key)] = future
+    try:
+        comment_id = await _post_new(author, stream, content, key, parent_id, received_at)
+    except BaseException as error:
+        future.set_exception(error)
+        future.exception()  # a twin may not be waiting; don't warn about an unread error
+        raise
+    else:
+        future.set_result(comment_id)
+        return comment_id
+    finally:
+        del in_flight[(author.id, key)]
+
+
+async def _post_new(
+    author: Author,
+    stream: StreamInfo,
+    content: str,
+    key: str,
+    parent_id: int | None,
+    received_at: datetime,
+) -> int:
+    wait = await state.rate_limiter().check_and_count(
+        author.id, stream.stream_id, stream.slow_mode_seconds
+    )
+    if wait:
+        raise RateLimited(wait)
+    text = content.strip()
+    if not text:
+        raise ContentViolation("A comment cannot be empty.")
+    if len(text) > MAX_CONTENT_CHARS:
+        raise ContentViolation(f"A comment is at most {MAX_CONTENT_CHARS} characters.")
+    if stream.status != Stream.Status.LIVE:
+        raise StreamEnded()
+    stored = await gateway().writer.submit(
+        Post(
+            author_id=author.id,
+            username=author.username,
+            stream_id=stream.stream_id,
+            content=text,
+            idempotency_key=key,
+            parent_id=parent_id,
+            received_at=received_at,
+        )
+    )
+    return stored.comment_id
+
+
+async def react(user, room, reaction_type: str, comment_id: int | None) -> None:
+    """Count a reaction; floods from one user are dropped without a word (SPEC §3)."""
+    author = Author.of(user)
+    if room.info is not None and room.info.status != Stream.Status.LIVE:
+        raise StreamEnded()
+    room.reactions.add(room.stream_id, author.id, reaction_type, comment_id)

@@ -1,0 +1,188 @@
+"""Group commit of posts: each flush is one transaction with one INSERT.
+
+While a write is in flight, new posts queue; the next write takes them all. Light load
+gets a write per post at once; heavy load gets large batches, so durability costs no
+throughput. The rules that need the database (stream live, bans, blocked terms, parent)
+are checked inside the same transaction, so they can never be stale.
+"""
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from channels.db import database_sync_to_async
+from django.db import transaction
+from django.utils import timezone
+
+from livecomments import metrics
+from moderation.selectors import active_bans, blocked_terms_pattern, is_banned_in, moderator_ids
+from streams.models import Stream
+
+from . import snowflake
+from .models import Comment
+from .protocol import (
+    Banned,
+    ContentViolation,
+    InvalidMessage,
+    LiveCommentsError,
+    StreamEnded,
+    StreamNotFound,
+    Unavailable,
+)
+from .rendering import WireComment, wire_comment
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Post:
+    author_id: int
+    username: str
+    stream_id: int
+    content: str  # already trimmed
+    idempotency_key: str
+    parent_id: int | None
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class Stored:
+    comment_id: int
+    # The new comment, or None when the key had stored one before (nothing to broadcast).
+    comment: WireComment | None
+
+
+Outcome = Stored | LiveCommentsError
+
+
+def store_posts(posts: list[Post]) -> list[Outcome]:
+    """Check the database rules for each post and store those that pass, in one transaction."""
+    ids = snowflake.generator()
+    now = timezone.now()
+    stream_ids = {p.stream_id for p in posts}
+    author_ids = {p.author_id for p in posts}
+    with transaction.atomic():
+        streams = {
+            s.id: s for s in Stream.objects.filter(id__in=stream_ids).only("status", "host_id")
+        }
+        bans = active_bans(author_ids, stream_ids)
+        moderators = moderator_ids(author_ids)
+        blocked = blocked_terms_pattern()
+        parent_ids = {p.parent_id for p in posts if p.parent_id is not None}
+        parent_streams = (
+            dict(Comment.objects.filter(id__in=parent_ids).values_list("id", "stream_id"))
+            if parent_ids
+            else {}
+        )
+
+        outcomes: list[Outcome | None] = [None] * len(posts)
+        rows: dict[int, Comment] = {}
+        for index, post in enumerate(posts):
+            stream = streams.get(post.stream_id)
+            if stream is None:
+                outcomes[index] = StreamNotFound()
+            elif not stream.is_live:
+                outcomes[index] = StreamEnded()
+            elif is_banned_in(bans, post.author_id, post.stream_id):
+                outcomes[index] = Banned()
+            elif blocked is not None and blocked.search(post.content):
+                outcomes[index] = ContentViolation("The comment contains a blocked term.")
+            elif post.parent_id is not None and parent_streams.get(post.parent_id) != stream.id:
+                outcomes[index] = InvalidMessage("parentId is not a comment of this stream.")
+            else:
+                rows[index] = Comment(
+                    id=ids.next_id(),
+                    stream_id=post.stream_id,
+                    author_id=post.author_id,
+                    content=post.content,
+                    parent_id=post.parent_id,
+                    is_highlighted=post.author_id == stream.host_id or post.author_id in moderators,
+                    idempotency_key=post.idempotency_key,
+                    created_at=now,
+                    received_at=post.received_at,
+                )
+        if rows:
+            # A key stored before (a retry after a reconnect, or a twin on another gateway)
+            # conflicts and is skipped; the lookup below finds which comment owns each key.
+            Comment.objects.bulk_create(rows.values(), ignore_conflicts=True)
+            owners = {
+                (author_id, str(key)): comment_id
+                for comment_id, author_id, key in Comment.objects.filter(
+                    idempotency_key__in=[row.idempotency_key for row in rows.values()]
+                ).values_list("id", "author_id", "idempotency_key")
+            }
+            for index, row in rows.items():
+                post = posts[index]
+                owner = owners[(post.author_id, str(post.idempotency_key))]
+                outcomes[index] = Stored(owner, _render(row, post) if owner == row.id else None)
+    return outcomes  # type: ignore[return-value]
+
+
+def _render(row: Comment, post: Post) -> WireComment:
+    return wire_comment(
+        comment_id=row.id,
+        stream_id=row.stream_id,
+        user_id=row.author_id,
+        username=post.username,
+        content=row.content,
+        parent_id=row.parent_id,
+        is_highlighted=row.is_highlighted,
+        is_pinned=False,
+        created_at=row.created_at,
+        received_at=row.received_at,
+    )
+
+
+AfterCommit = Callable[[list[tuple[Post, Stored]]], Awaitable[None]]
+
+
+class CommentWriter:
+    def __init__(self, after_commit: AfterCommit, max_batch: int = 1000) -> None:
+        self._after_commit = after_commit
+        self.max_batch = max_batch
+        self._queue: list[tuple[Post, asyncio.Future[Outcome]]] = []
+        self._task: asyncio.Task[None] | None = None
+        self._store = database_sync_to_async(store_posts)
+
+    async def submit(self, post: Post) -> Stored:
+        """Store the post; return once it is committed, or raise why it was refused."""
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self._queue.append((post, future))
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run())
+        outcome = await future
+        if isinstance(outcome, LiveCommentsError):
+            raise outcome
+        return outcome
+
+    async def drain(self) -> None:
+        """Wait until everything submitted so far is written."""
+        while self._task is not None and not self._task.done():
+            await asyncio.shield(self._task)
+
+    async def _run(self) -> None:
+        while self._queue:
+            batch = self._queue[: self.max_batch]
+            del self._queue[: self.max_batch]
+            posts = [post for post, _ in batch]
+            started = time.perf_counter()
+            try:
+                outcomes: list[Outcome] = await self._store(posts)
+            except Exception:
+                logger.exception("storing %d comments failed", len(posts))
+                outcomes = [Unavailable() for _ in posts]
+            metrics.WRITER_FLUSH_SECONDS.observe(time.perf_counter() - started)
+            metrics.WRITER_BATCH_SIZE.observe(len(posts))
+            stored = [(p, o) for p, o in zip(posts, outcomes, strict=True) if isinstance(o, Stored)]
+            if stored:
+                try:
+                    await self._after_commit(stored)
+                except Exception:
+                    # Committed is committed: acks still go out; backfill falls back to the DB.
+                    logger.exception("after-commit work for %d comments failed", len(stored))
+            for (_, future), outcome in zip(batch, outcomes, strict=True):
+                if not future.done():
+                    future.set_result(outcome)
