@@ -1,0 +1,243 @@
+"""Bans, blocked terms and the read-only moderation log in the moderation console.
+
+Adding or lifting a ban, and adding or removing a blocked term, go through
+moderation.services, so they are logged and take effect on every gateway at once.
+"""
+
+from datetime import timedelta
+
+from django import forms
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from streams.models import Stream
+
+from . import services
+from .console import SOURCE, CappedCountPaginator, may_moderate
+from .models import Ban, BlockedTerm, ModerationAction
+
+admin.site.site_header = "Live comments moderation"
+admin.site.site_title = "Live comments moderation"
+admin.site.index_title = "Moderation console"
+
+DURATIONS = [
+    ("", "Until lifted"),
+    ("5", "Time out for 5 minutes"),
+    ("60", "Time out for 1 hour"),
+    ("1440", "Time out for 24 hours"),
+    ("10080", "Time out for 7 days"),
+]
+
+
+class BanForm(forms.ModelForm):
+    username = forms.CharField(max_length=150, help_text="Who to ban.")
+    stream = forms.ModelChoiceField(
+        queryset=Stream.objects.filter(status=Stream.Status.LIVE).order_by("-created_at"),
+        required=False,
+        empty_label="Site-wide (every stream)",
+        help_text="A live stream, or site-wide.",
+    )
+    duration = forms.ChoiceField(choices=DURATIONS, required=False, label="Duration")
+    remove_comments = forms.BooleanField(
+        required=False,
+        label="Remove their comments",
+        help_text="Hide their comments (on this stream, or everywhere) from every viewer.",
+    )
+
+    class Meta:
+        model = Ban
+        fields = ["reason"]
+
+    def clean_username(self):
+        username = self.cleaned_data["username"].strip()
+        try:
+            return get_user_model().objects.get(username=username)
+        except get_user_model().DoesNotExist:
+            raise forms.ValidationError(f"There is no user {username!r}.") from None
+
+
+class BanStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("active", "In force"), ("expired", "Expired")]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "active":
+            return queryset.exclude(expires_at__lte=now)
+        if self.value() == "expired":
+            return queryset.filter(expires_at__lte=now)
+        return queryset
+
+
+class ScopeFilter(admin.SimpleListFilter):
+    title = "scope"
+    parameter_name = "scope"
+
+    def lookups(self, request, model_admin):
+        return [("site", "Site-wide"), ("stream", "One stream")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "site":
+            return queryset.filter(stream=None)
+        if self.value() == "stream":
+            return queryset.exclude(stream=None)
+        return queryset
+
+
+@admin.register(Ban)
+class BanAdmin(admin.ModelAdmin):
+    list_display = ["user", "scope", "until", "reason", "created_by", "created_at"]
+    list_filter = [BanStateFilter, ScopeFilter]
+    list_select_related = ["user", "stream", "created_by"]
+    search_fields = ["=user__username", "reason"]
+    ordering = ["-created_at"]
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    paginator = CappedCountPaginator
+    readonly_fields = ["user", "stream", "expires_at", "reason", "created_by", "created_at"]
+
+    @admin.display(description="where", ordering="stream")
+    def scope(self, ban):
+        return ban.stream.title if ban.stream_id else "Site-wide"
+
+    @admin.display(description="until", ordering="expires_at")
+    def until(self, ban):
+        if ban.expires_at is None:
+            return "lifted by hand"
+        if ban.expires_at <= timezone.now():
+            return "expired"
+        return ban.expires_at
+
+    def has_change_permission(self, request, obj=None):
+        # A ban is replaced by banning again, not edited: the change page is read-only.
+        return False if obj is not None else may_moderate(request, "moderation.change_ban")
+
+    def has_add_permission(self, request):
+        return may_moderate(request, "moderation.add_ban")
+
+    def has_delete_permission(self, request, obj=None):
+        return may_moderate(request, "moderation.delete_ban")
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = BanForm
+            kwargs["fields"] = None
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["username", "stream", "duration", "reason", "remove_comments"]
+        return self.readonly_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else []
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        minutes = int(data["duration"]) if data.get("duration") else None
+        ban = services.ban_user(
+            data["username"],
+            stream=data["stream"],
+            expires_at=timezone.now() + timedelta(minutes=minutes) if minutes else None,
+            reason=data.get("reason", ""),
+            remove_comments=data["remove_comments"],
+            actor=request.user,
+            source=SOURCE,
+        )
+        # The admin goes on to log and show `obj`: make it the ban the service saved.
+        for field in ("id", "user", "stream", "expires_at", "reason", "created_by", "created_at"):
+            setattr(obj, field, getattr(ban, field))
+
+    def save_related(self, request, form, formsets, change):
+        pass  # a ban has no many-to-many fields; the service saved everything
+
+    def delete_model(self, request, obj):
+        services.unban_user(obj.user, stream=obj.stream, actor=request.user, source=SOURCE)
+
+    def delete_queryset(self, request, queryset):
+        for ban in queryset.select_related("user", "stream"):
+            services.unban_user(ban.user, stream=ban.stream, actor=request.user, source=SOURCE)
+
+
+@admin.register(BlockedTerm)
+class BlockedTermAdmin(admin.ModelAdmin):
+    list_display = ["term", "created_by", "created_at"]
+    list_select_related = ["created_by"]
+    search_fields = ["term"]
+    fields = ["term"]
+
+    def has_change_permission(self, request, obj=None):
+        # Terms are added and removed, not edited.
+        return False if obj is not None else may_moderate(request, "moderation.change_blockedterm")
+
+    def has_add_permission(self, request):
+        return may_moderate(request, "moderation.add_blockedterm")
+
+    def has_delete_permission(self, request, obj=None):
+        return may_moderate(request, "moderation.delete_blockedterm")
+
+    def save_model(self, request, obj, form, change):
+        term = services.block_term(obj.term, actor=request.user, source=SOURCE)
+        obj.pk = term.pk
+
+    def delete_model(self, request, obj):
+        services.unblock_term(obj.term, actor=request.user, source=SOURCE)
+
+    def delete_queryset(self, request, queryset):
+        for term in queryset:
+            services.unblock_term(term.term, actor=request.user, source=SOURCE)
+
+
+@admin.register(ModerationAction)
+class ModerationActionAdmin(admin.ModelAdmin):
+    """The moderation log: who did what to whom, when, why, from where. Read-only."""
+
+    list_display = [
+        "created_at",
+        "actor_name",
+        "kind",
+        "target",
+        "stream",
+        "reason",
+        "source",
+    ]
+    list_filter = ["kind", "source"]
+    list_select_related = ["actor", "stream", "target_user"]
+    search_fields = ["=actor__username", "=target_user__username", "reason"]
+    ordering = ["-created_at"]
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    paginator = CappedCountPaginator
+
+    @admin.display(description="who", ordering="actor__username")
+    def actor_name(self, action):
+        return action.actor.username if action.actor_id else "operator (manage.py)"
+
+    @admin.display(description="target")
+    def target(self, action):
+        parts = []
+        if action.target_user_id:
+            parts.append(format_html("{}", action.target_user.username))
+        if action.comment_id:
+            url = reverse("admin:comments_comment_change", args=[action.comment_id])
+            parts.append(format_html('<a href="{}">comment {}</a>', url, action.comment_id))
+        if action.details.get("term"):
+            parts.append(format_html("term “{}”", action.details["term"]))
+        if action.details.get("seconds") is not None:
+            parts.append(format_html("{} s", action.details["seconds"]))
+        return format_html_join(" · ", "{}", ((part,) for part in parts)) if parts else "—"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

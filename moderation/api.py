@@ -1,0 +1,151 @@
+"""Moderation over REST, for moderators only: comment flags and bans (stream endpoints are
+in streams.api). Each endpoint calls the same service as the admin and the commands."""
+
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.response import Response
+
+from comments.api import CommentSerializer
+from comments.models import Comment
+from comments.rendering import render_comment
+from livecomments.api import ErrorSerializer, ModeratorView
+from streams.api import ReasonSerializer
+from streams.models import Stream
+
+from . import services
+from .models import Ban, ModerationAction
+
+SOURCE = ModerationAction.Source.API
+MAX_MINUTES = 60 * 24 * 366
+
+COMMENT_ACTIONS = {
+    "pin": services.pin_comment,
+    "unpin": services.unpin_comment,
+    "highlight": services.highlight_comment,
+    "unhighlight": services.unhighlight_comment,
+    "hide": services.hide_comment,
+    "unhide": services.unhide_comment,
+}
+
+
+class ModeratedCommentSerializer(CommentSerializer):
+    isHidden = serializers.BooleanField()
+
+
+def moderated_comment(comment: Comment) -> dict:
+    return {**render_comment(comment), "isHidden": comment.is_hidden}
+
+
+class CommentActionView(ModeratorView):
+    action_name = ""  # one of COMMENT_ACTIONS, set by the URL
+
+    @extend_schema(
+        request=ReasonSerializer,
+        responses={200: ModeratedCommentSerializer, 404: ErrorSerializer},
+        summary="Pin, unpin, highlight, unhighlight, hide or unhide a comment",
+    )
+    def post(self, request, comment_id: int):
+        body = ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        if not Comment.objects.filter(id=comment_id).exists():
+            raise exceptions.NotFound(f"There is no comment {comment_id}.")
+        comment = COMMENT_ACTIONS[self.action_name](
+            comment_id, actor=request.user, source=SOURCE, reason=body.validated_data["reason"]
+        )
+        return Response(moderated_comment(comment))
+
+
+class BanSerializer(serializers.Serializer):
+    id = serializers.CharField(read_only=True)
+    username = serializers.CharField(max_length=150)
+    streamId = serializers.IntegerField(
+        required=False, allow_null=True, help_text="Omit or null for a site-wide ban."
+    )
+    minutes = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=MAX_MINUTES,
+        write_only=True,
+        help_text="A timeout: the ban ends after this many minutes. Omit for a lasting ban.",
+    )
+    expiresAt = serializers.DateTimeField(read_only=True, allow_null=True)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+    removeComments = serializers.BooleanField(required=False, default=False, write_only=True)
+    createdAt = serializers.DateTimeField(read_only=True)
+
+    def validate_username(self, value):
+        try:
+            return get_user_model().objects.get(username=value)
+        except get_user_model().DoesNotExist:
+            raise serializers.ValidationError(f"There is no user {value!r}.") from None
+
+    def validate_streamId(self, value):
+        if value is None:
+            return None
+        try:
+            return Stream.objects.get(id=value)
+        except Stream.DoesNotExist:
+            raise serializers.ValidationError(f"There is no stream {value}.") from None
+
+
+def ban_body(ban: Ban) -> dict:
+    return {
+        "id": str(ban.id),
+        "username": ban.user.username,
+        "streamId": ban.stream_id,
+        "expiresAt": ban.expires_at,
+        "reason": ban.reason,
+        "createdAt": ban.created_at,
+    }
+
+
+class BanListView(ModeratorView):
+    @extend_schema(responses=BanSerializer(many=True), summary="Bans in force, newest first")
+    def get(self, request):
+        now = timezone.now()
+        bans = (
+            Ban.objects.exclude(expires_at__lte=now)
+            .select_related("user")
+            .order_by("-created_at")[:200]
+        )
+        return Response([BanSerializer(ban_body(b)).data for b in bans])
+
+    @extend_schema(
+        request=BanSerializer,
+        responses={201: BanSerializer, 400: ErrorSerializer},
+        summary="Ban or time out a user, from one stream or site-wide",
+    )
+    def post(self, request):
+        body = BanSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        minutes = data.get("minutes")
+        ban = services.ban_user(
+            data["username"],
+            stream=data.get("streamId"),
+            expires_at=timezone.now() + timedelta(minutes=minutes) if minutes else None,
+            reason=data["reason"],
+            remove_comments=data["removeComments"],
+            actor=request.user,
+            source=SOURCE,
+        )
+        return Response(BanSerializer(ban_body(ban)).data, status=status.HTTP_201_CREATED)
+
+
+class BanDetailView(ModeratorView):
+    @extend_schema(
+        request=ReasonSerializer,
+        responses={204: None, 404: ErrorSerializer},
+        summary="Lift a ban",
+    )
+    def delete(self, request, ban_id: int):
+        ban = Ban.objects.select_related("user", "stream").filter(id=ban_id).first()
+        if ban is None:
+            raise exceptions.NotFound(f"There is no ban {ban_id}.")
+        services.unban_user(ban.user, stream=ban.stream, actor=request.user, source=SOURCE)
+        return Response(status=status.HTTP_204_NO_CONTENT)

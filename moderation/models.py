@@ -1,0 +1,102 @@
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class Ban(models.Model):
+    """A user barred from one stream, or site-wide when stream is null; expiring, a timeout."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="bans"
+    )
+    stream = models.ForeignKey(
+        "streams.Stream",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="bans",
+        help_text="Leave empty for a site-wide ban.",
+    )
+    reason = models.CharField(max_length=500, blank=True)
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="Leave empty for a ban that does not expire."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "stream"], name="ban_by_user")]
+
+    def __str__(self) -> str:
+        where = f"stream {self.stream_id}" if self.stream_id else "site-wide"
+        return f"{self.user} banned ({where})"
+
+
+class BlockedTerm(models.Model):
+    term = models.CharField(max_length=100)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["term"]
+        constraints = [models.UniqueConstraint(Lower("term"), name="blocked_term_unique_lower")]
+
+    def __str__(self) -> str:
+        return self.term
+
+
+class ModerationAction(models.Model):
+    """Audit log: every moderation action from every path (admin, API, command)."""
+
+    class Kind(models.TextChoices):
+        PIN = "pin"
+        UNPIN = "unpin"
+        HIGHLIGHT = "highlight"
+        UNHIGHLIGHT = "unhighlight"
+        HIDE = "hide"
+        UNHIDE = "unhide"
+        BAN = "ban"
+        UNBAN = "unban"
+        END_STREAM = "end_stream"
+        CREATE_STREAM = "create_stream"
+        SLOW_MODE = "slow_mode"
+        BLOCK_TERM = "block_term"
+        UNBLOCK_TERM = "unblock_term"
+
+    class Source(models.TextChoices):
+        ADMIN = "admin"
+        API = "api"
+        COMMAND = "command"
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Empty when an operator acted through manage.py.",
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    source = models.CharField(max_length=8, choices=Source.choices)
+    stream = models.ForeignKey(
+        "streams.Stream", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    target_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    comment_id = models.BigIntegerField(null=True, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["stream", "-created_at"], name="modaction_by_stream")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} by {self.actor or 'operator'}"

@@ -1,0 +1,240 @@
+"""Writes of moderation: comment flags, bans and blocked terms (SPEC §3 "Moderation is live").
+
+The admin, the REST API and the commands all call these. Each one writes in one
+transaction, records the action in the moderation log, and tells viewers only after the
+commit: frames to the stream's group, `user.banned` to the banned user's sockets, and an
+invalidation of the recent-comments cache so that the next backfill is current. Doing
+what is already done (pinning a pinned comment) changes nothing and logs nothing.
+"""
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+
+from asgiref.sync import async_to_sync
+from django.db import transaction
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from comments import state
+from comments.fanout import publish_on_commit, stream_frame, stream_group, user_group
+from comments.models import Comment
+from comments.rendering import render_comment
+
+from . import audit
+from .models import Ban, BlockedTerm, ModerationAction
+
+logger = logging.getLogger(__name__)
+
+Kind = ModerationAction.Kind
+
+
+# --- comments --------------------------------------------------------------------------
+
+
+def pin_comment(comment_id: int, *, actor=None, source, reason: str = "") -> Comment:
+    return _set_flag(comment_id, "is_pinned", True, Kind.PIN, actor, source, reason)
+
+
+def unpin_comment(comment_id: int, *, actor=None, source, reason: str = "") -> Comment:
+    return _set_flag(comment_id, "is_pinned", False, Kind.UNPIN, actor, source, reason)
+
+
+def highlight_comment(comment_id: int, *, actor=None, source, reason: str = "") -> Comment:
+    return _set_flag(comment_id, "is_highlighted", True, Kind.HIGHLIGHT, actor, source, reason)
+
+
+def unhighlight_comment(comment_id: int, *, actor=None, source, reason: str = "") -> Comment:
+    return _set_flag(comment_id, "is_highlighted", False, Kind.UNHIGHLIGHT, actor, source, reason)
+
+
+def hide_comment(comment_id: int, *, actor=None, source, reason: str = "") -> Comment:
+    """Hide a comment from every viewer: live feeds drop it, backfill and the API skip it."""
+    return _set_flag(comment_id, "is_hidden", True, Kind.HIDE, actor, source, reason)
+
+
+def unhide_comment(comment_id: int, *, actor=None, source, reason: str = "") -> Comment:
+    return _set_flag(comment_id, "is_hidden", False, Kind.UNHIDE, actor, source, reason)
+
+
+def _set_flag(comment_id, field, value, kind, actor, source, reason) -> Comment:
+    with transaction.atomic():
+        comment = (
+            Comment.objects.select_for_update(of=("self",))
+            .select_related("author", "stream")
+            .get(id=comment_id)
+        )
+        if getattr(comment, field) == value:
+            return comment
+        setattr(comment, field, value)
+        comment.save(update_fields=[field])
+        audit.record(
+            kind,
+            source,
+            actor=actor,
+            stream=comment.stream,
+            target_user=comment.author,
+            comment_id=comment.id,
+            reason=reason,
+        )
+        group = stream_group(comment.stream_id)
+        if field == "is_hidden":
+            ids = [comment.id]
+            _invalidate_on_commit(
+                comment.stream_id, hidden_ids=ids if value else (), shown_ids=() if value else ids
+            )
+            if value:
+                publish_on_commit(group, _removed_frame(comment.stream_id, ids))
+            else:
+                # Viewers who still show it update it; everyone else gets it on the next join.
+                publish_on_commit(group, _updated_frame(comment))
+        else:
+            _invalidate_on_commit(comment.stream_id)
+            if not comment.is_hidden:
+                publish_on_commit(group, _updated_frame(comment))
+    return comment
+
+
+def _updated_frame(comment: Comment):
+    return stream_frame(
+        "comment_updated", {"streamId": str(comment.stream_id), "comment": render_comment(comment)}
+    )
+
+
+def _removed_frame(stream_id: int, comment_ids: Sequence[int]):
+    return stream_frame(
+        "comments_removed",
+        {"streamId": str(stream_id), "commentIds": [str(i) for i in comment_ids]},
+    )
+
+
+def _invalidate_on_commit(
+    stream_id: int, hidden_ids: Sequence[int] = (), shown_ids: Sequence[int] = ()
+) -> None:
+    """Drop the stream's recent-comments cache once committed, before the frames go out."""
+
+    def invalidate() -> None:
+        try:
+            async_to_sync(state.recent_comments().invalidate)(
+                stream_id, hidden_ids=list(hidden_ids), shown_ids=list(shown_ids)
+            )
+        except Exception:
+            # The cache expires by itself; the viewers must still be told.
+            logger.exception("invalidating recent comments of stream %s failed", stream_id)
+
+    transaction.on_commit(invalidate)
+
+
+# --- bans --------------------------------------------------------------------------------
+
+
+def ban_user(
+    user,
+    *,
+    stream=None,
+    expires_at: datetime | None = None,
+    reason: str = "",
+    remove_comments: bool = False,
+    actor=None,
+    source,
+) -> Ban:
+    """Ban `user` from `stream` (site-wide when None) until `expires_at` (None: for good).
+
+    A ban replaces the user's earlier ban of the same scope. Their open sockets on the
+    stream (every stream, site-wide) are told BANNED and leave it; with `remove_comments`
+    their visible comments there are hidden from every viewer.
+    """
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValueError("a ban's expiry must be in the future")
+    stream_id = stream.id if stream is not None else None
+    with transaction.atomic():
+        Ban.objects.filter(user=user, stream=stream).delete()
+        ban = Ban.objects.create(
+            user=user,
+            stream=stream,
+            expires_at=expires_at,
+            reason=reason,
+            created_by=actor if actor is not None and actor.is_authenticated else None,
+        )
+        removed = _remove_comments_of(user.id, stream_id) if remove_comments else {}
+        audit.record(
+            Kind.BAN,
+            source,
+            actor=actor,
+            stream=stream,
+            target_user=user,
+            reason=reason,
+            site_wide=stream is None,
+            expires_at=expires_at.isoformat() if expires_at else None,
+            removed_comments=sum(len(ids) for ids in removed.values()),
+        )
+        publish_on_commit(user_group(user.id), {"type": "user.banned", "streamId": stream_id})
+        for removed_stream_id, ids in removed.items():
+            _invalidate_on_commit(removed_stream_id, hidden_ids=ids)
+            publish_on_commit(
+                stream_group(removed_stream_id), _removed_frame(removed_stream_id, ids)
+            )
+    return ban
+
+
+def _remove_comments_of(user_id: int, stream_id: int | None) -> dict[int, list[int]]:
+    """Hide the user's visible comments (in one stream, or everywhere); return them by stream."""
+    rows = Comment.objects.filter(author_id=user_id, is_hidden=False)
+    if stream_id is not None:
+        rows = rows.filter(stream_id=stream_id)
+    by_stream: dict[int, list[int]] = defaultdict(list)
+    for comment_id, comment_stream_id in rows.values_list("id", "stream_id"):
+        by_stream[comment_stream_id].append(comment_id)
+    ids = [i for group in by_stream.values() for i in group]
+    if ids:
+        Comment.objects.filter(id__in=ids).update(is_hidden=True)
+    return dict(by_stream)
+
+
+def unban_user(user, *, stream=None, actor=None, source, reason: str = "") -> int:
+    """Lift the user's bans of this scope (the stream, or the site-wide one); return how many."""
+    with transaction.atomic():
+        lifted, _ = Ban.objects.filter(user=user, stream=stream).delete()
+        if lifted:
+            audit.record(
+                Kind.UNBAN,
+                source,
+                actor=actor,
+                stream=stream,
+                target_user=user,
+                reason=reason,
+                site_wide=stream is None,
+            )
+    return lifted
+
+
+# --- blocked terms -----------------------------------------------------------------------
+
+
+def block_term(term: str, *, actor=None, source, reason: str = "") -> BlockedTerm:
+    """Refuse new comments containing `term` as a whole word (any case)."""
+    term = term.strip()
+    if not term:
+        raise ValueError("a blocked term cannot be empty")
+    with transaction.atomic():
+        found = BlockedTerm.objects.filter(term__iexact=term).first()
+        if found is not None:
+            return found
+        blocked = BlockedTerm.objects.create(
+            term=term, created_by=actor if actor is not None and actor.is_authenticated else None
+        )
+        audit.record(Kind.BLOCK_TERM, source, actor=actor, reason=reason, term=term)
+    return blocked
+
+
+def unblock_term(term: str, *, actor=None, source, reason: str = "") -> bool:
+    with transaction.atomic():
+        deleted, _ = (
+            BlockedTerm.objects.annotate(lower=Lower("term"))
+            .filter(lower=term.strip().lower())
+            .delete()
+        )
+        if deleted:
+            audit.record(Kind.UNBLOCK_TERM, source, actor=actor, reason=reason, term=term.strip())
+    return bool(deleted)
