@@ -1,0 +1,304 @@
+// @ts-check
+/**
+ * The stream page's entry point: wires the socket, the store and the view together.
+ * streams/detail.html provides the markup and, as JSON, the stream id, the viewer and
+ * the socket path.
+ */
+
+import { LiveConnection } from "./connection.js";
+import { LatencyMonitor, REPORT_INTERVAL_MS } from "./latency.js";
+import { LiveStore, PendingStorage, REASONS, resumeAfter } from "./store.js";
+import { StreamView } from "./view.js";
+
+/**
+ * @typedef {import('./protocol').ServerFrame} ServerFrame
+ * @typedef {import('./protocol').CommentOut} Comment
+ * @typedef {import('./protocol').ReactPayload} ReactPayload
+ * @typedef {{streamId: string, socketPath: string, user: {id: string, username: string} | null}} PageConfig
+ */
+
+// Countdowns ("Retry in 3s…", "Wait 4s") move at this pace; retries fire on it too.
+const TICK_MS = 250;
+
+/** @returns {PageConfig} */
+function readConfig() {
+  const script = document.getElementById("live-config");
+  if (!script?.textContent) throw new Error("live comments: the page has no #live-config");
+  return JSON.parse(script.textContent);
+}
+
+/** A v4 UUID; crypto.randomUUID exists only on https and localhost pages. */
+function newIdempotencyKey() {
+  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = [...bytes].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** @param {string} path */
+function socketUrl(path) {
+  return `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}${path}`;
+}
+
+function start() {
+  const config = readConfig();
+  const root = document.querySelector("[data-live-comments]");
+  if (!(root instanceof HTMLElement)) return;
+  const user = config.user;
+  const store = new LiveStore(config.streamId);
+  const pendingStorage = user ? new PendingStorage(localStorage, config.streamId, user.id) : null;
+  if (pendingStorage) store.restorePending(pendingStorage.load());
+  const latency = new LatencyMonitor(console);
+  const view = new StreamView(root, {
+    username: user?.username ?? null,
+    reducedMotion: matchMedia("(prefers-reduced-motion: reduce)").matches,
+  });
+  const form = root.querySelector("[data-composer]");
+  const input = /** @type {HTMLInputElement} */ (root.querySelector("#comment-input"));
+  const sendButton = /** @type {HTMLButtonElement | null} */ (form?.querySelector("button[type=submit]") ?? null);
+  const composerStatus = /** @type {HTMLElement | null} */ (root.querySelector("[data-composer-status]"));
+  const replying = /** @type {HTMLElement | null} */ (root.querySelector("[data-replying]"));
+
+  let joined = false;
+  let reconnectAt = 0;
+  /** Why posting is impossible right now (banned, ended), beyond the cooldown. */
+  let postingBlockedBy = "";
+  /** @type {string | null} */
+  let replyTo = null;
+  let arrivedSinceRender = 0;
+  let renderQueued = false;
+  /** @type {Comment[]} live comments waiting to be drawn, for the latency figures */
+  let awaitingDisplay = [];
+
+  const connection = new LiveConnection({
+    url: socketUrl(config.socketPath),
+    createSocket: (url) => new WebSocket(url),
+    joinPayload: () => ({
+      streamId: config.streamId,
+      lastSeenCommentId: resumeAfter(store.lastSeenCommentId),
+    }),
+    onFrame: handleFrame,
+    onDisconnect: (delay) => {
+      joined = false;
+      reconnectAt = Date.now() + delay;
+      store.connectionLost();
+      update();
+    },
+  });
+
+  /** @param {ServerFrame} frame */
+  function handleFrame(frame) {
+    const now = Date.now();
+    switch (frame.type) {
+      case "stream_state":
+        store.applyStreamState(frame.payload);
+        joined = true;
+        connection.joined();
+        sendDue(now);
+        break;
+      case "comments_batch": {
+        const added = store.applyBatch(frame.payload.comments);
+        if (store.noteBatchSeq(frame.payload.gatewayId, frame.payload.seq)) {
+          // A batch was lost on the way: join again, which resumes from what we have.
+          connection.rejoin();
+        }
+        arrivedSinceRender += added.length;
+        // Backfill is history, not delivery: only live comments measure latency. A hidden
+        // tab draws nothing until it is shown again, which is not the system's delay.
+        if (!frame.payload.isBackfill) {
+          if (document.visibilityState === "visible") awaitingDisplay.push(...added);
+          view.queueAnnouncement(added.filter((comment) => comment.userId !== user?.id));
+        }
+        break;
+      }
+      case "reactions_batch":
+        view.burst(frame.payload.counts);
+        break;
+      case "viewer_count":
+        store.viewerCount = frame.payload.count;
+        break;
+      case "ack":
+        store.applyAck(frame.payload, now);
+        break;
+      case "error":
+        handleError(frame.payload);
+        break;
+      case "comment_updated":
+        store.applyCommentUpdated(frame.payload.comment);
+        break;
+      case "comments_removed":
+        store.applyRemoved(frame.payload.commentIds);
+        break;
+      case "stream_ended":
+        store.applyStreamEnded();
+        postingBlockedBy = REASONS.STREAM_ENDED;
+        break;
+    }
+    update();
+  }
+
+  /** @param {import('./protocol').ErrorPayload} error */
+  function handleError(error) {
+    if (error.code === "BANNED" || error.code === "STREAM_NOT_FOUND") {
+      postingBlockedBy = REASONS[error.code];
+    } else if (error.code === "INVALID_MESSAGE") {
+      // The client and the server disagree about the protocol: a bug to fix, not a user error.
+      console.error("live comments: the server refused a frame:", error.message);
+    }
+    if (composerStatus) composerStatus.textContent = error.message || REASONS[error.code];
+  }
+
+  /** @param {number} now */
+  function sendDue(now) {
+    if (!joined) return;
+    for (const entry of store.dueForSending(now)) {
+      connection.send({
+        type: "post_comment",
+        payload: {
+          streamId: config.streamId,
+          content: entry.content,
+          idempotencyKey: entry.idempotencyKey,
+          parentId: entry.parentId,
+        },
+      });
+    }
+  }
+
+  function update() {
+    pendingStorage?.save(store.pendingForStorage());
+    if (renderQueued) return;
+    renderQueued = true;
+    requestAnimationFrame(render);
+  }
+
+  function render() {
+    renderQueued = false;
+    const now = Date.now();
+    view.renderComments(store, arrivedSinceRender, now);
+    arrivedSinceRender = 0;
+    for (const comment of awaitingDisplay) latency.record(comment, now);
+    awaitingDisplay = [];
+    view.renderPinned(store.pinned);
+    view.renderViewerCount(store.viewerCount);
+    view.renderConnection(connectionText(now));
+    renderComposer(now);
+  }
+
+  /** @param {number} now */
+  function connectionText(now) {
+    if (store.status === "ended") return "Stream ended";
+    if (joined) return "Live";
+    if (store.status === "reconnecting") {
+      const seconds = Math.ceil((reconnectAt - now) / 1000);
+      return seconds > 0 ? `Reconnecting in ${seconds}s…` : "Reconnecting…";
+    }
+    return "Connecting…";
+  }
+
+  /** @param {number} now */
+  function renderComposer(now) {
+    if (!input || !sendButton) return;
+    const cooldown = store.cooldownSeconds(now);
+    const blocked = postingBlockedBy || store.status === "ended";
+    input.disabled = sendButton.disabled = Boolean(blocked) || cooldown > 0;
+    input.placeholder = blocked
+      ? postingBlockedBy || REASONS.STREAM_ENDED
+      : cooldown > 0
+        ? `Wait ${cooldown}s…`
+        : "Say something…";
+    if (cooldown > 0 && composerStatus && !composerStatus.dataset.cooldown) {
+      // Announced once per cooldown, not every second.
+      composerStatus.dataset.cooldown = "on";
+      composerStatus.textContent = `${REASONS.RATE_LIMITED} You can post again in ${cooldown} seconds.`;
+    } else if (cooldown === 0 && composerStatus?.dataset.cooldown) {
+      delete composerStatus.dataset.cooldown;
+      composerStatus.textContent = "";
+      if (document.activeElement === document.body) input.focus();
+    }
+  }
+
+  /** @param {string | null} commentId */
+  function setReplyTo(commentId) {
+    replyTo = commentId;
+    if (!replying) return;
+    const parent = commentId ? store.findComment(commentId) : null;
+    replying.hidden = parent === null;
+    const text = replying.querySelector("[data-replying-text]");
+    if (text) text.textContent = parent ? `Replying to ${parent.username}` : "";
+    if (parent) input?.focus();
+  }
+
+  form?.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const now = Date.now();
+    const result = store.compose({
+      content: input.value, parentId: replyTo, idempotencyKey: newIdempotencyKey(), now,
+    });
+    if (!result.ok) {
+      if (composerStatus) composerStatus.textContent = result.reason;
+      return;
+    }
+    input.value = "";
+    if (composerStatus) composerStatus.textContent = "";
+    setReplyTo(null);
+    sendDue(now);
+    view.scrollToNewest();
+    // Drawn now, not on the next frame: "Sending…" must show before any ack can be handled.
+    pendingStorage?.save(store.pendingForStorage());
+    render();
+  });
+  replying?.querySelector("[data-cancel-reply]")?.addEventListener("click", () => setReplyTo(null));
+
+  view.list.addEventListener("click", (event) => {
+    const target = /** @type {HTMLElement} */ (event.target);
+    if (target.dataset.replyTo) setReplyTo(target.dataset.replyTo);
+    if (target.dataset.dismiss) {
+      store.dismiss(target.dataset.dismiss);
+      update();
+    }
+  });
+  // One tab stop for the whole list: arrows move between comments, Enter replies.
+  view.list.addEventListener("keydown", (event) => {
+    if (event.key !== "ArrowUp" && event.key !== "ArrowDown") return;
+    const buttons = [...view.list.querySelectorAll("button")];
+    if (!buttons.length) return;
+    const current = buttons.indexOf(/** @type {HTMLButtonElement} */ (document.activeElement));
+    const next = current === -1
+      ? buttons.length - 1
+      : Math.min(buttons.length - 1, Math.max(0, current + (event.key === "ArrowUp" ? -1 : 1)));
+    event.preventDefault();
+    buttons[next].focus();
+  });
+
+  root.querySelector("[data-reactions]")?.addEventListener("click", (event) => {
+    const button = /** @type {HTMLElement} */ (event.target).closest("[data-reaction]");
+    if (!(button instanceof HTMLElement) || !joined || !user) return;
+    const reactionType = /** @type {ReactPayload['reactionType']} */ (button.dataset.reaction);
+    connection.send({ type: "react", payload: { streamId: config.streamId, reactionType } });
+    // Shown at once; the server's batch later adds everyone's, as a live stream does.
+    view.burst({ [reactionType]: 1 });
+  });
+
+  setInterval(() => {
+    const now = Date.now();
+    sendDue(now);
+    view.announceIfDue(now);
+    update();
+  }, TICK_MS);
+  setInterval(() => {
+    const samples = latency.drain();
+    if (joined && samples.length) connection.send({ type: "report_latency", payload: { samples } });
+  }, REPORT_INTERVAL_MS);
+
+  addEventListener("online", () => connection.reconnectNow());
+  addEventListener("pagehide", () => connection.stop());
+  addEventListener("pageshow", (event) => {
+    if (event.persisted) connection.start();
+  });
+  connection.start();
+  update();
+}
+
+start();

@@ -1,0 +1,449 @@
+// @ts-check
+/**
+ * The live comments state of one stream page (the seed's Steps 5, 6 and 8), with no DOM
+ * and no clock of its own: every method that depends on time takes `now` (ms), so the
+ * rules are unit-tested with `node --test tests/js/`.
+ *
+ * It holds the real comments (capped, ascending by id), the optimistic comments this
+ * browser wrote, the pinned comments, the viewer count and the rate-limit cooldown.
+ */
+
+/**
+ * @typedef {import('./protocol').CommentOut} Comment
+ * @typedef {import('./protocol').AckPayload} Ack
+ * @typedef {import('./protocol').ErrorCode} ErrorCode
+ * @typedef {import('./protocol').StreamStatePayload} StreamState
+ */
+
+/** Real comments kept (and so rendered): enough to scroll back, small enough to stay fast. */
+export const COMMENT_LIMIT = 500;
+/** Unconfirmed comments a viewer may have at once (SPEC §6). */
+export const MAX_PENDING = 10;
+/** A pending comment older than this is given up on rather than posted late. */
+export const PENDING_MAX_AGE_MS = 5 * 60 * 1000;
+/** Retries after the first send (the seed's retryCount). */
+export const MAX_RETRIES = 3;
+export const MAX_CONTENT_CHARS = 500;
+export const RECONNECT_BASE_MS = 1000;
+export const RECONNECT_MAX_MS = 30_000;
+// Spreads reconnects after a gateway restart so thousands of viewers do not all return
+// in the same instant; the delay stays within [80 %, 100 %] of the nominal backoff.
+const RECONNECT_JITTER = 0.2;
+
+/**
+ * What a viewer is told when a comment is refused. Typed by ErrorCode, so adding a code
+ * to comments/protocol.py fails the type check until it has a message here.
+ * @type {Record<ErrorCode, string>}
+ */
+export const REASONS = {
+  RATE_LIMITED: "You are commenting too fast.",
+  BANNED: "You are banned from this stream.",
+  CONTENT_VIOLATION: "This comment breaks the stream's rules.",
+  STREAM_ENDED: "The stream has ended.",
+  UNAUTHORIZED: "Log in to comment.",
+  INVALID_MESSAGE: "Comments are 1 to 500 characters.",
+  STREAM_NOT_FOUND: "This stream does not exist.",
+  NOT_JOINED: "Not connected to the stream yet.",
+  UNAVAILABLE: "The service is briefly unavailable.",
+};
+
+/**
+ * How far back before the newest comment seen a resume asks from. With several gateways a
+ * comment with a lower id can still be on its way when the socket drops; asking from a
+ * little earlier and dropping duplicates by id loses none of them.
+ */
+export const RESUME_OVERLAP_MS = 5000;
+// Snowflake layout (comments/snowflake.py): milliseconds above 22 bits of worker and sequence.
+const SNOWFLAKE_TIME_SHIFT = 22n;
+
+/**
+ * The id to resume after: `lastSeenCommentId` moved back by RESUME_OVERLAP_MS.
+ * @param {string | null} lastSeenCommentId
+ * @returns {string | null}
+ */
+export function resumeAfter(lastSeenCommentId) {
+  if (lastSeenCommentId === null) return null;
+  const back = BigInt(lastSeenCommentId) - (BigInt(RESUME_OVERLAP_MS) << SNOWFLAKE_TIME_SHIFT);
+  return (back > 0n ? back : 0n).toString();
+}
+
+/** Order Snowflake ids (decimal strings too big for a JS number) without parsing them. */
+export function compareIds(/** @type {string} */ a, /** @type {string} */ b) {
+  if (a.length !== b.length) return a.length - b.length;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Delay before reconnect attempt `attempt` (0-based): 1 s, 2 s, 4 s … capped at 30 s.
+ * @param {number} attempt
+ * @param {() => number} [random] in [0, 1); injected by tests
+ */
+export function reconnectDelay(attempt, random = Math.random) {
+  const nominal = Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS * 2 ** attempt);
+  return Math.round(nominal * (1 - RECONNECT_JITTER * random()));
+}
+
+/**
+ * @typedef {'sending' | 'retrying' | 'sent' | 'rejected' | 'failed'} OptimisticStatus
+ * sending: waiting for a connection or for its ack; retrying: waiting until `retryAt`;
+ * sent: accepted, shown until its real comment arrives; rejected: refused with `code`;
+ * failed: given up after PENDING_MAX_AGE_MS or MAX_RETRIES.
+ *
+ * @typedef {object} OptimisticComment
+ * @property {string} idempotencyKey
+ * @property {string} content
+ * @property {string | null} parentId
+ * @property {OptimisticStatus} status
+ * @property {number} addedAt
+ * @property {number} attempts times sent over a socket
+ * @property {boolean} awaitingAck sent on the current socket, no ack yet
+ * @property {number | null} retryAt
+ * @property {ErrorCode | null} code
+ * @property {string | null} commentId
+ *
+ * @typedef {Pick<OptimisticComment, 'idempotencyKey' | 'content' | 'parentId' | 'addedAt' | 'attempts'>} StoredPending
+ *
+ * @typedef {{key: string, comment: Comment, optimistic: null}
+ *   | {key: string, comment: null, optimistic: OptimisticComment}} DisplayItem
+ */
+
+const UNRESOLVED = new Set(["sending", "retrying"]);
+
+export class LiveStore {
+  /** @param {string} streamId */
+  constructor(streamId) {
+    this.streamId = streamId;
+    this.title = "";
+    /** @type {'connecting' | 'live' | 'reconnecting' | 'ended'} */
+    this.status = "connecting";
+    this.viewerCount = 0;
+    /** @type {Comment[]} ascending by id */
+    this.comments = [];
+    /** @type {Map<string, Comment>} */
+    this.commentsById = new Map();
+    /** @type {OptimisticComment[]} in the order they were written */
+    this.optimistic = [];
+    /** @type {Comment[]} */
+    this.pinned = [];
+    /** @type {string | null} the newest real comment seen, for resume */
+    this.lastSeenCommentId = null;
+    /** @type {Map<string, number>} the last live batch number seen from each gateway */
+    this.batchSeqs = new Map();
+    this.rateLimitedUntil = 0;
+  }
+
+  // --- From the server ---------------------------------------------------------------
+
+  /** @param {StreamState} state */
+  applyStreamState(state) {
+    this.title = state.title;
+    this.status = state.status === "ended" ? "ended" : "live";
+    this.viewerCount = state.viewerCount;
+    this.pinned = [...state.pinnedComments];
+  }
+
+  /**
+   * Note a live batch's number; return true when batches from its gateway went missing
+   * (the channel layer delivers at most once), so the caller resumes to recover them.
+   * @param {string | null | undefined} gatewayId
+   * @param {number | null | undefined} seq
+   */
+  noteBatchSeq(gatewayId, seq) {
+    if (!gatewayId || typeof seq !== "number") return false;
+    const last = this.batchSeqs.get(gatewayId);
+    this.batchSeqs.set(gatewayId, seq);
+    return last !== undefined && seq > last + 1;
+  }
+
+  /**
+   * Merge a batch; return the comments that were new (a resume overlaps what we had).
+   * @param {Comment[]} batch
+   */
+  applyBatch(batch) {
+    /** @type {Comment[]} */
+    const added = [];
+    for (const comment of batch) {
+      if (this.commentsById.has(comment.id)) continue;
+      this.insertInOrder(comment);
+      added.push(comment);
+      if (this.lastSeenCommentId === null || compareIds(comment.id, this.lastSeenCommentId) > 0) {
+        this.lastSeenCommentId = comment.id;
+      }
+    }
+    if (added.length) {
+      const arrived = new Set(added.map((comment) => comment.id));
+      this.optimistic = this.optimistic.filter(
+        (entry) => !(entry.commentId && arrived.has(entry.commentId)),
+      );
+      this.enforceCap();
+    }
+    return added;
+  }
+
+  /** @param {Comment} comment */
+  applyCommentUpdated(comment) {
+    if (this.commentsById.has(comment.id)) {
+      const index = this.comments.findIndex((existing) => existing.id === comment.id);
+      this.comments[index] = comment;
+      this.commentsById.set(comment.id, comment);
+    }
+    this.pinned = this.pinned.filter((existing) => existing.id !== comment.id);
+    if (comment.isPinned) this.pinned.unshift(comment);
+  }
+
+  /** @param {string[]} commentIds */
+  applyRemoved(commentIds) {
+    const removed = new Set(commentIds);
+    this.comments = this.comments.filter((comment) => !removed.has(comment.id));
+    for (const id of removed) this.commentsById.delete(id);
+    this.pinned = this.pinned.filter((comment) => !removed.has(comment.id));
+    this.optimistic = this.optimistic.filter(
+      (entry) => !(entry.commentId && removed.has(entry.commentId)),
+    );
+  }
+
+  applyStreamEnded() {
+    this.status = "ended";
+    for (const entry of this.optimistic) {
+      if (UNRESOLVED.has(entry.status)) this.reject(entry, "STREAM_ENDED");
+    }
+  }
+
+  /**
+   * Reconcile an ack with the optimistic comment it answers.
+   * @param {Ack} ack
+   * @param {number} now
+   */
+  applyAck(ack, now) {
+    const entry = this.optimistic.find((item) => item.idempotencyKey === ack.idempotencyKey);
+    if (!entry) return;
+    entry.awaitingAck = false;
+    if (ack.status === "accepted" && ack.commentId) {
+      if (this.commentsById.has(ack.commentId)) {
+        this.optimistic = this.optimistic.filter((item) => item !== entry);
+        return;
+      }
+      Object.assign(entry, { status: "sent", commentId: ack.commentId, retryAt: null, code: null });
+    } else if (ack.status === "rate_limited") {
+      const retryAt = now + Math.max(1, ack.retryAfter ?? 1) * 1000;
+      Object.assign(entry, { status: "retrying", retryAt, code: "RATE_LIMITED" });
+      this.rateLimitedUntil = Math.max(this.rateLimitedUntil, retryAt);
+    } else if (ack.code === "UNAVAILABLE") {
+      // Nothing was stored; back off as for a reconnect: 1 s, 2 s, 4 s.
+      const retryAt = now + reconnectDelay(Math.max(0, entry.attempts - 1), () => 0);
+      Object.assign(entry, { status: "retrying", retryAt, code: ack.code });
+    } else {
+      this.reject(entry, ack.code ?? "INVALID_MESSAGE");
+    }
+  }
+
+  // --- From this viewer --------------------------------------------------------------
+
+  /**
+   * Add what the viewer wrote as an optimistic comment, or say why it cannot be sent.
+   * @param {{content: string, parentId: string | null, idempotencyKey: string, now: number}} draft
+   * @returns {{ok: true, entry: OptimisticComment} | {ok: false, reason: string}}
+   */
+  compose({ content, parentId, idempotencyKey, now }) {
+    const trimmed = content.trim();
+    if (!trimmed || [...trimmed].length > MAX_CONTENT_CHARS) {
+      return { ok: false, reason: REASONS.INVALID_MESSAGE };
+    }
+    if (this.status === "ended") return { ok: false, reason: REASONS.STREAM_ENDED };
+    if (this.unresolved().length >= MAX_PENDING) {
+      return { ok: false, reason: `At most ${MAX_PENDING} comments can wait to be sent.` };
+    }
+    /** @type {OptimisticComment} */
+    const entry = {
+      idempotencyKey, content: trimmed, parentId, status: "sending", addedAt: now,
+      attempts: 0, awaitingAck: false, retryAt: null, code: null, commentId: null,
+    };
+    this.optimistic.push(entry);
+    return { ok: true, entry };
+  }
+
+  /**
+   * The optimistic comments to send over the socket now. Call whenever the socket has
+   * joined, a comment was composed, or time passed; entries past their age or retries
+   * become failed instead.
+   * @param {number} now
+   */
+  dueForSending(now) {
+    // During a cooldown every post would be refused again and burn a retry.
+    if (now < this.rateLimitedUntil || this.status === "ended") return [];
+    const due = this.optimistic.filter(
+      (entry) =>
+        (entry.status === "sending" && !entry.awaitingAck) ||
+        (entry.status === "retrying" && (entry.retryAt ?? 0) <= now),
+    );
+    return due.filter((entry) => {
+      if (now - entry.addedAt > PENDING_MAX_AGE_MS || entry.attempts > MAX_RETRIES) {
+        Object.assign(entry, { status: "failed", retryAt: null });
+        return false;
+      }
+      Object.assign(entry, { status: "sending", attempts: entry.attempts + 1, awaitingAck: true });
+      return true;
+    });
+  }
+
+  /** The socket closed: anything sent on it without an ack is sent again on the next. */
+  connectionLost() {
+    if (this.status !== "ended") this.status = "reconnecting";
+    for (const entry of this.optimistic) entry.awaitingAck = false;
+  }
+
+  /** @param {string} idempotencyKey */
+  dismiss(idempotencyKey) {
+    this.optimistic = this.optimistic.filter((entry) => entry.idempotencyKey !== idempotencyKey);
+  }
+
+  // --- Derived ----------------------------------------------------------------------
+
+  /** Whole seconds left in the rate-limit cooldown; 0 when the viewer may post. */
+  cooldownSeconds(/** @type {number} */ now) {
+    return Math.max(0, Math.ceil((this.rateLimitedUntil - now) / 1000));
+  }
+
+  unresolved() {
+    return this.optimistic.filter((entry) => UNRESOLVED.has(entry.status));
+  }
+
+  /** The pending queue as kept in localStorage across a reload. */
+  pendingForStorage() {
+    return this.unresolved().map(({ idempotencyKey, content, parentId, addedAt, attempts }) => ({
+      idempotencyKey, content, parentId, addedAt, attempts,
+    }));
+  }
+
+  /** @param {StoredPending[]} stored */
+  restorePending(stored) {
+    const known = new Set(this.optimistic.map((entry) => entry.idempotencyKey));
+    for (const item of stored.slice(0, MAX_PENDING)) {
+      if (known.has(item.idempotencyKey)) continue;
+      this.optimistic.push({
+        ...item, status: "sending", awaitingAck: false, retryAt: null, code: null, commentId: null,
+      });
+    }
+  }
+
+  /**
+   * What the comment list shows, in order: real comments and accepted ones by id, then
+   * the comments still on their way, in the order they were written.
+   * @returns {DisplayItem[]}
+   */
+  displayItems() {
+    const accepted = this.optimistic
+      .filter((entry) => entry.status === "sent")
+      .sort((a, b) => compareIds(/** @type {string} */ (a.commentId), /** @type {string} */ (b.commentId)));
+    /** @type {DisplayItem[]} */
+    const items = [];
+    let next = 0;
+    for (const comment of this.comments) {
+      while (next < accepted.length && compareIds(/** @type {string} */ (accepted[next].commentId), comment.id) < 0) {
+        items.push(optimisticItem(accepted[next++]));
+      }
+      items.push({ key: comment.id, comment, optimistic: null });
+    }
+    for (const entry of accepted.slice(next)) items.push(optimisticItem(entry));
+    for (const entry of this.optimistic) {
+      if (entry.status !== "sent") items.push(optimisticItem(entry));
+    }
+    return items;
+  }
+
+  /** @param {string} id */
+  findComment(id) {
+    return this.commentsById.get(id) ?? this.pinned.find((comment) => comment.id === id) ?? null;
+  }
+
+  // --- Internals --------------------------------------------------------------------
+
+  /** @param {Comment} comment */
+  insertInOrder(comment) {
+    this.commentsById.set(comment.id, comment);
+    const last = this.comments[this.comments.length - 1];
+    if (!last || compareIds(comment.id, last.id) > 0) {
+      this.comments.push(comment);
+      return;
+    }
+    // Batches from different gateways may interleave; find the place by binary search.
+    let low = 0;
+    let high = this.comments.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if (compareIds(this.comments[middle].id, comment.id) < 0) low = middle + 1;
+      else high = middle;
+    }
+    this.comments.splice(low, 0, comment);
+  }
+
+  enforceCap() {
+    if (this.comments.length <= COMMENT_LIMIT) return;
+    const dropped = this.comments.splice(0, this.comments.length - COMMENT_LIMIT);
+    for (const comment of dropped) this.commentsById.delete(comment.id);
+    // An accepted comment the live feed sampled away would otherwise stay forever.
+    const oldest = this.comments[0].id;
+    this.optimistic = this.optimistic.filter(
+      (entry) => !(entry.status === "sent" && compareIds(/** @type {string} */ (entry.commentId), oldest) < 0),
+    );
+  }
+
+  /**
+   * @param {OptimisticComment} entry
+   * @param {ErrorCode} code
+   */
+  reject(entry, code) {
+    Object.assign(entry, { status: "rejected", code, retryAt: null, awaitingAck: false });
+  }
+}
+
+/** @param {OptimisticComment} entry @returns {DisplayItem} */
+function optimisticItem(entry) {
+  return { key: `pending:${entry.idempotencyKey}`, comment: null, optimistic: entry };
+}
+
+/**
+ * The pending queue in localStorage, per stream and user so that another account on the
+ * same browser never posts someone else's words.
+ */
+export class PendingStorage {
+  /**
+   * @param {Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>} storage
+   * @param {string} streamId
+   * @param {string} userId
+   */
+  constructor(storage, streamId, userId) {
+    this.storage = storage;
+    this.key = `livecomments:pending:${streamId}:${userId}`;
+  }
+
+  /** @returns {StoredPending[]} */
+  load() {
+    try {
+      const parsed = JSON.parse(this.storage.getItem(this.key) ?? "[]");
+      return Array.isArray(parsed) ? parsed.filter(isStoredPending) : [];
+    } catch {
+      return []; // A corrupt entry must not break the page.
+    }
+  }
+
+  /** @param {StoredPending[]} pending */
+  save(pending) {
+    try {
+      if (pending.length) this.storage.setItem(this.key, JSON.stringify(pending));
+      else this.storage.removeItem(this.key);
+    } catch {
+      // Storage full or disabled (private mode): the queue still works until a reload.
+    }
+  }
+}
+
+/** @param {any} item @returns {item is StoredPending} */
+function isStoredPending(item) {
+  return (
+    item !== null && typeof item === "object" &&
+    typeof item.idempotencyKey === "string" && typeof item.content === "string" &&
+    (item.parentId === null || typeof item.parentId === "string") &&
+    typeof item.addedAt === "number" && typeof item.attempts === "number"
+  );
+}

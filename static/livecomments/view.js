@@ -1,0 +1,337 @@
+// @ts-check
+/**
+ * The DOM of the live comments panel. Every piece of user text goes through
+ * `textContent`, never `innerHTML`: a comment is data, not markup.
+ */
+
+import { REASONS } from "./store.js";
+
+/**
+ * @typedef {import('./protocol').CommentOut} Comment
+ * @typedef {import('./protocol').ReactionsBatchPayload} ReactionsBatch
+ * @typedef {import('./store.js').DisplayItem} DisplayItem
+ * @typedef {import('./store.js').OptimisticComment} OptimisticComment
+ * @typedef {import('./store.js').LiveStore} LiveStore
+ */
+
+/** Within this many pixels of the bottom the reader counts as following the chat. */
+const FOLLOW_THRESHOLD_PX = 32;
+/** A screen reader hears at most one summary of new comments this often. */
+export const ANNOUNCE_INTERVAL_MS = 5000;
+/** Bursts on screen at once, however busy the stream: the animation must stay cheap. */
+const MAX_BURSTS = 30;
+const BURSTS_PER_TYPE_PER_BATCH = 6;
+const PARENT_PREVIEW_CHARS = 80;
+
+export const REACTION_EMOJI = {
+  like: "👍", love: "❤️", haha: "😂", wow: "😮", sad: "😢", angry: "😠",
+};
+
+/**
+ * @template {Element} T
+ * @param {ParentNode} root
+ * @param {string} selector
+ * @param {new () => T} type
+ * @returns {T}
+ */
+function part(root, selector, type) {
+  const element = root.querySelector(selector);
+  if (!(element instanceof type)) throw new Error(`live comments panel: missing ${selector}`);
+  return element;
+}
+
+/**
+ * @param {string} tag
+ * @param {string} className
+ * @param {string} [text]
+ */
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/** @param {string} text @param {number} limit */
+function preview(text, limit) {
+  return text.length > limit ? `${text.slice(0, limit - 1)}…` : text;
+}
+
+export class StreamView {
+  /**
+   * @param {HTMLElement} root the panel, with the data-* parts of streams/detail.html
+   * @param {{username: string | null, reducedMotion: boolean}} options
+   */
+  constructor(root, options) {
+    this.options = options;
+    this.list = part(root, "[data-comment-list]", HTMLOListElement);
+    this.newCommentsButton = part(root, "[data-new-comments]", HTMLButtonElement);
+    this.pinned = part(root, "[data-pinned]", HTMLElement);
+    this.viewerCount = part(document, "[data-viewer-count]", HTMLElement);
+    this.connection = part(root, "[data-connection]", HTMLElement);
+    this.announcer = part(root, "[data-announcer]", HTMLElement);
+    this.bursts = part(root, "[data-bursts]", HTMLElement);
+    /** @type {Map<string, {node: HTMLLIElement, signature: string}>} */
+    this.rendered = new Map();
+    this.unseen = 0;
+    /** @type {Comment[]} live comments not yet summarised for a screen reader */
+    this.toAnnounce = [];
+    this.lastAnnouncedAt = -Infinity;
+
+    this.list.addEventListener("scroll", () => {
+      if (this.isFollowing()) this.setUnseen(0);
+    });
+    this.newCommentsButton.addEventListener("click", () => {
+      this.scrollToNewest();
+      this.list.focus();
+    });
+  }
+
+  // --- Comments ---------------------------------------------------------------------
+
+  /**
+   * Bring the list in line with the store without rebuilding it, keeping the reader's
+   * place when they have scrolled up.
+   * @param {LiveStore} store
+   * @param {number} newlyArrived real comments added since the last render
+   * @param {number} now
+   */
+  renderComments(store, newlyArrived, now) {
+    const following = this.isFollowing();
+    const anchor = following ? null : this.topVisible();
+    const items = store.displayItems();
+    const wanted = new Set(items.map((item) => item.key));
+    for (const [key, entry] of this.rendered) {
+      if (!wanted.has(key)) {
+        entry.node.remove();
+        this.rendered.delete(key);
+      }
+    }
+    /** @type {ChildNode | null} */
+    let cursor = this.list.firstChild;
+    for (const item of items) {
+      const stale = this.rendered.get(item.key)?.node;
+      const node = this.upToDate(item, store, now);
+      if (stale && stale !== node) {
+        if (stale === cursor) cursor = cursor.nextSibling;
+        stale.remove();
+      }
+      if (node === cursor) cursor = cursor.nextSibling;
+      else this.list.insertBefore(node, cursor);
+    }
+    if (following) {
+      this.scrollToNewest();
+    } else {
+      if (anchor && anchor.node.isConnected) {
+        this.list.scrollTop = anchor.node.offsetTop - anchor.offset;
+      }
+      this.setUnseen(this.unseen + newlyArrived);
+    }
+  }
+
+  /**
+   * The node for an item: the rendered one when nothing visible changed, else a new one.
+   * @param {DisplayItem} item @param {LiveStore} store @param {number} now
+   */
+  upToDate(item, store, now) {
+    const signature = item.comment
+      ? commentSignature(item.comment, store)
+      : optimisticSignature(item.optimistic, now);
+    const existing = this.rendered.get(item.key);
+    if (existing && existing.signature === signature) return existing.node;
+    const node = item.comment
+      ? this.commentNode(item.comment, store)
+      : this.optimisticNode(item.optimistic, store, now);
+    this.rendered.set(item.key, { node, signature });
+    return node;
+  }
+
+  /** @param {Comment} comment @param {LiveStore} store */
+  commentNode(comment, store) {
+    const node = this.shell(comment.username, comment.content, comment.parentId, store);
+    node.dataset.commentId = comment.id;
+    if (comment.isHighlighted) {
+      node.classList.add("is-highlighted");
+      node.querySelector(".comment-author")?.after(element("span", "comment-badge", "Highlighted"));
+    }
+    if (this.options.username !== null) {
+      const reply = element("button", "comment-reply", "Reply");
+      reply.setAttribute("type", "button");
+      reply.setAttribute("tabindex", "-1");
+      reply.setAttribute("aria-label", `Reply to ${comment.username}`);
+      reply.dataset.replyTo = comment.id;
+      node.append(reply);
+    }
+    return node;
+  }
+
+  /** @param {OptimisticComment} entry @param {LiveStore} store @param {number} now */
+  optimisticNode(entry, store, now) {
+    const node = this.shell(this.options.username ?? "", entry.content, entry.parentId, store);
+    node.classList.add("is-own", `is-${entry.status}`);
+    const status = optimisticStatusText(entry, now);
+    if (status) node.append(element("span", "comment-status", status));
+    if (entry.status === "rejected" || entry.status === "failed") {
+      const dismiss = element("button", "comment-dismiss", "Dismiss");
+      dismiss.setAttribute("type", "button");
+      dismiss.setAttribute("aria-label", "Dismiss this unsent comment");
+      dismiss.dataset.dismiss = entry.idempotencyKey;
+      node.append(dismiss);
+    }
+    return node;
+  }
+
+  /**
+   * @param {string} username
+   * @param {string} content
+   * @param {string | null} parentId
+   * @param {LiveStore} store
+   */
+  shell(username, content, parentId, store) {
+    const node = /** @type {HTMLLIElement} */ (element("li", "comment"));
+    if (parentId) {
+      const parent = store.findComment(parentId);
+      node.append(
+        element(
+          "div",
+          "comment-parent",
+          parent
+            ? `↪ ${parent.username}: ${preview(parent.content, PARENT_PREVIEW_CHARS)}`
+            : "↪ in reply to an earlier comment",
+        ),
+      );
+    }
+    node.append(element("span", "comment-author", username), " ", element("span", "comment-content", content));
+    return node;
+  }
+
+  isFollowing() {
+    const { scrollHeight, scrollTop, clientHeight } = this.list;
+    return scrollHeight - scrollTop - clientHeight <= FOLLOW_THRESHOLD_PX;
+  }
+
+  /** The first comment in view and how far below the top edge it sits. */
+  topVisible() {
+    const top = this.list.scrollTop;
+    for (const child of this.list.children) {
+      const node = /** @type {HTMLElement} */ (child);
+      if (node.offsetTop + node.offsetHeight > top) return { node, offset: node.offsetTop - top };
+    }
+    return null;
+  }
+
+  scrollToNewest() {
+    this.list.scrollTop = this.list.scrollHeight;
+    this.setUnseen(0);
+  }
+
+  /** @param {number} count */
+  setUnseen(count) {
+    this.unseen = count;
+    this.newCommentsButton.hidden = count === 0;
+    this.newCommentsButton.textContent = count === 1 ? "1 new comment ↓" : `${count} new comments ↓`;
+  }
+
+  // --- Banner, counters, status -----------------------------------------------------
+
+  /** @param {Comment[]} pinned */
+  renderPinned(pinned) {
+    const signature = pinned.map((comment) => `${comment.id}:${comment.content}`).join("|");
+    if (this.pinned.dataset.signature === signature) return;
+    this.pinned.dataset.signature = signature;
+    this.pinned.replaceChildren(
+      ...pinned.map((comment) => {
+        const banner = element("p", "pinned-comment");
+        banner.append(
+          element("span", "pinned-label", "📌 Pinned"),
+          " ",
+          element("span", "comment-author", comment.username),
+          " ",
+          element("span", "comment-content", comment.content),
+        );
+        return banner;
+      }),
+    );
+    this.pinned.hidden = pinned.length === 0;
+  }
+
+  /** @param {number} count */
+  renderViewerCount(count) {
+    this.viewerCount.textContent = count === 1 ? "1 watching" : `${count.toLocaleString()} watching`;
+  }
+
+  /** @param {string} text */
+  renderConnection(text) {
+    if (this.connection.textContent !== text) this.connection.textContent = text;
+  }
+
+  // --- Screen reader summaries ------------------------------------------------------
+
+  /** @param {Comment[]} comments live comments that just arrived */
+  queueAnnouncement(comments) {
+    this.toAnnounce.push(...comments);
+  }
+
+  /**
+   * Say what arrived since the last summary, at most once per ANNOUNCE_INTERVAL_MS, so a
+   * busy stream does not flood a screen reader.
+   * @param {number} now
+   */
+  announceIfDue(now) {
+    if (!this.toAnnounce.length || now - this.lastAnnouncedAt < ANNOUNCE_INTERVAL_MS) return;
+    const [first] = this.toAnnounce;
+    this.announcer.textContent =
+      this.toAnnounce.length === 1
+        ? `${first.username} says: ${preview(first.content, 140)}`
+        : `${this.toAnnounce.length} new comments`;
+    this.toAnnounce = [];
+    this.lastAnnouncedAt = now;
+  }
+
+  // --- Reactions --------------------------------------------------------------------
+
+  /** @param {ReactionsBatch['counts']} counts */
+  burst(counts) {
+    if (this.options.reducedMotion) return;
+    for (const [type, count] of Object.entries(counts)) {
+      const emoji = REACTION_EMOJI[/** @type {keyof typeof REACTION_EMOJI} */ (type)];
+      if (!emoji || !count) continue;
+      for (let i = 0; i < Math.min(count, BURSTS_PER_TYPE_PER_BATCH); i++) {
+        if (this.bursts.childElementCount >= MAX_BURSTS) return;
+        const bubble = element("span", "burst", emoji);
+        // Spread the bubbles so a batch reads as a burst, not a single sprite.
+        bubble.style.setProperty("--burst-x", `${Math.round(Math.random() * 80 - 40)}px`);
+        bubble.style.animationDelay = `${i * 90}ms`;
+        bubble.addEventListener("animationend", () => bubble.remove(), { once: true });
+        this.bursts.append(bubble);
+      }
+    }
+  }
+}
+
+/** @param {Comment} comment @param {LiveStore} store */
+function commentSignature(comment, store) {
+  const parentKnown = comment.parentId ? store.findComment(comment.parentId) !== null : false;
+  return `${comment.isHighlighted}|${parentKnown}|${comment.content}`;
+}
+
+/** @param {OptimisticComment} entry @param {number} now */
+function optimisticSignature(entry, now) {
+  return `${entry.status}|${optimisticStatusText(entry, now)}`;
+}
+
+/** @param {OptimisticComment} entry @param {number} now */
+export function optimisticStatusText(entry, now) {
+  switch (entry.status) {
+    case "sending":
+      return "Sending…";
+    case "retrying":
+      return `Retry in ${Math.max(1, Math.ceil(((entry.retryAt ?? now) - now) / 1000))}s…`;
+    case "sent":
+      return "";
+    case "rejected":
+      return `Not posted: ${REASONS[entry.code ?? "INVALID_MESSAGE"]}`;
+    case "failed":
+      return "Not sent: the connection did not come back in time.";
+  }
+}
