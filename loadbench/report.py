@@ -1,0 +1,228 @@
+"""Figures of finished runs: percentiles, the printed table, JSON files and the plot."""
+
+import json
+import statistics
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+# (section, figure, label, better when) for the table and the ratios; None: no ratio, the
+# figure only tells whether the machine itself was the limit.
+TABLE = [
+    ("latency_ms", "p50", "post→display p50 ms", "lower"),
+    ("latency_ms", "p95", "post→display p95 ms", "lower"),
+    ("latency_ms", "p99", "post→display p99 ms", "lower"),
+    ("latency_ms", "max", "post→display max ms", "lower"),
+    ("delivery", "fraction_min", "delivered, worst viewer", "higher"),
+    ("delivery", "fraction_mean", "delivered, mean viewer", "higher"),
+    ("throughput", "deliveries_per_s", "comment-deliveries/s", "higher"),
+    ("throughput", "accepted_per_s", "accepted comments/s", "higher"),
+    ("ack_latency_ms", "p50", "ack p50 ms", "lower"),
+    ("ack_latency_ms", "p95", "ack p95 ms", "lower"),
+    ("gateway", "cpu_percent_mean", "gateway CPU % (posting)", "lower"),
+    ("gateway", "rss_max_mb", "gateway RSS max MB", "lower"),
+    ("gateway", "memory_per_socket_kb", "gateway KB per socket", "lower"),
+    ("loadgen", "cpu_percent_mean", "load generator CPU %", None),
+    ("machine", "other_cpu_percent_mean", "other CPU % (db, redis…)", None),
+]
+
+
+def percentiles(histogram: dict[int, int], points=(50, 95, 99)) -> dict[str, float | int | None]:
+    """Nearest-rank percentiles, max and mean of a {milliseconds: count} histogram."""
+    total = sum(histogram.values())
+    if not total:
+        return {"count": 0, **{f"p{p}": None for p in points}, "max": None, "mean": None}
+    figures: dict[str, float | int | None] = {"count": total}
+    ranks = {p: max(1, -(-total * p // 100)) for p in points}
+    seen = 0
+    for value in sorted(histogram):
+        seen += histogram[value]
+        for p, rank in ranks.items():
+            if f"p{p}" not in figures and seen >= rank:
+                figures[f"p{p}"] = value
+    figures["max"] = max(histogram)
+    figures["mean"] = round(sum(v * c for v, c in histogram.items()) / total, 1)
+    return figures
+
+
+def scenario_key(run: dict) -> tuple:
+    s = run["scenario"]
+    return (s["viewers"], s["rate"], s["posters"], s["duration"], s["gateways"])
+
+
+def is_complete(run: dict) -> bool:
+    """Whether every socket joined: a run whose gateway refused sockets measures nothing."""
+    return run["sockets"]["joined"] == run["sockets"]["planned"]
+
+
+def medians(runs: list[dict]) -> dict:
+    """One run-shaped dict whose numeric figures are the medians of `runs` (same scenario).
+
+    Runs in which some socket never joined are left out, and counted in `incomplete`.
+    """
+    complete = [run for run in runs if is_complete(run)] or runs
+    merged = json.loads(json.dumps(complete[0]))
+    merged["repeats"] = len(complete)
+    merged["incomplete"] = len(runs) - len(complete) if complete is not runs else len(runs)
+    for section, value in merged.items():
+        if not isinstance(value, dict) or section == "scenario":
+            continue
+        for name in value:
+            values = [
+                r[section][name]
+                for r in complete
+                if isinstance(r[section].get(name), int | float)
+                and not isinstance(r[section].get(name), bool)
+            ]
+            if values:
+                value[name] = round(statistics.median(values), 3)
+    return merged
+
+
+def summarise(runs: list[dict]) -> list[dict]:
+    """Median each (target, scenario) group of runs."""
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for run in runs:
+        groups[(run["target"], *scenario_key(run))].append(run)
+    return [medians(group) for _, group in sorted(groups.items())]
+
+
+def ratio(ours, baseline, better: str) -> float | None:
+    """How many times better ours is (>1 is better), or None when it cannot be said."""
+    if ours is None or baseline is None:
+        return None
+    if better == "higher":
+        return round(ours / baseline, 2) if baseline else None
+    return round(baseline / ours, 2) if ours else None
+
+
+def comparisons(summary: list[dict]) -> list[dict]:
+    by_scenario: dict[tuple, dict[str, dict]] = defaultdict(dict)
+    for run in summary:
+        by_scenario[scenario_key(run)][run["target"]] = run
+    found = []
+    for _, runs in sorted(by_scenario.items()):
+        if "ours" not in runs or "baseline" not in runs:
+            continue
+        ours, baseline = runs["ours"], runs["baseline"]
+        found.append(
+            {
+                "scenario": ours["scenario"],
+                "ratios": {
+                    f"{section}.{name}": ratio(
+                        ours[section].get(name), baseline[section].get(name), better
+                    )
+                    for section, name, _, better in TABLE
+                    if better is not None
+                },
+            }
+        )
+    return found
+
+
+def table(summary: list[dict]) -> str:
+    """The figures of each summarised run as columns, with ours/baseline ratios where both ran."""
+    columns = [
+        (f"{r['target']} {r['scenario']['viewers']}v x {r['scenario']['rate']}/s", r)
+        for r in summary
+    ]
+    ratio_columns = []
+    for comparison in comparisons(summary):
+        s = comparison["scenario"]
+        ratio_columns.append((f"ratio {s['viewers']}v x {s['rate']}/s", comparison["ratios"]))
+    header = ["figure"] + [name for name, _ in columns] + [name for name, _ in ratio_columns]
+    rows = [header]
+    for section, name, label, _ in TABLE:
+        row = [label]
+        for _, run in columns:
+            value = run.get(section, {}).get(name)
+            row.append("-" if value is None else f"{value:g}")
+        for _, ratios in ratio_columns:
+            value = ratios.get(f"{section}.{name}")
+            row.append("-" if value is None else f"{value:g}x")
+        rows.append(row)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def write_json(runs: list[dict], directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"loadbench-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
+    summary = summarise(runs)
+    path.write_text(
+        json.dumps(
+            {"runs": runs, "summary": summary, "comparisons": comparisons(summary)}, indent=2
+        )
+    )
+    return path
+
+
+def load_runs(paths: list[Path]) -> list[dict]:
+    runs = []
+    for path in paths:
+        runs.extend(json.loads(path.read_text())["runs"])
+    return runs
+
+
+def plot(summary: list[dict], path: Path) -> Path:
+    """Draw latency percentiles, deliveries/s and delivered fraction against viewers."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    lines: dict[tuple, list[dict]] = defaultdict(list)
+    for run in summary:
+        lines[(run["target"], run["scenario"]["rate"])].append(run)
+    figure, (latency, throughput, delivered) = plt.subplots(1, 3, figsize=(17, 5.5))
+    # One colour family per target, one shade and marker per comment rate.
+    families = {"ours": plt.cm.Blues, "baseline": plt.cm.Reds}
+    markers = "os^Dv"
+    styles = {"p50": ":", "p95": "-", "p99": "--"}
+    for target in sorted({target for target, _ in lines}):
+        rates = sorted(rate for t, rate in lines if t == target)
+        for index, rate in enumerate(rates):
+            runs = sorted(lines[(target, rate)], key=lambda r: r["scenario"]["viewers"])
+            viewers = [r["scenario"]["viewers"] for r in runs]
+            colour = families.get(target, plt.cm.Greys)(0.5 + 0.5 * (index + 1) / len(rates))
+            style = {"color": colour, "marker": markers[index % len(markers)]}
+            label = f"{target} {rate:g}/s"
+            for point, line in styles.items():
+                latency.plot(
+                    viewers,
+                    [r["latency_ms"][point] for r in runs],
+                    line,
+                    **style,
+                    label=f"{label} {point}",
+                )
+            throughput.plot(
+                viewers, [r["throughput"]["deliveries_per_s"] for r in runs], **style, label=label
+            )
+            delivered.plot(
+                viewers,
+                [100 * (r["delivery"]["fraction_min"] or 0) for r in runs],
+                **style,
+                label=label,
+            )
+    latency.axhline(500, color="grey", linewidth=0.8)
+    latency.set(title="post→display latency", xlabel="viewers", ylabel="ms", yscale="log")
+    throughput.set(
+        title="comment-deliveries/s", xlabel="viewers", ylabel="deliveries/s", yscale="log"
+    )
+    delivered.set(
+        title="accepted comments received, worst viewer",
+        xlabel="viewers",
+        ylabel="%",
+        ylim=(0, 105),
+    )
+    for axes in (latency, throughput, delivered):
+        axes.set_xscale("log")
+        axes.grid(True, alpha=0.3)
+        axes.legend(fontsize=6.5, ncol=2 if axes is latency else 1)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
