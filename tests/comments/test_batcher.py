@@ -1,0 +1,104 @@
+"""The batcher as a plain object: flush() driven directly, no sleeps."""
+
+import json
+import random
+
+import pytest
+
+from comments.batcher import DELIVERY_POLICY, CommentBatcher, sample, tier_for
+
+
+def comment(n, content="hello", highlighted=False):
+    return {"id": str(n), "content": content, "isHighlighted": highlighted}
+
+
+class Recorder:
+    def __init__(self):
+        self.frames = []
+
+    async def __call__(self, text):
+        self.frames.append(json.loads(text))
+
+
+@pytest.mark.parametrize(
+    ("viewers", "interval", "delivered"),
+    [
+        (0, 0.1, 1.0),
+        (999, 0.1, 1.0),
+        (1_000, 0.2, 1.0),
+        (9_999, 0.2, 1.0),
+        (10_000, 0.5, 0.5),
+        (99_999, 0.5, 0.5),
+        (100_000, 1.0, 0.2),
+        (5_000_000, 1.0, 0.2),
+    ],
+)
+def test_the_viewer_count_selects_the_seed_tier(viewers, interval, delivered):
+    tier = tier_for(viewers)
+    assert (tier.interval, tier.delivered) == (interval, delivered)
+
+
+def test_the_policy_is_ordered_from_the_largest_audience():
+    thresholds = [tier.min_viewers for tier in DELIVERY_POLICY]
+    assert thresholds == sorted(thresholds, reverse=True) and thresholds[-1] == 0
+
+
+async def test_a_flush_sends_one_frame_in_id_order():
+    send = Recorder()
+    batcher = CommentBatcher(5, send, lambda: 10)
+    batcher.add([comment(3), comment(1)])
+    batcher.add([comment(2)])
+
+    assert await batcher.flush() == 3
+
+    [frame] = send.frames
+    assert frame["type"] == "comments_batch"
+    assert frame["payload"]["streamId"] == "5"
+    assert frame["payload"]["isBackfill"] is False
+    assert [c["id"] for c in frame["payload"]["comments"]] == ["1", "2", "3"]
+    assert await batcher.flush() == 0
+    assert len(send.frames) == 1
+
+
+@pytest.mark.parametrize(("viewers", "kept"), [(50_000, 50), (200_000, 20), (5_000, 100)])
+async def test_large_audiences_get_a_sample(viewers, kept):
+    send = Recorder()
+    batcher = CommentBatcher(1, send, lambda: viewers, rng=random.Random(1))
+    batcher.add([comment(n) for n in range(100)])
+    assert await batcher.flush() == kept
+    ids = [int(c["id"]) for c in send.frames[0]["payload"]["comments"]]
+    assert ids == sorted(ids)
+
+
+def test_sampling_prefers_highlighted_comments_then_questions():
+    rng = random.Random(3)
+    comments = [comment(n) for n in range(40)]
+    comments += [comment(100 + n, content="why?") for n in range(5)]
+    comments += [comment(200 + n, highlighted=True) for n in range(5)]
+
+    kept = sample(comments, 0.2, rng)  # 10 of 50
+
+    kept_ids = {int(c["id"]) for c in kept}
+    assert kept_ids == {200, 201, 202, 203, 204, 100, 101, 102, 103, 104}
+
+
+async def test_live_batches_are_numbered_per_gateway():
+    send = Recorder()
+    batcher = CommentBatcher(1, send, lambda: 0, gateway_id="g1", first_seq=41)
+    for n in range(3):
+        batcher.add([comment(n)])
+        await batcher.flush()
+    assert [(f["payload"]["gatewayId"], f["payload"]["seq"]) for f in send.frames] == [
+        ("g1", 41),
+        ("g1", 42),
+        ("g1", 43),
+    ]
+
+
+async def test_a_full_buffer_flushes_early_without_dropping():
+    send = Recorder()
+    batcher = CommentBatcher(1, send, lambda: 0, max_buffer=10)
+    batcher.add([comment(n) for n in range(25)])
+    await batcher.close()
+    delivered = [c for f in send.frames for c in f["payload"]["comments"]]
+    assert len(delivered) == 25

@@ -1,0 +1,48 @@
+"""Who may open a socket: origins checked, session cookie and DRF token both work."""
+
+import pytest
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.test import Client
+
+from livecomments.asgi import application
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def test_a_foreign_origin_is_refused():
+    communicator = WebsocketCommunicator(
+        application, "/ws/live/", headers=[(b"origin", b"https://evil.example")]
+    )
+    connected, _ = await communicator.connect()
+    assert not connected
+
+
+async def test_a_session_cookie_authenticates(alice, stream):
+    from asgiref.sync import sync_to_async
+
+    from tests.conftest import WS_ORIGIN, LiveClient
+
+    browser = Client()
+    await sync_to_async(browser.force_login)(alice)
+    cookie = f"{settings.SESSION_COOKIE_NAME}={browser.cookies[settings.SESSION_COOKIE_NAME].value}"
+    client = await LiveClient(headers=[(b"cookie", cookie.encode())]).connect()
+    try:
+        await client.join(stream)
+        ack = await client.post(stream, "via my session")
+        assert ack["status"] == "accepted"
+    finally:
+        await client.close()
+    assert WS_ORIGIN[1] == b"http://testserver"
+
+
+async def test_a_bad_token_is_anonymous(stream):
+    from tests.conftest import LiveClient
+
+    client = await LiveClient(headers=[(b"authorization", b"Token not-a-real-key")]).connect()
+    try:
+        await client.join(stream)
+        ack = await client.post(stream, "who am I")
+        assert ack["code"] == "UNAUTHORIZED"
+    finally:
+        await client.close()

@@ -1,0 +1,53 @@
+"""The seed's Step 9 flows over real WebSocket connections."""
+
+import pytest
+
+from comments.models import Comment
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def test_join_sends_stream_state_then_backfill(clients, alice, stream):
+    client = await clients(alice)
+    state, backfill = await client.join(stream)
+    assert state["streamId"] == str(stream.id)
+    assert state["title"] == "Launch day"
+    assert state["status"] == "live"
+    assert state["pinnedComments"] == []
+    assert backfill == {"streamId": str(stream.id), "comments": [], "isBackfill": True}
+
+
+async def test_posted_comment_is_acked_stored_and_broadcast(clients, alice, bob, stream):
+    poster = await clients(alice)
+    viewer = await clients(bob)
+    await poster.join(stream)
+    await viewer.join(stream)
+
+    ack = await poster.post(stream, "  hello world  ")
+
+    assert ack["status"] == "accepted"
+    stored = await Comment.objects.aget(id=int(ack["commentId"]))
+    assert stored.content == "hello world"
+    [comment] = await viewer.live_comments(1)
+    assert comment["id"] == ack["commentId"]
+    assert comment["content"] == "hello world"
+    assert comment["username"] == "alice"
+    assert comment["userId"] == str(alice.id)
+    assert comment["isHighlighted"] is False
+    assert isinstance(comment["metadata"]["receivedAt"], int)
+
+
+async def test_resubmitted_key_returns_the_same_comment(clients, alice, bob, stream):
+    poster = await clients(alice)
+    viewer = await clients(bob)
+    await poster.join(stream)
+    await viewer.join(stream)
+
+    first = await poster.post(stream, "only once", key="6f1c1f43-3d8e-4d53-9a32-2f0d2e2f8a11")
+    again = await poster.post(stream, "only once", key="6f1c1f43-3d8e-4d53-9a32-2f0d2e2f8a11")
+
+    assert again == first
+    assert await Comment.objects.filter(stream=stream).acount() == 1
+    assert len(await viewer.live_comments(1)) == 1
+    await viewer.nothing_more()
+

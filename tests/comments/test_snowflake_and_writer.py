@@ -1,0 +1,80 @@
+"""Snowflake IDs and the group-commit writer's durable idempotency."""
+
+import math
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from comments.models import Comment
+from comments.snowflake import MAX_WORKER, SnowflakeGenerator, timestamp_ms
+from comments.writer import Post, Stored, store_posts
+from moderation.models import BlockedTerm
+
+
+def test_ids_increase_and_carry_their_time():
+    generator = SnowflakeGenerator(5, clock=lambda: 1_800_000_000.0)
+    ids = [generator.next_id() for _ in range(10_000)]  # more than one millisecond's worth
+    assert ids == sorted(set(ids))
+    assert timestamp_ms(ids[0]) == 1_800_000_000_000
+    assert all(i < 2**63 for i in ids)
+
+
+def test_ids_of_different_workers_never_collide():
+    clock = lambda: 1_800_000_000.0  # noqa: E731 - the same instant for both
+    a = {SnowflakeGenerator(1, clock).next_id() for _ in range(1)}
+    b = {SnowflakeGenerator(2, clock).next_id() for _ in range(1)}
+    assert not a & b
+
+
+def test_a_clock_that_steps_back_does_not_repeat_ids():
+    times = iter([2_000_000_000.0, 1_999_999_999.0, 1_999_999_999.0])
+    generator = SnowflakeGenerator(MAX_WORKER, clock=lambda: next(times))
+    first, second, third = (generator.next_id() for _ in range(3))
+    assert first < second < third
+
+
+def post(user, stream, key, content="hi"):
+    return Post(
+        author_id=user.id, username=user.username, stream_id=stream.id, content=content,
+        idempotency_key=key, parent_id=None, received_at=datetime.now(UTC),
+    )
+
+
+@pytest.mark.django_db
+def test_twins_in_one_flush_store_one_comment(alice, stream):
+    key = str(uuid.uuid4())
+    first, second = store_posts([post(alice, stream, key), post(alice, stream, key)])
+    assert isinstance(first, Stored) and isinstance(second, Stored)
+    assert first.comment_id == second.comment_id
+    assert [first.comment is None, second.comment is None].count(True) == 1
+    assert Comment.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_key_stored_before_is_answered_from_the_database(alice, stream):
+    key = str(uuid.uuid4())
+    [original] = store_posts([post(alice, stream, key)])
+    [retry] = store_posts([post(alice, stream, key)])
+    assert retry == Stored(original.comment_id, None)
+
+
+@pytest.mark.django_db
+def test_one_flush_is_one_insert_whatever_its_size(alice, bob, stream):
+    BlockedTerm.objects.create(term="nope")
+    store_posts([post(alice, stream, str(uuid.uuid4()))])  # claims the worker number
+    posts = [
+        post(user, stream, str(uuid.uuid4()), f"n{i}") for i in range(200) for user in (alice, bob)
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        outcomes = store_posts(posts)
+    assert all(isinstance(o, Stored) and o.comment is not None for o in outcomes)
+    assert Comment.objects.count() == 401
+    inserts = [q for q in queries if 'INTO "comments_comment"' in q["sql"]]
+    # One INSERT on PostgreSQL; SQLite caps the parameters of one statement.
+    per_insert = connection.ops.bulk_batch_size(Comment._meta.concrete_fields, posts)
+    assert len(inserts) == math.ceil(len(posts) / per_insert)
+    # stream, bans, moderators, blocked terms, owners of the keys, savepoints; and the inserts
+    assert len(queries) <= 7 + len(inserts)

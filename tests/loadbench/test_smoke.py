@@ -1,0 +1,62 @@
+"""The benchmark's own smoke run: a few viewers for a few seconds, against a real gateway.
+
+No timing assertions: a loaded CI machine may be slow, but it must not lose comments.
+"""
+
+import io
+import json
+
+import pytest
+
+from loadbench import report
+from loadbench.runner import Scenario, Target, run_scenario
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def smoke_run(target_name: str, tmp_path, redis_url: str) -> tuple[dict, str]:
+    scenario = Scenario(
+        target=target_name, viewers=6, posters=2, rate=4, duration=3, client_processes=2, drain=8
+    )
+    out = io.StringIO()
+    figures = run_scenario(scenario, Target(redis_url=redis_url, log_dir=tmp_path), out)
+    return figures, out.getvalue()
+
+
+@pytest.mark.parametrize("target_name", ["ours", "baseline"])
+def test_every_viewer_receives_every_accepted_comment(target_name, tmp_path, benchmark_redis_url):
+    figures, output = smoke_run(target_name, tmp_path, benchmark_redis_url)
+
+    assert "posting t=" in output
+    assert figures["comments"]["planned"] == 12
+    assert figures["comments"]["accepted"] == 12
+    assert figures["comments"]["refusals"] == {}
+    assert figures["delivery"]["viewers_joined"] == 6
+    assert figures["delivery"]["fraction_min"] == 1.0
+    assert figures["delivery"]["delivered_pairs"] == 6 * 12
+    assert figures["delivery"]["unexpected"] == 0
+    assert figures["latency_ms"]["count"] == 6 * 12
+    assert figures["gateway_log_problems"] == []
+
+
+def test_figures_are_well_formed_and_serialisable(tmp_path, benchmark_redis_url):
+    figures, _ = smoke_run("ours", tmp_path, benchmark_redis_url)
+
+    latency = figures["latency_ms"]
+    assert 0 <= latency["p50"] <= latency["p95"] <= latency["p99"] <= latency["max"]
+    assert figures["ack_latency_ms"]["count"] == figures["comments"]["acked"]
+    assert figures["throughput"]["deliveries_per_s"] > 0
+    assert figures["gateway"]["memory_per_socket_kb"] is not None
+    assert figures["gateway"]["cpu_percent_mean"] >= 0
+    path = report.write_json([figures], tmp_path / "results")
+    written = json.loads(path.read_text())
+    assert written["runs"][0]["scenario"]["viewers"] == 6
+    assert "post→display p95 ms" in report.table(written["summary"])
+    assert report.plot(written["summary"], tmp_path / "plot.png").stat().st_size > 0
+
+
+def test_percentiles_use_the_nearest_rank():
+    figures = report.percentiles({10: 50, 20: 45, 30: 4, 400: 1})
+
+    assert (figures["p50"], figures["p95"], figures["p99"], figures["max"]) == (10, 20, 30, 400)
+    assert figures["count"] == 100

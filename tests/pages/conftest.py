@@ -1,0 +1,113 @@
+"""Browser fixtures: Debian's Chromium, driven by Playwright, against a real daphne.
+
+The page server is a gateway process from tests.gateways on the test database, so the
+tests need PostgreSQL (DATABASE_URL); they skip on the embedded SQLite default, whose
+test database lives in the test process's memory.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.test import Client
+from playwright.sync_api import Page, expect, sync_playwright
+
+from tests.gateways import (
+    GatewayProcess,
+    start_gateway,
+)
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+# The page reconnects with backoff and the server takes a moment to start: waiting for
+# the page to reach a state may take this long. Assertions wait for states, not for time.
+expect.set_options(timeout=20_000)
+ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)")
+    # Playwright's sync API runs an event loop in this thread, which makes Django refuse
+    # the test's own (synchronous, safe) ORM calls. Allowed for this module only; the page
+    # server gets the check back (PageServer), so the code under test is still guarded.
+    previous = os.environ.get(ASYNC_UNSAFE)
+    os.environ[ASYNC_UNSAFE] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM)
+            yield browser
+            browser.close()
+    finally:
+        if previous is None:
+            del os.environ[ASYNC_UNSAFE]
+        else:
+            os.environ[ASYNC_UNSAFE] = previous
+
+
+class PageServer:
+    """A daphne serving the pages and /ws/live/, which a test can stop and start again."""
+
+    def __init__(self, tmp_path: Path, extra_env: dict[str, str]) -> None:
+        self.tmp_path = tmp_path
+        self.extra_env = {ASYNC_UNSAFE: "", **extra_env}
+        self.gateway: GatewayProcess = start_gateway(tmp_path, self.extra_env)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.gateway.port}"
+
+    def stop(self) -> None:
+        self.gateway.stop()
+
+    def restart(self) -> None:
+        """Start again on the same port, as a restarted server behind a load balancer."""
+        self.gateway = start_gateway(self.tmp_path, self.extra_env, port=self.gateway.port)
+
+
+@pytest.fixture
+def page_server(request, tmp_path, transactional_db):
+    if connection.vendor != "postgresql":
+        pytest.skip("browser tests need PostgreSQL: set DATABASE_URL (and REDIS_URL)")
+    marker = request.node.get_closest_marker("server_env")
+    server = PageServer(tmp_path, marker.kwargs if marker else {})
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def open_page(browser, page_server):
+    """Open the stream page as `user` (None: anonymous) once it has joined the stream."""
+    contexts = []
+
+    def open_stream_page(stream, user=None, viewport=None) -> Page:
+        context = browser.new_context(
+            base_url=page_server.url, viewport=viewport or {"width": 1280, "height": 800}
+        )
+        contexts.append(context)
+        if user is not None:
+            client = Client()
+            client.force_login(user)
+            session = client.cookies["sessionid"].value
+            context.add_cookies([{"name": "sessionid", "value": session, "url": page_server.url}])
+        page = context.new_page()
+        page.errors = []
+        page.dialogs = []
+        page.on("pageerror", lambda error: page.errors.append(str(error)))
+        page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+        page.goto(f"/streams/{stream.id}/")
+        expect(page.locator("[data-connection]")).to_have_text("Live")
+        return page
+
+    yield open_stream_page
+    for context in contexts:
+        for page in context.pages:
+            assert page.errors == [], page.errors
+        context.close()
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "server_env(**variables): environment for the page server of this test"
+    )

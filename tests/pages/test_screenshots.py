@@ -1,0 +1,57 @@
+"""Screenshots of the stream page for docs/, taken by the browser-test machinery.
+
+Run on purpose, not in every test run, since it rewrites files in the repository:
+    LC_SCREENSHOTS=1 pytest tests/pages/test_screenshots.py
+"""
+
+import os
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from comments import snowflake
+from comments.models import Comment
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+CHAT = [
+    ("bob", "Hello from Lisbon!"),
+    ("charlie", "How long until liftoff?"),
+    ("hannah", "Welcome! Be kind, and keep spoilers out of chat."),
+    ("bob", "that camera angle 😍"),
+    ("charlie", "GO GO GO"),
+    ("bob", "the sound is incredible"),
+]
+
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("LC_SCREENSHOTS"), reason="set LC_SCREENSHOTS=1 to rewrite docs/screenshots"
+)
+
+
+def test_take_screenshots_of_the_stream_page(open_page, stream, alice, bob, charlie, host):
+    people = {"bob": bob, "charlie": charlie, "hannah": host}
+    ids = snowflake.generator()
+    start = timezone.now() - timedelta(minutes=5)
+    for n, (username, content) in enumerate(CHAT):
+        moment = start + timedelta(seconds=20 * n)
+        Comment.objects.create(
+            id=ids.next_id(), stream=stream, author=people[username], content=content,
+            is_highlighted=username == "hannah", is_pinned=username == "hannah",
+            idempotency_key=uuid.uuid4(), created_at=moment, received_at=moment,
+        )
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for name, viewport in [
+        ("stream-desktop.png", {"width": 1280, "height": 760}),
+        ("stream-phone.png", {"width": 390, "height": 844}),
+    ]:
+        page = open_page(stream, alice, viewport=viewport)
+        expect(page.locator(".comment-content", has_text=CHAT[-1][1])).to_be_visible()
+        page.get_by_label("Your comment").fill("<b>markup</b> stays text")
+        page.get_by_role("button", name="Send").click()
+        expect(page.locator(".comment-content", has_text="<b>markup</b>").first).to_be_visible()
+        expect(page.locator(".comment-status")).to_have_count(0)
+        page.get_by_label("Your comment").fill("Is the countdown on the pad clock?")
+        page.screenshot(path=SCREENSHOTS / name, full_page=name.endswith("phone.png"))
