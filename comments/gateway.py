@@ -90,7 +90,12 @@ class StreamRoom:
         # a whole fan-out.
         async with self._sending:
             for index, socket in enumerate(list(self.sockets), 1):
-                await socket.send_frame(text)
+                try:
+                    await socket.send_frame(text)
+                except Exception:
+                    # A socket closing mid fan-out (its disconnect not yet handled) must
+                    # not cost the sockets after it this frame.
+                    logger.debug("a frame to a closing socket failed", exc_info=True)
                 if index % FAN_OUT_SLICE == 0:
                     await asyncio.sleep(0)
 

@@ -51,3 +51,29 @@ async def test_resubmitted_key_returns_the_same_comment(clients, alice, bob, str
     assert len(await viewer.live_comments(1)) == 1
     await viewer.nothing_more()
 
+
+class ClosingSocket:
+    """A socket whose connection went away before its disconnect was handled."""
+
+    def __hash__(self) -> int:
+        # Hash 0 takes a small set's first slot: the fan-out reaches this socket first.
+        return 0
+
+    async def send_frame(self, text: str) -> None:
+        raise ConnectionError("Attempt to send on a closed protocol")
+
+
+async def test_a_socket_failing_mid_fan_out_costs_the_others_nothing(clients, alice, bob, stream):
+    from comments.gateway import gateway
+
+    room = await gateway().room(stream.id)
+    room.sockets.add(ClosingSocket())
+    poster = await clients(alice)
+    viewer = await clients(bob)
+    await poster.join(stream)
+    await viewer.join(stream)
+
+    ack = await poster.post(stream, "still delivered")
+
+    [comment] = await viewer.live_comments(1)
+    assert comment["id"] == ack["commentId"]
