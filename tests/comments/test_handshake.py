@@ -46,3 +46,20 @@ async def test_a_bad_token_is_anonymous(stream):
         assert ack["code"] == "UNAUTHORIZED"
     finally:
         await client.close()
+
+
+@pytest.mark.parametrize(
+    "cookie",
+    [b"csrftoken=abc; theme=dark", f"{settings.SESSION_COOKIE_NAME}=expired-or-forged".encode()],
+    ids=["no session cookie", "unknown session"],
+)
+async def test_a_handshake_without_a_live_session_is_anonymous(stream, cookie):
+    from tests.conftest import LiveClient
+
+    client = await LiveClient(headers=[(b"cookie", cookie)]).connect()
+    try:
+        await client.join(stream)
+        ack = await client.post(stream, "who am I")
+        assert ack["code"] == "UNAUTHORIZED"
+    finally:
+        await client.close()
