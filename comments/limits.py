@@ -126,13 +126,7 @@ class SocketLimits:
             return send  # not a server's socket (tests): no limits to work around
         transport = getattr(protocol, "transport", None)
         if transport is None or not self.max_buffered:
-
-            async def unlimited_send(message):
-                if message["type"] == "websocket.send":
-                    return await send_unlimited(protocol, send, message)
-                await send(message)
-
-            return unlimited_send
+            return UnlimitedSend(protocol, send)
         if hasattr(transport, "set_write_buffer_limits"):
             # uvicorn's send waits while asyncio's transport is paused (past 64 KiB by
             # default): a viewer that stopped reading would hold up its room's whole fan-out
@@ -144,37 +138,65 @@ class SocketLimits:
                 # Twisted's transports hold their socket; asyncio's (and uvloop's) lend it.
                 sock = getattr(transport, "socket", None) or transport.get_extra_info("socket")
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, kernel_buffer)
-        limit = self.max_buffered
-        dropped = False
-        over_since: float | None = None
+        return BoundedSend(protocol, send, transport, address, self.max_buffered)
 
-        async def bounded_send(message):
-            nonlocal dropped, over_since
-            if message["type"] == "websocket.send":
-                if dropped:
-                    return
-                pending = buffered_bytes(transport) or 0
-                now = time.monotonic()
-                if pending <= limit:
-                    over_since = None
-                elif over_since is None:
-                    over_since = now  # a big backfill drains in milliseconds if read
-                if over_since is not None and (
-                    now - over_since >= SLOW_GRACE_SECONDS or pending > HARD_LIMIT_FACTOR * limit
-                ):
-                    dropped = True
-                    metrics.SLOW_SOCKETS_DROPPED.inc()
-                    logger.warning(
-                        "dropped a socket from %s that stopped reading (%d bytes waiting)",
-                        address,
-                        pending,
-                        extra={"client": address, "buffered_bytes": pending},
-                    )
-                    # A close frame would queue behind the backlog: cut the connection.
-                    # Twisted's transports abort with abortConnection, asyncio's with abort.
-                    (getattr(transport, "abortConnection", None) or transport.abort)()
-                    return
-                return await send_unlimited(protocol, send, message)
-            await send(message)
 
-        return bounded_send
+class UnlimitedSend:
+    """A server's `send` that lifts daphne's outgoing size limit for our frames."""
+
+    # Slotted: one lives as long as each socket.
+    __slots__ = ("protocol", "send")
+
+    def __init__(self, protocol: Any, send: Any) -> None:
+        self.protocol = protocol
+        self.send = send
+
+    async def __call__(self, message: dict[str, Any]) -> None:
+        if message["type"] == "websocket.send":
+            return await send_unlimited(self.protocol, self.send, message)
+        await self.send(message)
+
+
+class BoundedSend(UnlimitedSend):
+    """A server's `send` that drops the socket once its client stops reading."""
+
+    __slots__ = ("address", "dropped", "limit", "over_since", "transport")
+
+    def __init__(self, protocol: Any, send: Any, transport: Any, address: str, limit: int):
+        super().__init__(protocol, send)
+        self.transport = transport
+        self.address = address
+        self.limit = limit
+        self.dropped = False
+        self.over_since: float | None = None
+
+    async def __call__(self, message: dict[str, Any]) -> None:
+        if message["type"] != "websocket.send":
+            return await self.send(message)
+        if self.dropped:
+            return
+        pending = buffered_bytes(self.transport) or 0
+        now = time.monotonic()
+        if pending <= self.limit:
+            self.over_since = None
+        elif self.over_since is None:
+            self.over_since = now  # a big backfill drains in milliseconds if read
+        if self.over_since is not None and (
+            now - self.over_since >= SLOW_GRACE_SECONDS or pending > HARD_LIMIT_FACTOR * self.limit
+        ):
+            self.drop(pending)
+            return
+        await send_unlimited(self.protocol, self.send, message)
+
+    def drop(self, pending: int) -> None:
+        self.dropped = True
+        metrics.SLOW_SOCKETS_DROPPED.inc()
+        logger.warning(
+            "dropped a socket from %s that stopped reading (%d bytes waiting)",
+            self.address,
+            pending,
+            extra={"client": self.address, "buffered_bytes": pending},
+        )
+        # A close frame would queue behind the backlog: cut the connection.
+        # Twisted's transports abort with abortConnection, asyncio's with abort.
+        (getattr(self.transport, "abortConnection", None) or self.transport.abort)()
