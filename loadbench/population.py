@@ -5,6 +5,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 from rest_framework.authtoken.models import Token
 
+from comments.models import Comment
 from streams.models import Stream
 
 USERNAME_PREFIX = "loadbench-poster-"
@@ -37,6 +38,11 @@ def database_url() -> str:
 
 def create_stream(title: str) -> int:
     return Stream.objects.create(title=title).pk
+
+
+def stored_comments(stream_id: int) -> int:
+    """Rows of the stream's comments in the database: what an accepted ack promised."""
+    return Comment.objects.filter(stream_id=stream_id).count()
 
 
 def poster_tokens(count: int) -> list[str]:

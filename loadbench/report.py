@@ -15,8 +15,11 @@ TABLE = [
     ("latency_ms", "max", "post→display max ms", "lower"),
     ("delivery", "fraction_min", "delivered, worst viewer", "higher"),
     ("delivery", "fraction_mean", "delivered, mean viewer", "higher"),
+    # Under a sampling tier the feed is the sample: the share of it each viewer got.
+    ("delivery", "published_fraction_min", "of the live feed, worst viewer", "higher"),
     ("throughput", "deliveries_per_s", "comment-deliveries/s", "higher"),
     ("throughput", "accepted_per_s", "accepted comments/s", "higher"),
+    ("comments", "stored", "comments stored (rows)", None),
     ("ack_latency_ms", "p50", "ack p50 ms", "lower"),
     ("ack_latency_ms", "p95", "ack p95 ms", "lower"),
     ("gateway", "cpu_percent_mean", "gateway CPU % (posting)", "lower"),

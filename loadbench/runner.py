@@ -179,6 +179,7 @@ def run_scenario(scenario: Scenario, target: Target, out=sys.stdout) -> dict:
     finally:
         group.stop()
     # Kept apart: an error while serving viewers matters more than one while shutting down.
+    figures["comments"]["stored"] = population.stored_comments(stream_id)
     figures["gateway_log_problems"] = during_run[:20]
     figures["gateway_shutdown_problems"] = group.log_problems()[len(during_run) :][:20]
     for problem in during_run[:5]:
@@ -342,16 +343,25 @@ def _figures(
             np.frombuffer(result["accepted"], np.uint8), bitorder="little", count=planned
         ).astype(bool)
     accepted_count = int(accepted.sum())
-    fractions, delivered_pairs, unexpected = [], 0, 0
+    viewer_bits = []
     for result in worker_results:
-        if not result["viewers_joined"]:
-            continue
-        bits = np.unpackbits(np.frombuffer(result["viewer_bitmaps"], np.uint8), bitorder="little")
-        bits = bits.reshape(result["viewers_joined"], -1)[:, :planned].astype(bool)
+        if result["viewers_joined"]:
+            raw = np.frombuffer(result["viewer_bitmaps"], np.uint8)
+            bits = np.unpackbits(raw, bitorder="little").reshape(result["viewers_joined"], -1)
+            viewer_bits.append(bits[:, :planned].astype(bool))
+    # What reached any viewer: every accepted comment, unless a sampling tier thinned the feed.
+    published = np.zeros(planned, dtype=bool)
+    for bits in viewer_bits:
+        published |= bits.any(axis=0)
+    published &= accepted
+    published_count = int(published.sum())
+    fractions, of_published, delivered_pairs, unexpected = [], [], 0, 0
+    for bits in viewer_bits:
         got = (bits & accepted).sum(axis=1)
         delivered_pairs += int(got.sum())
         unexpected += int((bits & ~accepted).sum())
         fractions.extend((got / accepted_count).tolist() if accepted_count else [])
+        of_published.extend((got / published_count).tolist() if published_count else [])
 
     def merged(name: str) -> dict[int, int]:
         histogram: dict[int, int] = {}
@@ -384,6 +394,8 @@ def _figures(
             "fraction_min": round(min(fractions), 4) if fractions else None,
             "fraction_mean": round(sum(fractions) / len(fractions), 4) if fractions else None,
             "viewers_complete": sum(1 for f in fractions if f >= 1.0),
+            "published": published_count,
+            "published_fraction_min": round(min(of_published), 4) if of_published else None,
             "duplicates": sum(r["duplicates"] for r in worker_results),
             "unexpected": unexpected,
         },

@@ -30,9 +30,12 @@ def test_every_viewer_receives_every_accepted_comment(target_name, tmp_path, ben
     assert "posting t=" in output
     assert figures["comments"]["planned"] == 12
     assert figures["comments"]["accepted"] == 12
+    assert figures["comments"]["stored"] == 12
     assert figures["comments"]["refusals"] == {}
     assert figures["delivery"]["viewers_joined"] == 6
     assert figures["delivery"]["fraction_min"] == 1.0
+    assert figures["delivery"]["published"] == figures["comments"]["accepted"]
+    assert figures["delivery"]["published_fraction_min"] == 1.0
     assert figures["delivery"]["delivered_pairs"] == 6 * 12
     assert figures["delivery"]["unexpected"] == 0
     assert figures["latency_ms"]["count"] == 6 * 12
