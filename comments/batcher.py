@@ -9,12 +9,15 @@ gateway's id and a sequence number per (gateway, stream), so that a viewer who m
 
 import asyncio
 import contextlib
+import functools
 import logging
 import math
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+
+from django.conf import settings
 
 from livecomments import metrics
 
@@ -41,8 +44,19 @@ DELIVERY_POLICY: tuple[DeliveryTier, ...] = (
 )
 
 
+@functools.cache
+def _tiers(configured: tuple[tuple[int, float, float], ...]) -> tuple[DeliveryTier, ...]:
+    return tuple(sorted((DeliveryTier(*tier) for tier in configured), key=lambda t: -t.min_viewers))
+
+
+def delivery_policy() -> tuple[DeliveryTier, ...]:
+    """The configured tiers (LC_DELIVERY_POLICY), highest threshold first; else the seed's."""
+    configured = settings.LIVE_COMMENTS.get("DELIVERY_POLICY")
+    return _tiers(configured) if configured else DELIVERY_POLICY
+
+
 def tier_for(viewers: int) -> DeliveryTier:
-    return next(tier for tier in DELIVERY_POLICY if viewers >= tier.min_viewers)
+    return next(tier for tier in delivery_policy() if viewers >= tier.min_viewers)
 
 
 def comment_score(comment: Comment, rng: random.Random) -> float:

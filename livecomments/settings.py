@@ -43,6 +43,28 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_delivery_policy(name: str) -> tuple[tuple[int, float, float], ...] | None:
+    """Delivery tiers "min_viewers:interval_seconds:fraction_kept,…", or None when unset."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    try:
+        tiers = tuple(
+            (int(viewers), float(interval), float(kept))
+            for viewers, interval, kept in (tier.split(":") for tier in raw.split(","))
+        )
+    except ValueError:
+        tiers = ()
+    if not any(viewers == 0 for viewers, _, _ in tiers) or any(
+        interval <= 0 or not 0 < kept <= 1 for _, interval, kept in tiers
+    ):
+        raise ImproperlyConfigured(
+            f'{name} must be tiers "min_viewers:interval_seconds:fraction_kept,…" with one '
+            f"starting at 0 viewers, intervals above 0 and fractions in (0, 1]; got {raw!r}"
+        )
+    return tiers
+
+
 DEBUG = env_bool("DJANGO_DEBUG", True)
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
@@ -201,6 +223,8 @@ LIVE_COMMENTS: dict[str, Any] = {
         env_int("LC_RATE_STREAM_COUNT", 5),
         env_int("LC_RATE_STREAM_SECONDS", 30),
     ),
+    # The degradation policy (SPEC §3); unset, the seed's tiers (comments.batcher).
+    "DELIVERY_POLICY": env_delivery_policy("LC_DELIVERY_POLICY"),
     "MAX_FRAME_BYTES": 64 * 1024,
     # Edge limits (comments.limits): open sockets per client address per gateway (0: no
     # cap), and bytes a socket's send buffer may hold before its client is dropped.

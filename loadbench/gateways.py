@@ -134,6 +134,8 @@ def start_gateways(
     if raise_limits:
         env.update(UNLIMITED_RATE)
         notes.append("rate limits raised for the gateways this run started (LC_RATE_*=100000000)")
+    if os.environ.get("LC_DELIVERY_POLICY"):
+        notes.append(f"delivery policy from LC_DELIVERY_POLICY: {os.environ['LC_DELIVERY_POLICY']}")
     log_dir.mkdir(parents=True, exist_ok=True)
     gateways = []
     group = GatewayGroup(gateways, notes)

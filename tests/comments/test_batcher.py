@@ -4,8 +4,10 @@ import json
 import random
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
 from comments.batcher import DELIVERY_POLICY, CommentBatcher, sample, tier_for
+from livecomments.settings import env_delivery_policy
 
 
 def comment(n, content="hello", highlighted=False):
@@ -41,6 +43,27 @@ def test_the_viewer_count_selects_the_seed_tier(viewers, interval, delivered):
 def test_the_policy_is_ordered_from_the_largest_audience():
     thresholds = [tier.min_viewers for tier in DELIVERY_POLICY]
     assert thresholds == sorted(thresholds, reverse=True) and thresholds[-1] == 0
+
+
+def test_an_operator_policy_replaces_the_seed_tiers(settings, monkeypatch):
+    monkeypatch.setenv("LC_DELIVERY_POLICY", "0:0.1:1, 500:0.25:0.5")
+    settings.LIVE_COMMENTS = {
+        **settings.LIVE_COMMENTS,
+        "DELIVERY_POLICY": env_delivery_policy("LC_DELIVERY_POLICY"),
+    }
+
+    assert (tier_for(499).interval, tier_for(499).delivered) == (0.1, 1.0)
+    assert (tier_for(500).interval, tier_for(500).delivered) == (0.25, 0.5)
+    assert (tier_for(50_000).interval, tier_for(50_000).delivered) == (0.25, 0.5)
+
+
+@pytest.mark.parametrize(
+    "policy", ["10000:0.5:0.5", "0:0.1", "0:0:1", "0:0.1:1.5", "0:0.1:0", "zero:0.1:1"]
+)
+def test_a_malformed_policy_is_refused_at_startup(monkeypatch, policy):
+    monkeypatch.setenv("LC_DELIVERY_POLICY", policy)
+    with pytest.raises(ImproperlyConfigured, match="LC_DELIVERY_POLICY must be tiers"):
+        env_delivery_policy("LC_DELIVERY_POLICY")
 
 
 async def test_a_flush_sends_one_frame_in_id_order():
