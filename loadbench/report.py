@@ -50,7 +50,26 @@ def percentiles(histogram: dict[int, int], points=(50, 95, 99)) -> dict[str, flo
 
 def scenario_key(run: dict) -> tuple:
     s = run["scenario"]
-    return (s["viewers"], s["rate"], s["posters"], s["duration"], s["gateways"])
+    return (
+        s["viewers"],
+        s["rate"],
+        s["posters"],
+        s["duration"],
+        s["gateways"],
+        s.get("server", "daphne"),
+        s.get("delivery_policy", "seed"),
+    )
+
+
+def setup_label(run: dict) -> str:
+    """Target, server, and what else sets a run apart from another at the same size."""
+    s = run["scenario"]
+    label = f"{run['target']} {s.get('server', 'daphne')}"
+    if s["gateways"] > 1:
+        label += f" x{s['gateways']}"
+    if s.get("delivery_policy", "seed") != "seed":
+        label += f" policy {s['delivery_policy']}"
+    return label
 
 
 def is_complete(run: dict) -> bool:
@@ -126,7 +145,7 @@ def comparisons(summary: list[dict]) -> list[dict]:
 def table(summary: list[dict]) -> str:
     """The figures of each summarised run as columns, with ours/baseline ratios where both ran."""
     columns = [
-        (f"{r['target']} {r['scenario']['viewers']}v x {r['scenario']['rate']}/s", r)
+        (f"{setup_label(r)} {r['scenario']['viewers']}v x {r['scenario']['rate']}/s", r)
         for r in summary
     ]
     ratio_columns = []
@@ -178,20 +197,20 @@ def plot(summary: list[dict], path: Path) -> Path:
 
     lines: dict[tuple, list[dict]] = defaultdict(list)
     for run in summary:
-        lines[(run["target"], run["scenario"]["rate"])].append(run)
+        lines[(run["target"], setup_label(run), run["scenario"]["rate"])].append(run)
     figure, (latency, throughput, delivered) = plt.subplots(1, 3, figsize=(17, 5.5))
     # One colour family per target, one shade and marker per comment rate.
     families = {"ours": plt.cm.Blues, "baseline": plt.cm.Reds}
     markers = "os^Dv"
     styles = {"p50": ":", "p95": "-", "p99": "--"}
-    for target in sorted({target for target, _ in lines}):
-        rates = sorted(rate for t, rate in lines if t == target)
-        for index, rate in enumerate(rates):
-            runs = sorted(lines[(target, rate)], key=lambda r: r["scenario"]["viewers"])
+    for target in sorted({target for target, _, _ in lines}):
+        setups = sorted((setup, rate) for t, setup, rate in lines if t == target)
+        for index, (setup, rate) in enumerate(setups):
+            runs = sorted(lines[(target, setup, rate)], key=lambda r: r["scenario"]["viewers"])
             viewers = [r["scenario"]["viewers"] for r in runs]
-            colour = families.get(target, plt.cm.Greys)(0.5 + 0.5 * (index + 1) / len(rates))
+            colour = families.get(target, plt.cm.Greys)(0.5 + 0.5 * (index + 1) / len(setups))
             style = {"color": colour, "marker": markers[index % len(markers)]}
-            label = f"{target} {rate:g}/s"
+            label = f"{setup} {rate:g}/s"
             for point, line in styles.items():
                 latency.plot(
                     viewers,

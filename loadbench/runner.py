@@ -1,6 +1,7 @@
 """Drive one scenario: rows, gateways, client processes, phases, and the figures."""
 
 import multiprocessing
+import os
 import secrets
 import sys
 import time
@@ -187,7 +188,12 @@ def run_scenario(scenario: Scenario, target: Target, out=sys.stdout) -> dict:
     figures.update(
         target=scenario.target,
         scenario=asdict(scenario)
-        | {"urls": group.urls, "stream_id": stream_id, "client_processes": scenario.processes()},
+        | {
+            "urls": group.urls,
+            "stream_id": stream_id,
+            "client_processes": scenario.processes(),
+            "delivery_policy": os.environ.get("LC_DELIVERY_POLICY") or "seed",
+        },
         notes=notes,
         started_at=datetime.fromtimestamp(started, UTC).isoformat(),
         wall_s=round(time.time() - started, 1),
