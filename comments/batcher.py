@@ -82,7 +82,7 @@ class CommentBatcher:
     def __init__(
         self,
         stream_id: int,
-        send: Callable[[str], Awaitable[None]],
+        send: Callable[[str, int], Awaitable[None]],
         viewers: Callable[[], int],
         *,
         gateway_id: str = "",
@@ -132,7 +132,8 @@ class CommentBatcher:
                     "gatewayId": self.gateway_id,
                     "seq": seq,
                 },
-            )
+            ),
+            seq,
         )
         return len(delivered)
 

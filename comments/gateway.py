@@ -15,13 +15,13 @@ from typing import Any, Protocol
 
 from channels.db import database_sync_to_async
 
-from . import state
+from . import snowflake, state
 from .batcher import CommentBatcher
 from .fanout import FanOut, Message, publish, stream_group
 from .protocol import frame
 from .reactions import INTERVAL_SECONDS, ReactionCounter, add_to_totals
 from .rendering import WireComment
-from .selectors import visible_by_ids
+from .selectors import backfill, visible_by_ids
 from .writer import CommentWriter, Post, Stored
 
 logger = logging.getLogger(__name__)
@@ -32,6 +32,12 @@ TOTALS_PERSIST_SECONDS = 2.0
 FAN_OUT_SLICE = 200
 # Longer than the slowest batch interval: a live gateway has published a comment by then.
 PUBLISH_GRACE_SECONDS = 5.0
+# A room that published a batch keeps announcing its last sequence number this long, so
+# that a gateway which lost that batch (a Redis reconnect) hears of it once back.
+SEQ_ANNOUNCE_SECONDS = 30.0
+# Resent comments start this long before the last batch known to have arrived: comments
+# of other gateways with lower IDs may still have been in flight then (as on a resume).
+RECOVERY_OVERLAP_SECONDS = 5.0
 
 
 class Socket(Protocol):
@@ -50,6 +56,7 @@ class StreamInfo:
 class StreamRoom:
     def __init__(self, stream_id: int, gateway_id: str, first_seq: int) -> None:
         self.stream_id = stream_id
+        self.gateway_id = gateway_id
         self.group = stream_group(stream_id)
         self.sockets: set[Socket] = set()
         self.info: StreamInfo | None = None
@@ -68,16 +75,25 @@ class StreamRoom:
         self._sending = asyncio.Lock()
         # (author, idempotency key, comment id) of buffered comments, remembered once published.
         self.unpublished_keys: list[tuple[int, str, int]] = []
+        # This gateway's last batch sequence number and when it went out (loop time).
+        self.published_seq = 0
+        self.published_at = 0.0
+        # Per gateway: the last sequence number heard from it, and when (Unix time).
+        self.heard_seqs: dict[str, tuple[int, float]] = {}
 
     @property
     def viewer_count(self) -> int:
         """The stream's viewers on all gateways, with this gateway's own sockets up to date."""
         return max(0, self.viewer_total - self.reported_local + len(self.sockets))
 
-    async def publish_frame(self, text: str) -> None:
+    async def publish_frame(self, text: str, seq: int) -> None:
         # The batcher calls this right after taking its buffer: these are its comments' keys.
         keys, self.unpublished_keys = self.unpublished_keys, []
-        await publish(self.group, {"type": "stream.frame", "frame": text})
+        self.published_seq, self.published_at = seq, asyncio.get_running_loop().time()
+        await publish(
+            self.group,
+            {"type": "stream.frame", "frame": text, "gatewayId": self.gateway_id, "seq": seq},
+        )
         if keys:
             try:
                 await state.idempotency_store().mark_published(keys)
@@ -99,10 +115,51 @@ class StreamRoom:
                 if index % FAN_OUT_SLICE == 0:
                     await asyncio.sleep(0)
 
+    async def announce_seq(self) -> None:
+        if self.published_seq and (
+            asyncio.get_running_loop().time() - self.published_at < SEQ_ANNOUNCE_SECONDS
+        ):
+            await publish(
+                self.group,
+                {"type": "stream.seq", "gatewayId": self.gateway_id, "seq": self.published_seq},
+            )
+
+    async def recover_missed(self, gateway_id: str, seq: int) -> None:
+        """Resend what a gateway published after the last of its batches that arrived here.
+
+        Viewers notice a lost batch by the gap when the next one comes; when none comes (a
+        stream gone quiet), the gateway's announcement of its last number tells this one.
+        """
+        heard = self.heard_seqs.get(gateway_id)
+        if heard is not None and heard[0] >= seq:
+            return
+        self.heard_seqs[gateway_id] = (seq, time.time())
+        if heard is None or not self.sockets:
+            return  # first word of that gateway here: its earlier batches predate our sockets
+        since_ms = int((heard[1] - RECOVERY_OVERLAP_SECONDS) * 1000)
+        comments = await backfill(self.stream_id, snowflake.first_id_at(since_ms) - 1)
+        logger.warning(
+            "stream %s: batches %d-%d of gateway %s did not arrive; resent %d comments",
+            self.stream_id,
+            heard[0] + 1,
+            seq,
+            gateway_id,
+            len(comments),
+        )
+        if comments:
+            # No gatewayId and seq: not a batch of the numbered sequence, and viewers drop
+            # what they already have by id.
+            payload = {"streamId": str(self.stream_id), "comments": comments, "isBackfill": False}
+            await self.send_local(frame("comments_batch", payload))
+
     async def on_group_message(self, message: Message) -> None:
         kind = message["type"]
         if kind == "stream.frame":
+            if "seq" in message:
+                self.heard_seqs[message["gatewayId"]] = (message["seq"], time.time())
             await self.send_local(message["frame"])
+        elif kind == "stream.seq":
+            await self.recover_missed(message["gatewayId"], message["seq"])
         elif kind == "stream.reactions":
             self.heard_reactions.update(message["counts"])
         elif kind == "stream.changed" and self.info is not None:
@@ -110,7 +167,13 @@ class StreamRoom:
                 setattr(self.info, name, value)
 
     def is_idle(self) -> bool:
-        return not self.sockets and not len(self.batcher) and not self.reactions.counts
+        announcing = asyncio.get_running_loop().time() - self.published_at < SEQ_ANNOUNCE_SECONDS
+        return (
+            not self.sockets
+            and not len(self.batcher)
+            and not self.reactions.counts
+            and not (self.published_seq and announcing)
+        )
 
 
 class Gateway:
@@ -215,6 +278,8 @@ class Gateway:
                 await self._flush_reactions()
                 if now >= next_viewers:
                     await self.republish_unpublished()
+                    for room in list(self.rooms.values()):
+                        await room.announce_seq()
                     full = now >= next_full_report
                     await self._update_viewer_counts(full_report=full)
                     next_viewers = now + VIEWER_COUNT_SECONDS

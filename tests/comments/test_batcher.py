@@ -17,9 +17,11 @@ def comment(n, content="hello", highlighted=False):
 class Recorder:
     def __init__(self):
         self.frames = []
+        self.seqs = []
 
-    async def __call__(self, text):
+    async def __call__(self, text, seq):
         self.frames.append(json.loads(text))
+        self.seqs.append(seq)
 
 
 @pytest.mark.parametrize(
@@ -116,6 +118,7 @@ async def test_live_batches_are_numbered_per_gateway():
         ("g1", 42),
         ("g1", 43),
     ]
+    assert send.seqs == [41, 42, 43]
 
 
 async def test_a_full_buffer_flushes_early_without_dropping():
