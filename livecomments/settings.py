@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "streams",
     "comments",
     "moderation",
@@ -211,6 +212,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Live comments API",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 # Product limits (SPEC §3). Settings so that the throughput benchmark can raise them.
