@@ -5,7 +5,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from comments.api import StreamCommentsView
 from livecomments.api import TokenView
-from moderation.api import COMMENT_ACTIONS, BanDetailView, BanListView, CommentActionView
+from moderation.api import (
+    COMMENT_ACTIONS,
+    BanDetailView,
+    BanListView,
+    BlockedTermDetailView,
+    BlockedTermListView,
+    CommentActionView,
+)
 from streams.api import EndStreamView, SlowModeView, StreamDetailView, StreamListView
 
 app_name = "api"
@@ -27,6 +34,8 @@ urlpatterns = [
     ),
     path("bans/", BanListView.as_view(), name="bans"),
     path("bans/<int:ban_id>/", BanDetailView.as_view(), name="ban"),
+    path("blocked-terms/", BlockedTermListView.as_view(), name="blocked-terms"),
+    path("blocked-terms/<int:term_id>/", BlockedTermDetailView.as_view(), name="blocked-term"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]

@@ -1,5 +1,6 @@
-"""Moderation over REST, for moderators only: comment flags and bans (stream endpoints are
-in streams.api). Each endpoint calls the same service as the admin and the commands."""
+"""Moderation over REST, for moderators only: comment flags, bans and blocked terms (stream
+endpoints are in streams.api). Each endpoint calls the same service as the admin and the
+commands."""
 
 from datetime import timedelta
 
@@ -17,7 +18,7 @@ from streams.api import ReasonSerializer
 from streams.models import Stream
 
 from . import services
-from .models import Ban, ModerationAction
+from .models import Ban, BlockedTerm, ModerationAction
 
 SOURCE = ModerationAction.Source.API
 MAX_MINUTES = 60 * 24 * 366
@@ -148,4 +149,65 @@ class BanDetailView(ModeratorView):
         if ban is None:
             raise exceptions.NotFound(f"There is no ban {ban_id}.")
         services.unban_user(ban.user, stream=ban.stream, actor=request.user, source=SOURCE)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class BlockedTermSerializer(serializers.Serializer):
+    id = serializers.CharField(read_only=True)
+    term = serializers.CharField(max_length=100, help_text="Matched as a whole word, any case.")
+    reason = serializers.CharField(
+        required=False, allow_blank=True, max_length=500, default="", write_only=True
+    )
+    createdAt = serializers.DateTimeField(read_only=True)
+
+    def validate_term(self, value):
+        if not value.strip():
+            raise serializers.ValidationError("A blocked term cannot be blank.")
+        return value
+
+
+def blocked_term_body(blocked: BlockedTerm) -> dict:
+    return {"id": str(blocked.id), "term": blocked.term, "createdAt": blocked.created_at}
+
+
+class BlockedTermListView(ModeratorView):
+    @extend_schema(responses=BlockedTermSerializer(many=True), summary="Blocked terms, A to Z")
+    def get(self, request):
+        terms = BlockedTerm.objects.order_by("term")
+        return Response([BlockedTermSerializer(blocked_term_body(t)).data for t in terms])
+
+    @extend_schema(
+        request=BlockedTermSerializer,
+        responses={201: BlockedTermSerializer, 400: ErrorSerializer},
+        summary="Block a term: new comments containing it are refused CONTENT_VIOLATION",
+    )
+    def post(self, request):
+        body = BlockedTermSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        blocked = services.block_term(
+            body.validated_data["term"],
+            actor=request.user,
+            source=SOURCE,
+            reason=body.validated_data["reason"],
+        )
+        return Response(
+            BlockedTermSerializer(blocked_term_body(blocked)).data, status=status.HTTP_201_CREATED
+        )
+
+
+class BlockedTermDetailView(ModeratorView):
+    @extend_schema(
+        request=ReasonSerializer,
+        responses={204: None, 404: ErrorSerializer},
+        summary="Unblock a term",
+    )
+    def delete(self, request, term_id: int):
+        blocked = BlockedTerm.objects.filter(id=term_id).first()
+        if blocked is None:
+            raise exceptions.NotFound(f"There is no blocked term {term_id}.")
+        body = ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.unblock_term(
+            blocked.term, actor=request.user, source=SOURCE, reason=body.validated_data["reason"]
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -297,6 +297,47 @@ def test_listing_bans_is_for_moderators(api, alice, staff):
     assert api(staff).get(reverse("api:bans")).status_code == 403
 
 
+@pytest.mark.parametrize(("level", "expected"), [*LEVELS[:3], ("moderator", 201)])
+def test_blocking_terms_is_for_moderators(api, request, level, expected):
+    body = {"term": "spoiler", "reason": "finale night"}
+
+    response = api(user_at(level, request)).post(reverse("api:blocked-terms"), body, format="json")
+
+    assert response.status_code == expected
+    assert BlockedTerm.objects.filter(term="spoiler").exists() == (expected == 201)
+    assert api(user_at(level, request)).get(reverse("api:blocked-terms")).status_code == (
+        200 if expected == 201 else expected
+    )
+
+
+@posting
+def test_a_blocked_term_refuses_comments_until_unblocked(api, moderator, alice, stream):
+    client = api(moderator)
+    blocked = client.post(reverse("api:blocked-terms"), {"term": "Spoiler"}, format="json").json()
+
+    refused = post_comment(api(alice), stream, "big SPOILER ahead")
+    assert refused.status_code == 422 and refused.json()["code"] == "CONTENT_VIOLATION"
+    assert [t["term"] for t in client.get(reverse("api:blocked-terms")).json()] == ["Spoiler"]
+    again = client.post(reverse("api:blocked-terms"), {"term": "spoiler"}, format="json")
+    assert again.json()["id"] == blocked["id"], "blocking a term twice keeps one"
+
+    unblocked = client.delete(reverse("api:blocked-term", args=[blocked["id"]]), format="json")
+    assert unblocked.status_code == 204
+    assert post_comment(api(alice), stream, "big SPOILER ahead").status_code == 201
+    assert list(ModerationAction.objects.order_by("id").values_list("kind", "source")) == [
+        ("block_term", "api"),
+        ("unblock_term", "api"),
+    ]
+    gone = client.delete(reverse("api:blocked-term", args=[blocked["id"]]))
+    assert gone.status_code == 404 and gone.json()["code"] == "NOT_FOUND"
+
+
+def test_a_blank_term_is_invalid_message(api, moderator):
+    response = api(moderator).post(reverse("api:blocked-terms"), {"term": "  "}, format="json")
+    assert response.status_code == 400
+    assert response.json()["message"].startswith("term:")
+
+
 # --- tokens, schema, health ------------------------------------------------------------------
 
 
