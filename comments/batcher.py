@@ -55,6 +55,13 @@ def delivery_policy() -> tuple[DeliveryTier, ...]:
     return _tiers(configured) if configured else DELIVERY_POLICY
 
 
+@dataclass(frozen=True)
+class LiveBatch:
+    frame: str  # the encoded comments_batch, the same for every viewer
+    seq: int
+    comment_ids: list[int]
+
+
 def tier_for(viewers: int) -> DeliveryTier:
     return next(tier for tier in delivery_policy() if viewers >= tier.min_viewers)
 
@@ -82,7 +89,7 @@ class CommentBatcher:
     def __init__(
         self,
         stream_id: int,
-        send: Callable[[str, int], Awaitable[None]],
+        send: Callable[[LiveBatch], Awaitable[None]],
         viewers: Callable[[], int],
         *,
         gateway_id: str = "",
@@ -122,19 +129,17 @@ class CommentBatcher:
         delivered = sample(batch, tier_for(self._viewers()).delivered, self._rng)
         metrics.LIVE_BATCH_SIZE.observe(len(delivered))
         seq, self.next_seq = self.next_seq, self.next_seq + 1
-        await self._send(
-            frame(
-                "comments_batch",
-                {
-                    "streamId": str(self.stream_id),
-                    "comments": delivered,
-                    "isBackfill": False,
-                    "gatewayId": self.gateway_id,
-                    "seq": seq,
-                },
-            ),
-            seq,
+        text = frame(
+            "comments_batch",
+            {
+                "streamId": str(self.stream_id),
+                "comments": delivered,
+                "isBackfill": False,
+                "gatewayId": self.gateway_id,
+                "seq": seq,
+            },
         )
+        await self._send(LiveBatch(text, seq, [int(c["id"]) for c in delivered]))
         return len(delivered)
 
     async def close(self) -> None:

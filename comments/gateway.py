@@ -9,14 +9,14 @@ import asyncio
 import logging
 import time
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from channels.db import database_sync_to_async
 
 from . import snowflake, state
-from .batcher import CommentBatcher
+from .batcher import CommentBatcher, LiveBatch
 from .fanout import FanOut, Message, publish, stream_group
 from .protocol import frame
 from .reactions import INTERVAL_SECONDS, ReactionCounter, add_to_totals
@@ -38,6 +38,9 @@ SEQ_ANNOUNCE_SECONDS = 30.0
 # Resent comments start this long before the last batch known to have arrived: comments
 # of other gateways with lower IDs may still have been in flight then (as on a resume).
 RECOVERY_OVERLAP_SECONDS = 5.0
+# Enough for that window at a busy stream's rate; past it a resend may repeat a few
+# comments, which viewers drop by id.
+RELAYED_IDS_KEPT = 5000
 
 
 class Socket(Protocol):
@@ -65,7 +68,7 @@ class StreamRoom:
         self.sent_viewer_total: int | None = None
         self.batcher = CommentBatcher(
             stream_id,
-            self.publish_frame,
+            self.publish_batch,
             lambda: self.viewer_total,
             gateway_id=gateway_id,
             first_seq=first_seq,
@@ -80,19 +83,27 @@ class StreamRoom:
         self.published_at = 0.0
         # Per gateway: the last sequence number heard from it, and when (Unix time).
         self.heard_seqs: dict[str, tuple[int, float]] = {}
+        # Comments of the latest live batches sent here, so that a resend skips them.
+        self.relayed_ids: deque[int] = deque(maxlen=RELAYED_IDS_KEPT)
 
     @property
     def viewer_count(self) -> int:
         """The stream's viewers on all gateways, with this gateway's own sockets up to date."""
         return max(0, self.viewer_total - self.reported_local + len(self.sockets))
 
-    async def publish_frame(self, text: str, seq: int) -> None:
+    async def publish_batch(self, batch: LiveBatch) -> None:
         # The batcher calls this right after taking its buffer: these are its comments' keys.
         keys, self.unpublished_keys = self.unpublished_keys, []
-        self.published_seq, self.published_at = seq, asyncio.get_running_loop().time()
+        self.published_seq, self.published_at = batch.seq, asyncio.get_running_loop().time()
         await publish(
             self.group,
-            {"type": "stream.frame", "frame": text, "gatewayId": self.gateway_id, "seq": seq},
+            {
+                "type": "stream.frame",
+                "frame": batch.frame,
+                "gatewayId": self.gateway_id,
+                "seq": batch.seq,
+                "ids": batch.comment_ids,
+            },
         )
         if keys:
             try:
@@ -137,19 +148,21 @@ class StreamRoom:
         if heard is None or not self.sockets:
             return  # first word of that gateway here: its earlier batches predate our sockets
         since_ms = int((heard[1] - RECOVERY_OVERLAP_SECONDS) * 1000)
-        comments = await backfill(self.stream_id, snowflake.first_id_at(since_ms) - 1)
+        window = await backfill(self.stream_id, snowflake.first_id_at(since_ms) - 1)
+        relayed = set(self.relayed_ids)
+        missed = [c for c in window if int(c["id"]) not in relayed]
         logger.warning(
             "stream %s: batches %d-%d of gateway %s did not arrive; resent %d comments",
             self.stream_id,
             heard[0] + 1,
             seq,
             gateway_id,
-            len(comments),
+            len(missed),
         )
-        if comments:
-            # No gatewayId and seq: not a batch of the numbered sequence, and viewers drop
-            # what they already have by id.
-            payload = {"streamId": str(self.stream_id), "comments": comments, "isBackfill": False}
+        if missed:
+            self.relayed_ids.extend(int(c["id"]) for c in missed)
+            # No gatewayId and seq: not a batch of the numbered sequence.
+            payload = {"streamId": str(self.stream_id), "comments": missed, "isBackfill": False}
             await self.send_local(frame("comments_batch", payload))
 
     async def on_group_message(self, message: Message) -> None:
@@ -157,6 +170,7 @@ class StreamRoom:
         if kind == "stream.frame":
             if "seq" in message:
                 self.heard_seqs[message["gatewayId"]] = (message["seq"], time.time())
+                self.relayed_ids.extend(message["ids"])
             await self.send_local(message["frame"])
         elif kind == "stream.seq":
             await self.recover_missed(message["gatewayId"], message["seq"])

@@ -19,9 +19,10 @@ class Recorder:
         self.frames = []
         self.seqs = []
 
-    async def __call__(self, text, seq):
-        self.frames.append(json.loads(text))
-        self.seqs.append(seq)
+    async def __call__(self, batch):
+        self.frames.append(json.loads(batch.frame))
+        self.seqs.append(batch.seq)
+        assert batch.comment_ids == [int(c["id"]) for c in self.frames[-1]["payload"]["comments"]]
 
 
 @pytest.mark.parametrize(
