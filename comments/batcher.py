@@ -59,7 +59,6 @@ def delivery_policy() -> tuple[DeliveryTier, ...]:
 class LiveBatch:
     frame: str  # the encoded comments_batch, the same for every viewer
     seq: int
-    comment_ids: list[int]
 
 
 def tier_for(viewers: int) -> DeliveryTier:
@@ -139,7 +138,7 @@ class CommentBatcher:
                 "seq": seq,
             },
         )
-        await self._send(LiveBatch(text, seq, [int(c["id"]) for c in delivered]))
+        await self._send(LiveBatch(text, seq))
         return len(delivered)
 
     async def close(self) -> None:

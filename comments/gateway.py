@@ -15,13 +15,13 @@ from typing import Any, Protocol
 
 from channels.db import database_sync_to_async
 
-from . import snowflake, state
+from . import state
 from .batcher import CommentBatcher, LiveBatch
 from .fanout import FanOut, Message, publish, stream_group
 from .protocol import frame
 from .reactions import INTERVAL_SECONDS, ReactionCounter, add_to_totals
 from .rendering import WireComment
-from .selectors import backfill, visible_by_ids
+from .selectors import visible_by_ids
 from .writer import CommentWriter, Post, Stored
 
 logger = logging.getLogger(__name__)
@@ -35,12 +35,11 @@ PUBLISH_GRACE_SECONDS = 5.0
 # A room that published a batch keeps announcing its last sequence number this long, so
 # that a gateway which lost that batch (a Redis reconnect) hears of it once back.
 SEQ_ANNOUNCE_SECONDS = 30.0
-# Resent comments start this long before the last batch known to have arrived: comments
-# of other gateways with lower IDs may still have been in flight then (as on a resume).
-RECOVERY_OVERLAP_SECONDS = 5.0
-# Enough for that window at a busy stream's rate; past it a resend may repeat a few
-# comments, which viewers drop by id.
-RELAYED_IDS_KEPT = 5000
+# Batches a room keeps, to publish again for a gateway that lost them.
+BATCHES_KEPT = 100
+# Asked this many times in vain (the batches no longer kept), a gateway gives them up; its
+# viewers still resume them from the database when they notice the gap or reconnect.
+RESEND_REQUESTS = 3
 
 
 class Socket(Protocol):
@@ -78,13 +77,15 @@ class StreamRoom:
         self._sending = asyncio.Lock()
         # (author, idempotency key, comment id) of buffered comments, remembered once published.
         self.unpublished_keys: list[tuple[int, str, int]] = []
-        # This gateway's last batch sequence number and when it went out (loop time).
+        # This gateway's last batches of the stream, the last one's number and when it went
+        # out (loop time).
+        self.published: deque[Message] = deque(maxlen=BATCHES_KEPT)
         self.published_seq = 0
         self.published_at = 0.0
-        # Per gateway: the last sequence number heard from it, and when (Unix time).
-        self.heard_seqs: dict[str, tuple[int, float]] = {}
-        # Comments of the latest live batches sent here, so that a resend skips them.
-        self.relayed_ids: deque[int] = deque(maxlen=RELAYED_IDS_KEPT)
+        # Per gateway: the number of its last batch relayed here, and how often this room
+        # has asked for the ones after it.
+        self.heard_seqs: dict[str, int] = {}
+        self.resend_requests: Counter[str] = Counter()
 
     @property
     def viewer_count(self) -> int:
@@ -94,17 +95,16 @@ class StreamRoom:
     async def publish_batch(self, batch: LiveBatch) -> None:
         # The batcher calls this right after taking its buffer: these are its comments' keys.
         keys, self.unpublished_keys = self.unpublished_keys, []
+        message = {
+            "type": "stream.frame",
+            "frame": batch.frame,
+            "gatewayId": self.gateway_id,
+            "seq": batch.seq,
+        }
+        await publish(self.group, message)
+        # Kept and announced once out; a batch that never left is the sweep's to publish.
+        self.published.append(message)
         self.published_seq, self.published_at = batch.seq, asyncio.get_running_loop().time()
-        await publish(
-            self.group,
-            {
-                "type": "stream.frame",
-                "frame": batch.frame,
-                "gatewayId": self.gateway_id,
-                "seq": batch.seq,
-                "ids": batch.comment_ids,
-            },
-        )
         if keys:
             try:
                 await state.idempotency_store().mark_published(keys)
@@ -135,45 +135,68 @@ class StreamRoom:
                 {"type": "stream.seq", "gatewayId": self.gateway_id, "seq": self.published_seq},
             )
 
-    async def recover_missed(self, gateway_id: str, seq: int) -> None:
-        """Resend what a gateway published after the last of its batches that arrived here.
+    def is_news(self, message: Message) -> bool:
+        """Whether a frame is for this room's sockets: not a batch they already had."""
+        seq = message.get("seq")
+        if seq is None:
+            return True  # moderation frames are not numbered
+        origin = message["gatewayId"]
+        heard = self.heard_seqs.get(origin)
+        if heard is None and message.get("resent"):
+            return False  # resent for another gateway, from before this room's sockets
+        if heard is not None and seq <= heard:
+            return False  # resent for another gateway; relayed here already
+        self.heard_seqs[origin] = seq
+        self.resend_requests.pop(origin, None)
+        return True
+
+    async def check_announced(self, origin: str, seq: int) -> None:
+        """Ask a gateway again for its batches after the last one that arrived here.
 
         Viewers notice a lost batch by the gap when the next one comes; when none comes (a
-        stream gone quiet), the gateway's announcement of its last number tells this one.
+        stream gone quiet), the gateway's announcement of its last number tells this room.
         """
-        heard = self.heard_seqs.get(gateway_id)
-        if heard is not None and heard[0] >= seq:
+        heard = self.heard_seqs.get(origin)
+        if heard is not None and seq <= heard:
             return
-        self.heard_seqs[gateway_id] = (seq, time.time())
-        if heard is None or not self.sockets:
-            return  # first word of that gateway here: its earlier batches predate our sockets
-        since_ms = int((heard[1] - RECOVERY_OVERLAP_SECONDS) * 1000)
-        window = await backfill(self.stream_id, snowflake.first_id_at(since_ms) - 1)
-        relayed = set(self.relayed_ids)
-        missed = [c for c in window if int(c["id"]) not in relayed]
+        if heard is None or not self.sockets or self.resend_requests[origin] >= RESEND_REQUESTS:
+            # The first word of that gateway here (its earlier batches predate these
+            # sockets), nobody here to tell, or the batches are gone for good.
+            if heard is not None and self.sockets:
+                logger.warning(
+                    "stream %s: gave up batches %d-%d of gateway %s",
+                    self.stream_id,
+                    heard + 1,
+                    seq,
+                    origin,
+                )
+            self.heard_seqs[origin] = seq
+            self.resend_requests.pop(origin, None)
+            return
+        self.resend_requests[origin] += 1
         logger.warning(
-            "stream %s: batches %d-%d of gateway %s did not arrive; resent %d comments",
+            "stream %s: batches %d-%d of gateway %s did not arrive; asking for them again",
             self.stream_id,
-            heard[0] + 1,
+            heard + 1,
             seq,
-            gateway_id,
-            len(missed),
+            origin,
         )
-        if missed:
-            self.relayed_ids.extend(int(c["id"]) for c in missed)
-            # No gatewayId and seq: not a batch of the numbered sequence.
-            payload = {"streamId": str(self.stream_id), "comments": missed, "isBackfill": False}
-            await self.send_local(frame("comments_batch", payload))
+        await publish(self.group, {"type": "stream.resend", "gatewayId": origin, "after": heard})
+
+    async def resend(self, after: int) -> None:
+        for message in list(self.published):
+            if message["seq"] > after:
+                await publish(self.group, {**message, "resent": True})
 
     async def on_group_message(self, message: Message) -> None:
         kind = message["type"]
         if kind == "stream.frame":
-            if "seq" in message:
-                self.heard_seqs[message["gatewayId"]] = (message["seq"], time.time())
-                self.relayed_ids.extend(message["ids"])
-            await self.send_local(message["frame"])
+            if self.is_news(message):
+                await self.send_local(message["frame"])
         elif kind == "stream.seq":
-            await self.recover_missed(message["gatewayId"], message["seq"])
+            await self.check_announced(message["gatewayId"], message["seq"])
+        elif kind == "stream.resend" and message["gatewayId"] == self.gateway_id:
+            await self.resend(message["after"])
         elif kind == "stream.reactions":
             self.heard_reactions.update(message["counts"])
         elif kind == "stream.changed" and self.info is not None:

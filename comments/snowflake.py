@@ -56,11 +56,6 @@ def timestamp_ms(snowflake: int) -> int:
     return (snowflake >> (WORKER_BITS + SEQUENCE_BITS)) + EPOCH_MS
 
 
-def first_id_at(unix_ms: int) -> int:
-    """The smallest ID any process can make at that millisecond since the Unix epoch."""
-    return max(0, unix_ms - EPOCH_MS) << (WORKER_BITS + SEQUENCE_BITS)
-
-
 _generator: SnowflakeGenerator | None = None
 _generator_pid = -1  # a forked process claims a number of its own
 _generator_lock = threading.Lock()

@@ -22,7 +22,6 @@ class Recorder:
     async def __call__(self, batch):
         self.frames.append(json.loads(batch.frame))
         self.seqs.append(batch.seq)
-        assert batch.comment_ids == [int(c["id"]) for c in self.frames[-1]["payload"]["comments"]]
 
 
 @pytest.mark.parametrize(
