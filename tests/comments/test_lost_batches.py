@@ -48,7 +48,7 @@ async def test_the_last_batch_lost_on_the_way_is_resent(clients, alice, bob, str
     await viewer.nothing_more(timeout=2.5)
 
 
-async def test_batches_resent_for_another_gateway_are_not_relayed_twice(clients, alice, bob, stream):
+async def test_batches_resent_for_others_are_not_relayed_again(clients, alice, bob, stream):
     from comments.fanout import publish
     from comments.gateway import gateway
 
