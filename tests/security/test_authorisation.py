@@ -210,6 +210,7 @@ MODERATION_ENDPOINTS = [
 BODIES = {
     "slow-mode": lambda w: {"seconds": 30},
     "bans": lambda w: {"username": "alice", "streamId": w["stream"].id},
+    "blocked-terms": lambda w: {"term": "leak"},
 }
 
 
@@ -221,6 +222,8 @@ def api_url(name, world):
         return reverse(f"api:{name}", args=[world["stream"].id])
     if name == "ban":
         return reverse("api:ban", args=[world["ban"].id])
+    if name == "blocked-term":
+        return reverse("api:blocked-term", args=[world["term"].id])
     return reverse(f"api:{name}")
 
 
