@@ -76,13 +76,14 @@ def start_gateway(
 ) -> GatewayProcess:
     """Start a gateway (on `port`, to restart one where it was) and wait until it listens."""
     port = port or free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": gateway_database_url(),
-        "REDIS_URL": settings.REDIS_URL,
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        **(extra_env or {}),
-    }
+    extra_env = extra_env or {}
+    env = {**os.environ, "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost", **extra_env}
+    # By default the gateway shares the test's database and Redis; the fault suite brings
+    # its own (and runs on the embedded default too).
+    if "DATABASE_URL" not in extra_env:
+        env["DATABASE_URL"] = gateway_database_url()
+    if "REDIS_URL" not in extra_env:
+        env["REDIS_URL"] = settings.REDIS_URL
     log_path = tmp_path / f"gateway-{port}.log"
     with open(log_path, "a") as log:
         process = subprocess.Popen(
