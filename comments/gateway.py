@@ -77,10 +77,8 @@ class StreamRoom:
         self._sending = asyncio.Lock()
         # (author, idempotency key, comment id) of buffered comments, remembered once published.
         self.unpublished_keys: list[tuple[int, str, int]] = []
-        # This gateway's last batches of the stream, the last one's number and when it went
-        # out (loop time).
+        # This gateway's last batches of the stream, and when the last one went out (loop time).
         self.published: deque[Message] = deque(maxlen=BATCHES_KEPT)
-        self.published_seq = 0
         self.published_at = 0.0
         # Per gateway: the number of its last batch relayed here, and how often this room
         # has asked for the ones after it.
@@ -104,7 +102,7 @@ class StreamRoom:
         await publish(self.group, message)
         # Kept and announced once out; a batch that never left is the sweep's to publish.
         self.published.append(message)
-        self.published_seq, self.published_at = batch.seq, asyncio.get_running_loop().time()
+        self.published_at = asyncio.get_running_loop().time()
         if keys:
             try:
                 await state.idempotency_store().mark_published(keys)
@@ -126,13 +124,16 @@ class StreamRoom:
                 if index % FAN_OUT_SLICE == 0:
                     await asyncio.sleep(0)
 
+    def is_announcing(self) -> bool:
+        elapsed = asyncio.get_running_loop().time() - self.published_at
+        return bool(self.published) and elapsed < SEQ_ANNOUNCE_SECONDS
+
     async def announce_seq(self) -> None:
-        if self.published_seq and (
-            asyncio.get_running_loop().time() - self.published_at < SEQ_ANNOUNCE_SECONDS
-        ):
+        if self.is_announcing():
+            last = self.published[-1]
             await publish(
                 self.group,
-                {"type": "stream.seq", "gatewayId": self.gateway_id, "seq": self.published_seq},
+                {"type": "stream.seq", "gatewayId": last["gatewayId"], "seq": last["seq"]},
             )
 
     def is_news(self, message: Message) -> bool:
@@ -204,12 +205,11 @@ class StreamRoom:
                 setattr(self.info, name, value)
 
     def is_idle(self) -> bool:
-        announcing = asyncio.get_running_loop().time() - self.published_at < SEQ_ANNOUNCE_SECONDS
         return (
             not self.sockets
             and not len(self.batcher)
             and not self.reactions.counts
-            and not (self.published_seq and announcing)
+            and not self.is_announcing()
         )
 
 
