@@ -5,7 +5,7 @@ import os
 import secrets
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -111,6 +111,19 @@ def _plans(
         )
         viewer, poster, comment = viewer + v, poster + p, comment + c
     return plans
+
+
+@dataclass
+class Readings:
+    """What the coordinator reads off the gateways and the machine during a run."""
+
+    rss_warm: int | None = None  # bytes, once the posters have joined
+    rss_connected: int | None = None  # bytes, once the viewers have joined too
+    rss_max: int = 0
+    # Once a second while posting, in % of one core.
+    gateway_cpu: list[float] = field(default_factory=list)
+    loadgen_cpu: list[float] = field(default_factory=list)
+    other_cpu: list[float] = field(default_factory=list)
 
 
 class _CpuMeter:
@@ -246,12 +259,12 @@ def _drive(
     # after that is the cost of a socket. Posting starts once everyone has joined.
     wait_joined(clients.POSTERS_JOINED, scenario.posters, "posters connecting")
     time.sleep(1)
-    rss_warm = group.rss_bytes()
+    readings = Readings(rss_warm=group.rss_bytes())
     open_viewers.set()
     wait_joined(clients.JOINED, scenario.viewers, "viewers connecting")
     time.sleep(1)
     viewers_joined = total(clients.JOINED)
-    rss_connected = group.rss_bytes()
+    readings.rss_connected = group.rss_bytes()
     gateway_cpu.delta()
     loadgen_cpu.delta()
 
@@ -260,8 +273,7 @@ def _drive(
     start_at.value = start
     posting_end = start + scenario.duration
     drain_end = posting_end + scenario.drain
-    rss_max = rss_connected or 0
-    cpu_samples, loadgen_samples, other_samples = [], [], []
+    readings.rss_max = readings.rss_connected or 0
     psutil.cpu_percent()  # starts the machine-wide reading
     last_tick, last_delivered, stalled_for = time.time(), 0, 0
     while time.time() < drain_end:
@@ -272,13 +284,13 @@ def _drive(
         cpu = 100 * gateway_cpu.delta() / elapsed
         loadgen = 100 * loadgen_cpu.delta() / elapsed
         if now <= posting_end + 1:
-            cpu_samples.append(cpu)
-            loadgen_samples.append(loadgen)
+            readings.gateway_cpu.append(cpu)
+            readings.loadgen_cpu.append(loadgen)
             # What else ran (database, Redis, other jobs): two cores are easily shared.
             machine = psutil.cpu_percent() * psutil.cpu_count()
-            other_samples.append(max(0.0, machine - cpu - loadgen))
+            readings.other_cpu.append(max(0.0, machine - cpu - loadgen))
         rss = group.rss_bytes()
-        rss_max = max(rss_max, rss or 0)
+        readings.rss_max = max(readings.rss_max, rss or 0)
         sent, acked, accepted = total(clients.SENT), total(clients.ACKED), total(clients.ACCEPTED)
         delivered = total(clients.DELIVERED)
         phase = "posting" if now < posting_end else "draining"
@@ -314,32 +326,10 @@ def _drive(
     crashes = [r["crash"] for r in worker_results if "crash" in r]
     if crashes or len(worker_results) < len(workers):
         raise RuntimeError(f"load generator failed: {crashes or 'a worker returned nothing'}")
-    return _figures(
-        scenario,
-        worker_results,
-        start,
-        rss_warm,
-        rss_connected,
-        rss_max,
-        cpu_samples,
-        loadgen_samples,
-        other_samples,
-        total,
-    )
+    return _figures(scenario, worker_results, start, readings, total)
 
 
-def _figures(
-    scenario,
-    worker_results,
-    start,
-    rss_warm,
-    rss_connected,
-    rss_max,
-    cpu_samples,
-    loadgen_samples,
-    other_samples,
-    total,
-) -> dict:
+def _figures(scenario, worker_results, start, readings: Readings, total) -> dict:
     import numpy as np
 
     planned = scenario.planned_comments
@@ -387,6 +377,7 @@ def _figures(
     delivery_window = max(scenario.duration, last_delivery - start)
     viewers_joined = total(clients.JOINED)
     memory_per_socket = None
+    rss_warm, rss_connected, rss_max = readings.rss_warm, readings.rss_connected, readings.rss_max
     if rss_warm is not None and rss_connected is not None and viewers_joined:
         memory_per_socket = round((rss_connected - rss_warm) / viewers_joined / 1024, 1)
     mb = 2**20
@@ -426,20 +417,22 @@ def _figures(
             "accepted_per_s": round(accepted_count / scenario.duration, 1),
         },
         "gateway": {
-            "cpu_percent_mean": _mean(cpu_samples),
-            "cpu_percent_max": round(max(cpu_samples), 1) if cpu_samples else None,
+            "cpu_percent_mean": _mean(readings.gateway_cpu),
+            "cpu_percent_max": round(max(readings.gateway_cpu), 1)
+            if readings.gateway_cpu
+            else None,
             "rss_warm_mb": round(rss_warm / mb, 1) if rss_warm else None,
             "rss_connected_mb": round(rss_connected / mb, 1) if rss_connected else None,
             "rss_max_mb": round(rss_max / mb, 1) if rss_max else None,
             "memory_per_socket_kb": memory_per_socket,
         },
         "loadgen": {
-            "cpu_percent_mean": _mean(loadgen_samples),
+            "cpu_percent_mean": _mean(readings.loadgen_cpu),
             "send_lag_max_ms": max(r["send_lag_max_ms"] for r in worker_results),
         },
         "machine": {
             "cpu_count": psutil.cpu_count(),
-            "other_cpu_percent_mean": _mean(other_samples),
+            "other_cpu_percent_mean": _mean(readings.other_cpu),
         },
     }
 
