@@ -9,27 +9,126 @@ numbers it saw, and the coordinator intersects those with the accepted ones.
 
 Workers talk to the coordinator through a shared counter array (progress, read without
 locks, approximate while running) and put one result dict on a queue at the end.
+
+The generator shares the machine with the gateways, so its CPU per frame is CPU the
+gateways lose, and a late read shows as latency. Sockets therefore run on websockets'
+Sans-I/O protocol inside a plain asyncio.Protocol on uvloop: a frame is handled in
+data_received, with no task or future per message. While the run lasts a viewer only
+notes which frame came when; the per-comment accounting (bitmaps, duplicates, latency)
+happens after the run, when it takes nothing from the gateways.
 """
 
 import asyncio
 import time
 import uuid
+from array import array
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import orjson
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake
+import uvloop
+from websockets.client import ClientProtocol
+from websockets.exceptions import InvalidHandshake
+from websockets.frames import Frame, Opcode
+from websockets.http11 import Response
+from websockets.protocol import State
+from websockets.typing import Origin
+from websockets.uri import parse_uri
 
-ORIGIN = "http://127.0.0.1"
+ORIGIN = Origin("http://127.0.0.1")
+OPEN_TIMEOUT = 60.0
 _CONNECT_ERRORS = (OSError, TimeoutError, InvalidHandshake)
 
 # Counter slots per worker in the shared array.
 CONNECTED, JOINED, POSTERS_JOINED, FAILED, CLOSED, SENT, ACKED, ACCEPTED, DELIVERED = range(9)
 SLOTS = 9
 
-# Frames identical across sockets (every viewer gets the same batch) are parsed once.
+# Frames identical across sockets (every viewer gets the same batch) are parsed once;
+# the cache maps a frame's bytes to its parse and is bounded, the parses themselves kept.
 PARSED_CACHE_SIZE = 512
+
+
+class _Socket(asyncio.Protocol):
+    """One client WebSocket: `on_message(data, received_at)` is called for each message."""
+
+    def __init__(self, url: str, token: str | None, on_message: Callable[[bytes, float], None]):
+        loop = asyncio.get_running_loop()
+        self.protocol = ClientProtocol(parse_uri(url), origin=ORIGIN, max_size=None)
+        self.request = self.protocol.connect()
+        if token:
+            self.request.headers["Authorization"] = f"Token {token}"
+        self.on_message = on_message
+        self.opened: asyncio.Future[None] = loop.create_future()
+        self.closed: asyncio.Future[None] = loop.create_future()
+        self.fragments: list[bytes] = []
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        self.protocol.send_request(self.request)
+        self.flush()
+
+    def data_received(self, data: bytes) -> None:
+        self.protocol.receive_data(data)
+        self.handle_events()
+
+    def eof_received(self) -> None:
+        self.protocol.receive_eof()
+        self.handle_events()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.opened.done():
+            self.opened.set_exception(exc or ConnectionResetError("closed during handshake"))
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+    def handle_events(self) -> None:
+        received_at = time.time()
+        for event in self.protocol.events_received():
+            if isinstance(event, Response):
+                if self.protocol.handshake_exc is not None:
+                    self.opened.set_exception(self.protocol.handshake_exc)
+                else:
+                    self.opened.set_result(None)
+            elif isinstance(event, Frame) and event.opcode in (
+                Opcode.TEXT,
+                Opcode.BINARY,
+                Opcode.CONT,
+            ):
+                if not event.fin:
+                    self.fragments.append(bytes(event.data))
+                elif self.fragments:
+                    message = b"".join([*self.fragments, event.data])
+                    self.fragments.clear()
+                    self.on_message(message, received_at)
+                else:
+                    self.on_message(bytes(event.data), received_at)
+        # Pongs, close replies and the end of the stream are the protocol's to write.
+        self.flush()
+
+    def flush(self) -> None:
+        assert self.transport is not None
+        for data in self.protocol.data_to_send():
+            if data:
+                self.transport.write(data)
+            else:
+                self.transport.close()
+
+    def send(self, text: str) -> bool:
+        """Send a text message; False when the connection is no longer open."""
+        if self.protocol.state is not State.OPEN:
+            return False
+        self.protocol.send_text(text.encode())
+        self.flush()
+        return True
+
+    def close(self) -> None:
+        if self.protocol.state is State.OPEN:
+            self.protocol.send_close(1000)
+            self.flush()
+        if self.transport is not None:
+            self.transport.close()
 
 
 @dataclass(frozen=True)
@@ -59,7 +158,9 @@ class _Worker:
         self.stop = stop
         self.stopping = False
         self.bitmap_bytes = (plan.total_comments + 7) // 8
-        self.viewer_bitmaps = [bytearray(self.bitmap_bytes) for _ in plan.viewer_urls]
+        # What each viewer received while the run lasted: frame numbers and arrival times.
+        self.viewer_frames = [array("I") for _ in plan.viewer_urls]
+        self.viewer_arrivals = [array("d") for _ in plan.viewer_urls]
         self.viewer_joined = [False] * len(plan.viewer_urls)
         self.accepted = bytearray(self.bitmap_bytes)
         self.latency_ms: Counter[int] = Counter()
@@ -71,8 +172,10 @@ class _Worker:
         self.send_lag_max = 0.0
         self.send_failures = 0
         self.pending: dict[str, tuple[int, float]] = {}
-        self.parsed: dict[bytes, tuple[str, list[tuple[int, int]]]] = {}
-        self.sockets: list[ClientConnection] = []
+        self.parsed: dict[bytes, tuple[str, int]] = {}
+        # Each distinct frame's (comment number, sent µs) pairs, by frame number.
+        self.frame_entries: list[list[tuple[int, int]]] = []
+        self.sockets: list[_Socket] = []
         self.handshakes = asyncio.Semaphore(plan.handshake_concurrency)
         self.join_frame = orjson.dumps(
             {"type": "join_stream", "payload": {"streamId": plan.stream_id}}
@@ -86,8 +189,11 @@ class _Worker:
 
     # --- Frames -----------------------------------------------------------------------
 
-    def parse(self, data: bytes) -> tuple[str, list[tuple[int, int]]]:
-        """Return (kind, [(comment number, sent µs)]) of a frame; kind is the type or "backfill"."""
+    def parse(self, data: bytes) -> tuple[str, int]:
+        """Return (kind, frame number) of a frame; kind is the type or "backfill".
+
+        The frame number indexes `frame_entries`: the test comments the frame carries.
+        """
         found = self.parsed.get(data)
         if found is not None:
             return found
@@ -107,7 +213,8 @@ class _Worker:
                         entries.append((int(number), int(sent_us)))
         elif kind == "error":
             kind = f"error:{payload.get('code')}"
-        found = (kind, entries)
+        found = (kind, len(self.frame_entries))
+        self.frame_entries.append(entries)
         if kind != "ack":
             if len(self.parsed) >= PARSED_CACHE_SIZE:
                 self.parsed.clear()
@@ -115,26 +222,35 @@ class _Worker:
         return found
 
     def on_viewer_frame(self, slot: int, data: bytes, now: float) -> None:
-        kind, entries = self.parse(data)
+        kind, frame = self.parse(data)
+        entries = self.frame_entries[frame]
         if entries:
-            bitmap = self.viewer_bitmaps[slot]
-            now_us = now * 1e6
-            fresh = 0
-            for number, sent_us in entries:
-                byte, bit = divmod(number, 8)
-                if bitmap[byte] >> bit & 1:
-                    self.duplicates += 1
-                    continue
-                bitmap[byte] |= 1 << bit
-                fresh += 1
-                self.latency_ms[max(0, int((now_us - sent_us) / 1000))] += 1
-            self.count(DELIVERED, fresh)
+            self.viewer_frames[slot].append(frame)
+            self.viewer_arrivals[slot].append(now)
+            self.count(DELIVERED, len(entries))
             self.last_delivery = now
         elif kind == "backfill" and not self.viewer_joined[slot]:
             self.viewer_joined[slot] = True
             self.count(JOINED)
         elif kind.startswith("error:"):
             self.errors[kind[6:]] += 1
+
+    def account_viewer(self, slot: int) -> bytearray:
+        """One viewer's bitmap of the comments it saw; counts duplicates and latencies."""
+        bitmap = bytearray(self.bitmap_bytes)
+        latency_ms = self.latency_ms
+        for frame, arrival in zip(
+            self.viewer_frames[slot], self.viewer_arrivals[slot], strict=True
+        ):
+            arrival_us = arrival * 1e6
+            for number, sent_us in self.frame_entries[frame]:
+                byte, bit = divmod(number, 8)
+                if bitmap[byte] >> bit & 1:
+                    self.duplicates += 1
+                    continue
+                bitmap[byte] |= 1 << bit
+                latency_ms[max(0, int((arrival_us - sent_us) / 1000))] += 1
+        return bitmap
 
     def on_poster_frame(self, data: bytes, now: float) -> None:
         if b'"ack"' not in data[:40]:
@@ -158,27 +274,21 @@ class _Worker:
 
     # --- Sockets ----------------------------------------------------------------------
 
-    async def open(self, url: str, token: str | None) -> ClientConnection:
-        headers = {"Authorization": f"Token {token}"} if token else None
+    async def open(
+        self, url: str, token: str | None, on_message: Callable[[bytes, float], None]
+    ) -> _Socket:
+        uri = parse_uri(url)
+        socket = _Socket(url, token, on_message)
         async with self.handshakes:
-            ws = await connect(
-                url,
-                origin=ORIGIN,
-                additional_headers=headers,
-                # Browsers send no pings; a slow gateway must not make the generator hang up.
-                ping_interval=None,
-                # Like a browser that does not offer permessage-deflate: the generator's
-                # CPU stays on measuring, not inflating.
-                compression=None,
-                open_timeout=60,
-                close_timeout=2,
-                max_size=None,
-                proxy=None,
+            await asyncio.wait_for(
+                asyncio.get_running_loop().create_connection(lambda: socket, uri.host, uri.port),
+                OPEN_TIMEOUT,
             )
-        self.sockets.append(ws)
+            await asyncio.wait_for(socket.opened, OPEN_TIMEOUT)
+        self.sockets.append(socket)
         self.count(CONNECTED)
-        await ws.send(self.join_frame)
-        return ws
+        socket.send(self.join_frame)
+        return socket
 
     def connect_failed(self, error: Exception) -> None:
         status = getattr(getattr(error, "response", None), "status_code", None)
@@ -186,42 +296,44 @@ class _Worker:
         self.count(FAILED)
 
     async def run_viewer(self, slot: int, url: str) -> None:
+        def on_message(data: bytes, received_at: float) -> None:
+            self.on_viewer_frame(slot, data, received_at)
+
         try:
-            ws = await self.open(url, None)
-            while True:
-                data = await ws.recv(decode=False)
-                self.on_viewer_frame(slot, data, time.time())
-        except ConnectionClosed:
-            if not self.stopping:
-                self.count(CLOSED)
+            socket = await self.open(url, None, on_message)
         except _CONNECT_ERRORS as error:
             self.connect_failed(error)
+            return
+        await socket.closed
+        if not self.stopping:
+            self.count(CLOSED)
 
     async def run_poster(self, url: str, token: str, ready: asyncio.Future) -> None:
+        backfilled = asyncio.get_running_loop().create_future()
+
+        def on_message(data: bytes, received_at: float) -> None:
+            if not backfilled.done() and self.parse(data)[0] == "backfill":
+                backfilled.set_result(None)
+            else:
+                self.on_poster_frame(data, received_at)
+
         try:
-            ws = await self.open(url, token)
+            socket = await self.open(url, token, on_message)
         except _CONNECT_ERRORS as error:
             self.connect_failed(error)
             ready.set_result(None)
             return
-        joined = False
-        try:
-            while True:
-                data = await ws.recv(decode=False)
-                if not joined and self.parse(data)[0] == "backfill":
-                    joined = True
-                    self.count(POSTERS_JOINED)
-                    ready.set_result(ws)
-                else:
-                    self.on_poster_frame(data, time.time())
-        except ConnectionClosed:
-            if not self.stopping:
-                self.count(CLOSED)
-        finally:
-            if not ready.done():
-                ready.set_result(None)
+        await asyncio.wait([backfilled, socket.closed], return_when=asyncio.FIRST_COMPLETED)
+        if backfilled.done():
+            self.count(POSTERS_JOINED)
+            ready.set_result(socket)
+        else:
+            ready.set_result(None)
+        await socket.closed
+        if not self.stopping:
+            self.count(CLOSED)
 
-    async def post_on_schedule(self, posters: list[ClientConnection]) -> None:
+    async def post_on_schedule(self, posters: list[_Socket]) -> None:
         while self.start_at.value == 0:
             if self.should_stop():
                 return
@@ -254,10 +366,9 @@ class _Worker:
                     },
                 }
             ).decode()
-            try:
-                await posters[i % len(posters)].send(frame)
+            if posters[i % len(posters)].send(frame):
                 self.count(SENT)
-            except ConnectionClosed:
+            else:
                 self.pending.pop(key, None)
                 self.send_failures += 1
 
@@ -270,7 +381,7 @@ class _Worker:
             ready = asyncio.get_running_loop().create_future()
             readies.append(ready)
             tasks.append(asyncio.create_task(self.run_poster(url, token, ready)))
-        posters = [ws for ws in await asyncio.gather(*readies) if ws is not None]
+        posters = [socket for socket in await asyncio.gather(*readies) if socket is not None]
         while not self.open_viewers.is_set() and not self.should_stop():
             await asyncio.sleep(0.02)
         tasks.extend(
@@ -282,7 +393,8 @@ class _Worker:
         while not self.should_stop():
             await asyncio.sleep(0.05)
         self.stopping = True
-        await asyncio.gather(*(ws.close() for ws in self.sockets), return_exceptions=True)
+        for socket in self.sockets:
+            socket.close()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -292,7 +404,7 @@ class _Worker:
         joined_slots = [slot for slot, joined in enumerate(self.viewer_joined) if joined]
         return {
             "index": self.plan.index,
-            "viewer_bitmaps": b"".join(bytes(self.viewer_bitmaps[slot]) for slot in joined_slots),
+            "viewer_bitmaps": b"".join(self.account_viewer(slot) for slot in joined_slots),
             "viewers_joined": len(joined_slots),
             "accepted": bytes(self.accepted),
             "latency_ms": dict(self.latency_ms),
@@ -310,7 +422,7 @@ class _Worker:
 def worker_main(plan: WorkerPlan, counters, open_viewers, start_at, stop, results) -> None:
     """Process entry point: run the worker's sockets, then hand back what it measured."""
     try:
-        result = asyncio.run(_Worker(plan, counters, open_viewers, start_at, stop).run())
+        result = uvloop.run(_Worker(plan, counters, open_viewers, start_at, stop).run())
     except BaseException as error:
         results.put({"index": plan.index, "crash": repr(error)})
         raise
