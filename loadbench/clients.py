@@ -405,6 +405,7 @@ class _Worker:
         return {
             "index": self.plan.index,
             "viewer_bitmaps": b"".join(self.account_viewer(slot) for slot in joined_slots),
+            "viewer_frames": sum(len(self.viewer_frames[slot]) for slot in joined_slots),
             "viewers_joined": len(joined_slots),
             "accepted": bytes(self.accepted),
             "latency_ms": dict(self.latency_ms),

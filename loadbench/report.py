@@ -18,6 +18,7 @@ TABLE = [
     # Under a sampling tier the feed is the sample: the share of it each viewer got.
     ("delivery", "published_fraction_min", "of the live feed, worst viewer", "higher"),
     ("throughput", "deliveries_per_s", "comment-deliveries/s", "higher"),
+    ("delivery", "frames_per_viewer_s", "live frames per viewer/s", None),
     ("throughput", "accepted_per_s", "accepted comments/s", "higher"),
     ("comments", "stored", "comments stored (rows)", None),
     ("ack_latency_ms", "p50", "ack p50 ms", "lower"),

@@ -395,6 +395,13 @@ def _figures(scenario, worker_results, start, readings: Readings, total) -> dict
             "published_fraction_min": round(min(of_published), 4) if of_published else None,
             "duplicates": sum(r["duplicates"] for r in worker_results),
             "unexpected": unexpected,
+            # Live batch frames a viewer read per second: the fan-out's unit of work.
+            "frames_per_viewer_s": round(
+                sum(r["viewer_frames"] for r in worker_results) / len(fractions) / delivery_window,
+                2,
+            )
+            if fractions
+            else None,
         },
         "comments": {
             "planned": planned,

@@ -64,6 +64,7 @@ def test_each_viewer_counts_each_comment_once_with_its_latency():
     bitmaps = result["viewer_bitmaps"]
     assert bitmaps[0] == 0b0111 and bitmaps[2] == 0b0011  # two bytes per viewer
     assert result["duplicates"] == 1
+    assert result["viewer_frames"] == 3
     assert result["latency_ms"] == {120: 2, 130: 2, 150: 1}
 
 

@@ -49,6 +49,7 @@ def test_figures_are_well_formed_and_serialisable(tmp_path, benchmark_redis_url)
     assert 0 <= latency["p50"] <= latency["p95"] <= latency["p99"] <= latency["max"]
     assert figures["ack_latency_ms"]["count"] == figures["comments"]["acked"]
     assert figures["throughput"]["deliveries_per_s"] > 0
+    assert figures["delivery"]["frames_per_viewer_s"] > 0
     assert figures["gateway"]["memory_per_socket_kb"] is not None
     assert figures["gateway"]["cpu_percent_mean"] >= 0
     path = report.write_json([figures], tmp_path / "results")
