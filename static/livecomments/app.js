@@ -95,11 +95,11 @@ function start() {
       case "stream_state":
         store.applyStreamState(frame.payload);
         joined = true;
-        connection.joined();
         sendDue(now);
         break;
       case "comments_batch": {
         const added = store.applyBatch(frame.payload.comments);
+        if (frame.payload.isBackfill) connection.joined();
         if (store.noteBatchSeq(frame.payload.gatewayId, frame.payload.seq)) {
           // A batch was lost on the way: join again, which resumes from what we have.
           connection.rejoin();
@@ -141,6 +141,7 @@ function start() {
 
   /** @param {import('./protocol').ErrorPayload} error */
   function handleError(error) {
+    if (error.code === "UNAVAILABLE") connection.joinRefused();
     if (error.code === "BANNED" || error.code === "STREAM_NOT_FOUND") {
       postingBlockedBy = REASONS[error.code];
     } else if (error.code === "INVALID_MESSAGE") {

@@ -1,7 +1,8 @@
 // @ts-check
 /**
  * One WebSocket per page (the seed's Step 5): join on every open, resume from what the
- * page already has, and reconnect with exponential backoff when the socket closes.
+ * page already has, and reconnect with exponential backoff when the socket closes; a join
+ * the server refuses for now is sent again after the same backoff.
  * The socket factory and timers are injected so tests drive it without a network.
  */
 
@@ -44,6 +45,9 @@ export class LiveConnection {
     /** Failed attempts since the last successful join; drives the backoff. */
     this.attempt = 0;
     this.reconnectTimer = null;
+    /** A join sent and not yet answered with its backfill. */
+    this.joinPending = false;
+    this.rejoinTimer = null;
     this.stopped = false;
   }
 
@@ -57,16 +61,38 @@ export class LiveConnection {
     this.stopped = true;
     if (this.reconnectTimer !== null) this.clearTimer(this.reconnectTimer);
     this.reconnectTimer = null;
+    this.cancelRejoin();
     this.socket?.close();
   }
 
   /**
-   * The server answered the join: the connection works, so the next outage starts the
-   * backoff from 1 s again. (Resetting on open instead would let a server that accepts
-   * and then drops every socket be hammered once a second.)
+   * The server answered the join with its backfill: the connection works, so the next
+   * outage starts the backoff from 1 s again. (Resetting on open instead would let a
+   * server that accepts and then drops every socket be hammered once a second.)
    */
   joined() {
     this.attempt = 0;
+    this.joinPending = false;
+  }
+
+  /**
+   * The server refused a join for now (`UNAVAILABLE`: Redis or the database is back in a
+   * moment). Join again after the backoff: otherwise the page would miss, until the next
+   * reconnect, what the join was to resume.
+   */
+  joinRefused() {
+    if (!this.joinPending || this.rejoinTimer !== null || this.stopped) return;
+    const delay = reconnectDelay(this.attempt, this.options.random);
+    this.attempt += 1;
+    this.rejoinTimer = this.setTimer(() => {
+      this.rejoinTimer = null;
+      this.rejoin();
+    }, delay);
+  }
+
+  cancelRejoin() {
+    if (this.rejoinTimer !== null) this.clearTimer(this.rejoinTimer);
+    this.rejoinTimer = null;
   }
 
   /** Skip the rest of the backoff wait, e.g. when the browser comes back online. */
@@ -90,7 +116,8 @@ export class LiveConnection {
 
   /** Join again on the open socket: the server answers with state and a resume backfill. */
   rejoin() {
-    this.send({ type: "join_stream", payload: this.options.joinPayload() });
+    this.cancelRejoin();
+    this.joinPending = this.send({ type: "join_stream", payload: this.options.joinPayload() });
   }
 
   connect() {
@@ -112,6 +139,9 @@ export class LiveConnection {
       // A stale socket (replaced by reconnectNow) closing late must not schedule twice.
       if (this.socket !== socket || this.stopped) return;
       this.socket = null;
+      // The next open joins anyway.
+      this.cancelRejoin();
+      this.joinPending = false;
       const delay = reconnectDelay(this.attempt, this.options.random);
       this.attempt += 1;
       this.reconnectTimer = this.setTimer(() => this.connect(), delay);

@@ -19,6 +19,8 @@ import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 RESUME_OVERLAP_MS = 5000
+# A join refused UNAVAILABLE is sent again after this (the browser backs off from 1 s).
+JOIN_RETRY_SECONDS = 0.5
 SNOWFLAKE_TIME_SHIFT = 22
 
 
@@ -84,6 +86,8 @@ class Viewer:
         self.resumed_at: list[float] = []
         self.ws = None
         self._rejoining: asyncio.Future | None = None
+        self.join_pending = False
+        self.refused_joins = 0
         self.stopping = False
 
     def _note(self, comments: list[dict], live: bool) -> None:
@@ -95,6 +99,7 @@ class Viewer:
                 self.last_seen = comment["id"]
 
     async def _join(self, ws) -> None:
+        self.join_pending = True
         payload = {"streamId": self.stream_id}
         after = resume_after(self.last_seen)
         if after is not None:
@@ -144,6 +149,7 @@ class Viewer:
         kind, payload = message["type"], message["payload"]
         if kind == "comments_batch":
             if payload["isBackfill"]:
+                self.join_pending = False
                 self.seqs.clear()  # numbering restarts from whatever arrives next
                 if self.lost_at and len(self.resumed_at) < len(self.lost_at):
                     self.resumed_at.append(time.monotonic())
@@ -155,10 +161,19 @@ class Viewer:
                 if last is not None and seq > last + 1:
                     self.gaps += 1
                     self._rejoining = asyncio.ensure_future(self._join(ws))
+        elif kind == "error" and payload["code"] == "UNAVAILABLE" and self.join_pending:
+            # As the browser does (connection.js: joinRefused): join again shortly.
+            self.refused_joins += 1
+            self._rejoining = asyncio.ensure_future(self._join_after(ws, JOIN_RETRY_SECONDS))
         elif kind == "viewer_count":
             self.viewer_counts.append((time.monotonic(), payload["count"]))
         elif kind == "stream_state":
             self.viewer_counts.append((time.monotonic(), payload["viewerCount"]))
+
+    async def _join_after(self, ws, delay: float) -> None:
+        await asyncio.sleep(delay)
+        with contextlib.suppress(ConnectionClosed):
+            await self._join(ws)
 
     async def stop(self) -> None:
         self.stopping = True

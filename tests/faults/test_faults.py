@@ -82,7 +82,8 @@ class Scenario:
             missing = sorted(set(stored) - v.ids)
             lines.append(
                 f"{v.name}: missing {len(missing)} {[stored[i] for i in missing[:5]]} "
-                f"connections={v.connections} gaps={v.gaps} closes={v.close_codes}"
+                f"connections={v.connections} gaps={v.gaps} refused_joins={v.refused_joins} "
+                f"closes={v.close_codes}"
             )
         for p in self.posters:
             lines.append(f"{p.name}: accepted {len(p.accepted)} outcomes={dict(p.outcomes)}")
@@ -144,6 +145,7 @@ async def test_redis_restart_mid_stream(cluster):
             sum(c for o, c in p.outcomes.items() if o != "accepted") for p in scenario.posters
         ),
         viewer_gap_rejoins=sum(v.gaps for v in scenario.viewers),
+        viewer_refused_joins=sum(v.refused_joins for v in scenario.viewers),
         viewer_reconnects=sum(v.connections - 1 for v in scenario.viewers),
     )
     assert recovered is not None and recovered < 10

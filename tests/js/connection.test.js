@@ -108,3 +108,37 @@ test("sends nothing while the socket is not open and ignores frames that are not
   h.sockets[0].onmessage({ data: "not json" });
   assert.deepEqual(h.frames, []);
 });
+
+test("joins again after the backoff when the server refuses a join for now", () => {
+  const h = harness();
+  h.connection.start();
+  h.sockets[0].open();
+  h.setLastSeen("42");
+
+  h.connection.joinRefused();
+  assert.equal(h.timers.at(-1).ms, 1000);
+  h.connection.joinRefused(); // a second refusal while waiting schedules nothing more
+  assert.equal(h.timers.length, 1);
+  h.fireLatestTimer();
+  assert.deepEqual(h.sockets[0].sent.at(-1), {
+    type: "join_stream",
+    payload: { streamId: "1", lastSeenCommentId: "42" },
+  });
+
+  h.connection.joinRefused();
+  assert.equal(h.timers.at(-1).ms, 2000, "refused again: the backoff grows");
+  h.fireLatestTimer();
+  h.connection.joined();
+  h.connection.joinRefused(); // an error once joined is not about the join
+  assert.equal(h.timers.length, 2);
+});
+
+test("a refused join waiting for its retry gives way to a reconnect", () => {
+  const h = harness();
+  h.connection.start();
+  h.sockets[0].open();
+  h.connection.joinRefused();
+  const retry = h.timers.length - 1;
+  h.sockets[0].close();
+  assert.equal(h.timers[retry], null, "the retry was cancelled: the next open joins");
+});
