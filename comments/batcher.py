@@ -2,9 +2,9 @@
 
 A CommentBatcher is a plain object: a buffer, a send function and a viewer count passed in.
 `flush()` sends one encoded `comments_batch` frame for everything buffered, thinned by
-the tier that the stream's total viewer count selects. Live batches carry the sending
-gateway's id and a sequence number per (gateway, stream), so that a viewer who misses one
-(the channel layer delivers at most once) can tell and resume.
+the tier that the stream's total viewer count selects. Every gateway batches every
+comment of the stream for its own sockets; live batches carry that gateway's id and a
+sequence number per (gateway, stream), which clients check for gaps.
 """
 
 import asyncio
@@ -65,20 +65,22 @@ def tier_for(viewers: int) -> DeliveryTier:
     return next(tier for tier in delivery_policy() if viewers >= tier.min_viewers)
 
 
-def comment_score(comment: Comment, rng: random.Random) -> float:
+def comment_score(comment: Comment) -> float:
+    # The random base is drawn from the comment's id: every gateway batches every comment,
+    # and scores it alike.
     return (
-        rng.random()
+        random.Random(int(comment["id"])).random()
         + (10 if comment["isHighlighted"] else 0)
         + (2 if "?" in comment["content"] else 0)
     )
 
 
-def sample(comments: list[Comment], fraction: float, rng: random.Random) -> list[Comment]:
+def sample(comments: list[Comment], fraction: float) -> list[Comment]:
     """Keep the top `fraction` by score, in id order."""
     if fraction >= 1 or not comments:
         return comments
     keep = max(1, math.ceil(len(comments) * fraction))
-    ranked = sorted(comments, key=lambda c: comment_score(c, rng), reverse=True)[:keep]
+    ranked = sorted(comments, key=comment_score, reverse=True)[:keep]
     return sorted(ranked, key=lambda c: int(c["id"]))
 
 
@@ -94,12 +96,10 @@ class CommentBatcher:
         gateway_id: str = "",
         first_seq: int = 1,
         max_buffer: int = 2000,
-        rng: random.Random | None = None,
     ) -> None:
         self.stream_id = stream_id
         self._send = send
         self._viewers = viewers
-        self._rng = rng or random.Random()
         self.max_buffer = max_buffer
         self.gateway_id = gateway_id
         self.next_seq = first_seq
@@ -125,7 +125,7 @@ class CommentBatcher:
         batch, self._buffer = self._buffer, []
         self._full.clear()
         batch.sort(key=lambda c: int(c["id"]))
-        delivered = sample(batch, tier_for(self._viewers()).delivered, self._rng)
+        delivered = sample(batch, tier_for(self._viewers()).delivered)
         metrics.LIVE_BATCH_SIZE.observe(len(delivered))
         seq, self.next_seq = self.next_seq, self.next_seq + 1
         text = frame(
@@ -140,6 +140,10 @@ class CommentBatcher:
         )
         await self._send(LiveBatch(text, seq))
         return len(delivered)
+
+    def skip_seq(self) -> None:
+        """Leave a number out: the viewers see a gap, and resume what they may have missed."""
+        self.next_seq += 1
 
     async def close(self) -> None:
         """Stop the timer and send what is left."""

@@ -3,6 +3,10 @@
 A gateway is one per event loop (one per daphne process; one per test). A StreamRoom
 holds this process's sockets of one stream, its comment batcher and reaction counter,
 and listens on the stream's group through the FanOut.
+
+Comments travel between gateways as they are committed, and each gateway batches all of
+them, its own and the others', for its own sockets: a viewer reads one frame per
+interval however many gateways serve the stream.
 """
 
 import asyncio
@@ -32,13 +36,13 @@ TOTALS_PERSIST_SECONDS = 2.0
 FAN_OUT_SLICE = 200
 # Longer than the slowest batch interval: a live gateway has published a comment by then.
 PUBLISH_GRACE_SECONDS = 5.0
-# A room that published a batch keeps announcing its last sequence number this long, so
-# that a gateway which lost that batch (a Redis reconnect) hears of it once back.
+# A room that published comments keeps announcing its last sequence number this long, so
+# that a gateway which lost that message (a Redis reconnect) hears of it once back.
 SEQ_ANNOUNCE_SECONDS = 30.0
-# Batches a room keeps, to publish again for a gateway that lost them.
+# Comment messages a room keeps, to publish again for a gateway that lost them.
 BATCHES_KEPT = 100
-# Asked this many times in vain (the batches no longer kept), a gateway gives them up; its
-# viewers still resume them from the database when they notice the gap or reconnect.
+# Asked this many times in vain (the messages no longer kept), a gateway gives them up;
+# its viewers still resume the comments from the database when they reconnect.
 RESEND_REQUESTS = 3
 
 
@@ -65,23 +69,20 @@ class StreamRoom:
         self.viewer_total = 0
         self.reported_local = 0  # this gateway's sockets as last reported to the registry
         self.sent_viewer_total: int | None = None
+        # Frames to this gateway's sockets, numbered by this gateway.
         self.batcher = CommentBatcher(
-            stream_id,
-            self.publish_batch,
-            lambda: self.viewer_total,
-            gateway_id=gateway_id,
-            first_seq=first_seq,
+            stream_id, self.send_batch, lambda: self.viewer_total, gateway_id=gateway_id
         )
+        self.next_publish_seq = first_seq
         self.reactions = ReactionCounter()
         self.heard_reactions: Counter[str] = Counter()
         self._sending = asyncio.Lock()
-        # (author, idempotency key, comment id) of buffered comments, remembered once published.
-        self.unpublished_keys: list[tuple[int, str, int]] = []
-        # This gateway's last batches of the stream, and when the last one went out (loop time).
+        # This gateway's last comment messages of the stream, and when the last one went out
+        # (loop time).
         self.published: deque[Message] = deque(maxlen=BATCHES_KEPT)
         self.published_at = 0.0
-        # Per gateway: the number of its last batch relayed here, and how often this room
-        # has asked for the ones after it.
+        # Per gateway: the number of its last comment message heard here, and how often
+        # this room has asked for the ones after it.
         self.heard_seqs: dict[str, int] = {}
         self.resend_requests: Counter[str] = Counter()
 
@@ -90,17 +91,24 @@ class StreamRoom:
         """The stream's viewers on all gateways, with this gateway's own sockets up to date."""
         return max(0, self.viewer_total - self.reported_local + len(self.sockets))
 
-    async def publish_batch(self, batch: LiveBatch) -> None:
-        # The batcher calls this right after taking its buffer: these are its comments' keys.
-        keys, self.unpublished_keys = self.unpublished_keys, []
+    async def publish_comments(
+        self, comments: list[WireComment], keys: list[tuple[int, str, int]]
+    ) -> None:
+        """Send comments committed here to every gateway's batcher, this one's included.
+
+        `keys` are their idempotency entries, marked published once the message is out.
+        """
+        # Numbered even if publishing fails: it may have reached some gateways, and a number
+        # used twice would hide the second message from them; a gap makes viewers resume.
+        seq, self.next_publish_seq = self.next_publish_seq, self.next_publish_seq + 1
         message = {
-            "type": "stream.frame",
-            "frame": batch.frame,
+            "type": "stream.comments",
+            "comments": comments,
             "gatewayId": self.gateway_id,
-            "seq": batch.seq,
+            "seq": seq,
         }
         await publish(self.group, message)
-        # Kept and announced once out; a batch that never left is the sweep's to publish.
+        # Kept and announced once out; comments that never left are the sweep's to publish.
         self.published.append(message)
         self.published_at = asyncio.get_running_loop().time()
         if keys:
@@ -108,6 +116,9 @@ class StreamRoom:
                 await state.idempotency_store().mark_published(keys)
             except Exception:
                 logger.exception("marking %d idempotency keys published failed", len(keys))
+
+    async def send_batch(self, batch: LiveBatch) -> None:
+        await self.send_local(batch.frame)
 
     async def send_local(self, text: str) -> None:
         # One frame at a time per room keeps every socket's frames in order; between
@@ -137,7 +148,7 @@ class StreamRoom:
             )
 
     def is_news(self, message: Message) -> bool:
-        """Whether a frame is for this room's sockets: not a batch they already had."""
+        """Whether a message is for this room's sockets: not one they already had."""
         seq = message.get("seq")
         if seq is None:
             return True  # moderation frames are not numbered
@@ -146,26 +157,30 @@ class StreamRoom:
         if heard is None and message.get("resent"):
             return False  # resent for another gateway, from before this room's sockets
         if heard is not None and seq <= heard:
-            return False  # resent for another gateway; relayed here already
+            return False  # resent for another gateway; batched here already
+        if heard is not None and seq > heard + 1:
+            # Comments of that gateway were lost on the way (a Redis reconnect): a gap in
+            # this room's own numbering tells its viewers to resume them.
+            self.batcher.skip_seq()
         self.heard_seqs[origin] = seq
         self.resend_requests.pop(origin, None)
         return True
 
     async def check_announced(self, origin: str, seq: int) -> None:
-        """Ask a gateway again for its batches after the last one that arrived here.
+        """Ask a gateway again for its comment messages after the last one heard here.
 
-        Viewers notice a lost batch by the gap when the next one comes; when none comes (a
-        stream gone quiet), the gateway's announcement of its last number tells this room.
+        The next message shows a gap; when none comes (a stream gone quiet), the gateway's
+        announcement of its last number tells this room.
         """
         heard = self.heard_seqs.get(origin)
         if heard is not None and seq <= heard:
             return
         if heard is None or not self.sockets or self.resend_requests[origin] >= RESEND_REQUESTS:
-            # The first word of that gateway here (its earlier batches predate these
-            # sockets), nobody here to tell, or the batches are gone for good.
+            # The first word of that gateway here (its earlier messages predate these
+            # sockets), nobody here to tell, or the messages are gone for good.
             if heard is not None and self.sockets:
                 logger.warning(
-                    "stream %s: gave up batches %d-%d of gateway %s",
+                    "stream %s: gave up comment messages %d-%d of gateway %s",
                     self.stream_id,
                     heard + 1,
                     seq,
@@ -176,7 +191,7 @@ class StreamRoom:
             return
         self.resend_requests[origin] += 1
         logger.warning(
-            "stream %s: batches %d-%d of gateway %s did not arrive; asking for them again",
+            "stream %s: comment messages %d-%d of gateway %s did not arrive; asking again",
             self.stream_id,
             heard + 1,
             seq,
@@ -191,9 +206,11 @@ class StreamRoom:
 
     async def on_group_message(self, message: Message) -> None:
         kind = message["type"]
-        if kind == "stream.frame":
+        if kind == "stream.comments":
             if self.is_news(message):
-                await self.send_local(message["frame"])
+                self.batcher.add(message["comments"])
+        elif kind == "stream.frame":
+            await self.send_local(message["frame"])
         elif kind == "stream.seq":
             await self.check_announced(message["gatewayId"], message["seq"])
         elif kind == "stream.resend" and message["gatewayId"] == self.gateway_id:
@@ -256,7 +273,7 @@ class Gateway:
         await self.fanout.close()
 
     async def _after_commit(self, stored: list[tuple[Post, Stored]]) -> None:
-        # Keys stay in the store's unpublished set until their batch is out: if this
+        # Keys stay in the store's unpublished set until their comments are out: if this
         # gateway dies first, another one publishes them (republish_unpublished).
         keys = {
             result.comment_id: (post.author_id, post.idempotency_key, result.comment_id)
@@ -286,24 +303,28 @@ class Gateway:
     async def _broadcast(
         self, comments: list[WireComment], keys: dict[int, tuple[int, str, int]]
     ) -> None:
-        """Queue stored comments for their streams' batches and the recent-comments cache.
+        """Publish stored comments to their streams' gateways and the recent-comments cache.
 
-        `keys` maps comment ids to their idempotency entries, marked published with the batch.
+        `keys` maps comment ids to their idempotency entries, marked published with them.
         """
         by_stream: dict[int, list[WireComment]] = defaultdict(list)
         for comment in comments:
             by_stream[int(comment["streamId"])].append(comment)
         for stream_id, stream_comments in by_stream.items():
             room = await self.room(stream_id)
-            room.unpublished_keys.extend(
-                keys.pop(int(c["id"])) for c in stream_comments if int(c["id"]) in keys
-            )
-            room.batcher.add(stream_comments)
+            stream_keys = [keys.pop(int(c["id"])) for c in stream_comments if int(c["id"]) in keys]
+            # Cached before published: a viewer joining while the frame goes out misses it
+            # live, so its backfill must already hold these comments.
             try:
                 await state.recent_comments().append(stream_id, stream_comments)
             except Exception:
                 logger.exception("recent cache append failed for stream %s", stream_id)
                 await state.recent_comments().invalidate(stream_id)
+            try:
+                await room.publish_comments(stream_comments, stream_keys)
+            except Exception:
+                # Their keys stay unpublished: the sweep publishes them once Redis is back.
+                logger.exception("publishing %d comments failed", len(stream_comments))
 
     async def _tick_forever(self) -> None:
         loop = asyncio.get_running_loop()
@@ -328,7 +349,7 @@ class Gateway:
                 for stream_id, room in list(self.rooms.items()):
                     if room.is_idle() and room.reported_local == 0:
                         # A room made again later goes on numbering where this one ended.
-                        self._next_seqs[stream_id] = room.batcher.next_seq
+                        self._next_seqs[stream_id] = room.next_publish_seq
                         del self.rooms[stream_id]
                         await self.fanout.unlisten(room.group, room)
             except asyncio.CancelledError:
