@@ -55,12 +55,6 @@ def delivery_policy() -> tuple[DeliveryTier, ...]:
     return _tiers(configured) if configured else DELIVERY_POLICY
 
 
-@dataclass(frozen=True)
-class LiveBatch:
-    frame: str  # the encoded comments_batch, the same for every viewer
-    seq: int
-
-
 def tier_for(viewers: int) -> DeliveryTier:
     return next(tier for tier in delivery_policy() if viewers >= tier.min_viewers)
 
@@ -90,7 +84,7 @@ class CommentBatcher:
     def __init__(
         self,
         stream_id: int,
-        send: Callable[[LiveBatch], Awaitable[None]],
+        send: Callable[[str], Awaitable[None]],
         viewers: Callable[[], int],
         *,
         gateway_id: str = "",
@@ -138,7 +132,7 @@ class CommentBatcher:
                 "seq": seq,
             },
         )
-        await self._send(LiveBatch(text, seq))
+        await self._send(text)
         return len(delivered)
 
     def skip_seq(self) -> None:

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from channels.db import database_sync_to_async
 
 from . import state
-from .batcher import CommentBatcher, LiveBatch
+from .batcher import CommentBatcher
 from .fanout import FanOut, Message, publish, stream_group
 from .protocol import frame
 from .reactions import INTERVAL_SECONDS, ReactionCounter, add_to_totals
@@ -40,7 +40,7 @@ PUBLISH_GRACE_SECONDS = 5.0
 # that a gateway which lost that message (a Redis reconnect) hears of it once back.
 SEQ_ANNOUNCE_SECONDS = 30.0
 # Comment messages a room keeps, to publish again for a gateway that lost them.
-BATCHES_KEPT = 100
+MESSAGES_KEPT = 100
 # Asked this many times in vain (the messages no longer kept), a gateway gives them up;
 # its viewers still resume the comments from the database when they reconnect.
 RESEND_REQUESTS = 3
@@ -71,7 +71,7 @@ class StreamRoom:
         self.sent_viewer_total: int | None = None
         # Frames to this gateway's sockets, numbered by this gateway.
         self.batcher = CommentBatcher(
-            stream_id, self.send_batch, lambda: self.viewer_total, gateway_id=gateway_id
+            stream_id, self.send_local, lambda: self.viewer_total, gateway_id=gateway_id
         )
         self.next_publish_seq = first_seq
         self.reactions = ReactionCounter()
@@ -79,7 +79,7 @@ class StreamRoom:
         self._sending = asyncio.Lock()
         # This gateway's last comment messages of the stream, and when the last one went out
         # (loop time).
-        self.published: deque[Message] = deque(maxlen=BATCHES_KEPT)
+        self.published: deque[Message] = deque(maxlen=MESSAGES_KEPT)
         self.published_at = 0.0
         # Per gateway: the number of its last comment message heard here, and how often
         # this room has asked for the ones after it.
@@ -117,9 +117,6 @@ class StreamRoom:
             except Exception:
                 logger.exception("marking %d idempotency keys published failed", len(keys))
 
-    async def send_batch(self, batch: LiveBatch) -> None:
-        await self.send_local(batch.frame)
-
     async def send_local(self, text: str) -> None:
         # One frame at a time per room keeps every socket's frames in order; between
         # slices of sockets the loop serves acks and Redis replies instead of waiting out
@@ -148,11 +145,8 @@ class StreamRoom:
             )
 
     def is_news(self, message: Message) -> bool:
-        """Whether a message is for this room's sockets: not one they already had."""
-        seq = message.get("seq")
-        if seq is None:
-            return True  # moderation frames are not numbered
-        origin = message["gatewayId"]
+        """Whether a comments message is for this room's sockets: not one they already had."""
+        seq, origin = message["seq"], message["gatewayId"]
         heard = self.heard_seqs.get(origin)
         if heard is None and message.get("resent"):
             return False  # resent for another gateway, from before this room's sockets

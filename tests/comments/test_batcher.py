@@ -16,11 +16,9 @@ def comment(n, content="hello", highlighted=False):
 class Recorder:
     def __init__(self):
         self.frames = []
-        self.seqs = []
 
-    async def __call__(self, batch):
-        self.frames.append(json.loads(batch.frame))
-        self.seqs.append(batch.seq)
+    async def __call__(self, text):
+        self.frames.append(json.loads(text))
 
 
 @pytest.mark.parametrize(
@@ -116,7 +114,6 @@ async def test_live_batches_are_numbered_per_gateway():
         ("g1", 42),
         ("g1", 43),
     ]
-    assert send.seqs == [41, 42, 43]
 
 
 async def test_a_full_buffer_flushes_early_without_dropping():
