@@ -147,12 +147,16 @@ class CommentBatcher:
         await self.flush()
 
     async def _run(self) -> None:
-        # Runs while comments keep coming; an idle stream costs no timer.
+        # Runs while comments keep coming; an idle stream costs no timer. Flushes are due
+        # an interval apart from start to start: comments that arrive during a long
+        # fan-out wait out the rest of the interval, not the fan-out and a whole interval.
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         while self._buffer:
+            wait = started + tier_for(self._viewers()).interval - loop.time()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._full.wait(), timeout=tier_for(self._viewers()).interval
-                )
+                await asyncio.wait_for(self._full.wait(), timeout=max(wait, 0))
+            started = loop.time()
             try:
                 await self.flush()
             except Exception:

@@ -1,5 +1,6 @@
-"""The batcher as a plain object: flush() driven directly, no sleeps."""
+"""The batcher as a plain object: flush() driven directly; one test runs its timer."""
 
+import asyncio
 import json
 
 import pytest
@@ -123,3 +124,25 @@ async def test_a_full_buffer_flushes_early_without_dropping():
     await batcher.close()
     delivered = [c for f in send.frames for c in f["payload"]["comments"]]
     assert len(delivered) == 25
+
+
+async def test_flushes_are_due_an_interval_apart_however_long_the_fan_out_takes():
+    loop = asyncio.get_running_loop()
+    started = []
+
+    async def slow_send(text):
+        started.append(loop.time())
+        if len(started) == 1:
+            batcher.add([comment(2)])  # arrives mid fan-out
+        await asyncio.sleep(0.3)
+
+    batcher = CommentBatcher(1, slow_send, lambda: 10_000)  # the 500 ms tier
+    batcher.add([comment(1)])
+    async with asyncio.timeout(5):
+        while len(started) < 2:
+            await asyncio.sleep(0.01)
+    await batcher.close()
+
+    # Counted from the end of the first fan-out, the second frame would start 0.8 s after
+    # the first.
+    assert 0.5 <= started[1] - started[0] < 0.65
