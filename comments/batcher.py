@@ -3,8 +3,9 @@
 A CommentBatcher is a plain object: a buffer, a send function and a viewer count passed in.
 `flush()` sends one encoded `comments_batch` frame for everything buffered, thinned by
 the tier that the stream's total viewer count selects. Every gateway batches every
-comment of the stream for its own sockets; live batches carry that gateway's id and a
-sequence number per (gateway, stream), which clients check for gaps.
+comment of the stream for each cohort of its sockets; live batches carry the cohort's id
+(the gateway's, with the cohort's number) and a sequence number per (cohort, stream),
+which clients check for gaps.
 """
 
 import asyncio
@@ -90,6 +91,7 @@ class CommentBatcher:
         gateway_id: str = "",
         first_seq: int = 1,
         max_buffer: int = 2000,
+        phase: float = 0.0,
     ) -> None:
         self.stream_id = stream_id
         self._send = send
@@ -97,6 +99,8 @@ class CommentBatcher:
         self.max_buffer = max_buffer
         self.gateway_id = gateway_id
         self.next_seq = first_seq
+        self.phase = phase  # where in each interval the flushes fall, as a fraction of it
+        self._last_due = -math.inf
         self._buffer: list[Comment] = []
         self._task: asyncio.Task[None] | None = None
         self._full = asyncio.Event()
@@ -146,17 +150,26 @@ class CommentBatcher:
             self._task = None
         await self.flush()
 
+    def next_due(self, now: float, interval: float) -> float:
+        """When the next flush falls: on this batcher's grid, at least an interval after the last.
+
+        After a fan-out longer than the interval the next flush waits for the grid point
+        after it: an overloaded gateway sends fewer, fuller frames.
+        """
+        offset = self.phase * interval
+        on_grid = offset + math.ceil((now - offset) / interval) * interval
+        return max(on_grid, self._last_due + interval)
+
     async def _run(self) -> None:
-        # Runs while comments keep coming; an idle stream costs no timer. Flushes are due
-        # an interval apart from start to start: comments that arrive during a long
-        # fan-out wait out the rest of the interval, not the fan-out and a whole interval.
+        # Runs while comments keep coming; an idle stream costs no timer. Flushes fall on a
+        # grid one interval apart, shifted by the phase: no comment waits more than an
+        # interval, and batchers of other phases spread their fan-outs over it.
         loop = asyncio.get_running_loop()
-        started = loop.time()
         while self._buffer:
-            wait = started + tier_for(self._viewers()).interval - loop.time()
+            due = self.next_due(loop.time(), tier_for(self._viewers()).interval)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._full.wait(), timeout=max(wait, 0))
-            started = loop.time()
+                await asyncio.wait_for(self._full.wait(), timeout=max(due - loop.time(), 0))
+            self._last_due = min(due, loop.time())  # earlier when a full buffer cut it short
             try:
                 await self.flush()
             except Exception:
