@@ -1,8 +1,8 @@
 """This process's live runtime: stream rooms, the comment writer and the periodic work.
 
 A gateway is one per event loop (one per daphne process; one per test). A StreamRoom
-holds this process's sockets of one stream, its comment batcher and reaction counter,
-and listens on the stream's group through the FanOut.
+holds this process's sockets of one stream in cohorts, each with its comment batcher,
+and a reaction counter, and listens on the stream's group through the FanOut.
 
 Comments travel between gateways as they are committed, and each gateway batches all of
 them, its own and the others', for its own sockets: a viewer reads one frame per
@@ -11,9 +11,11 @@ interval however many gateways serve the stream.
 
 import asyncio
 import logging
+import random
 import time
 import uuid
 from collections import Counter, defaultdict, deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -34,6 +36,9 @@ VIEWER_COUNT_SECONDS = 1.0
 FULL_REPORT_SECONDS = 5.0
 TOTALS_PERSIST_SECONDS = 2.0
 FAN_OUT_SLICE = 200
+# A room's sockets get their comment frames in this many cohorts, at evenly spread points
+# of each interval.
+COHORTS = 8
 # Longer than the slowest batch interval: a live gateway has published a comment by then.
 PUBLISH_GRACE_SECONDS = 5.0
 # A room that published comments keeps announcing its last sequence number this long, so
@@ -59,6 +64,25 @@ class StreamInfo:
     slow_mode_seconds: int
 
 
+class Cohort:
+    """Sockets of a room whose comment frames go out at one point of each interval.
+
+    Each cohort batches every comment for its sockets and numbers its own frames: a
+    fan-out to thousands of sockets becomes a few smaller ones spread over the interval,
+    instead of one burst that holds up the event loop and the sockets at its end.
+    """
+
+    def __init__(self, room: "StreamRoom", number: int, phase: float) -> None:
+        self.sockets: set[Socket] = set()
+        self.batcher = CommentBatcher(
+            room.stream_id,
+            lambda text: room.send_local(text, self.sockets),
+            lambda: room.viewer_total,
+            gateway_id=f"{room.gateway_id}.{number}",
+            phase=phase,
+        )
+
+
 class StreamRoom:
     def __init__(self, stream_id: int, gateway_id: str, first_seq: int) -> None:
         self.stream_id = stream_id
@@ -69,10 +93,11 @@ class StreamRoom:
         self.viewer_total = 0
         self.reported_local = 0  # this gateway's sockets as last reported to the registry
         self.sent_viewer_total: int | None = None
-        # Frames to this gateway's sockets, numbered by this gateway.
-        self.batcher = CommentBatcher(
-            stream_id, self.send_local, lambda: self.viewer_total, gateway_id=gateway_id
-        )
+        # A random start per room: the cohorts of two gateways' rooms fall apart too.
+        start = random.random()
+        self.cohorts = [
+            Cohort(self, number, (start + number / COHORTS) % 1) for number in range(COHORTS)
+        ]
         self.next_publish_seq = first_seq
         self.reactions = ReactionCounter()
         self.heard_reactions: Counter[str] = Counter()
@@ -117,12 +142,35 @@ class StreamRoom:
             except Exception:
                 logger.exception("marking %d idempotency keys published failed", len(keys))
 
-    async def send_local(self, text: str) -> None:
+    def add(self, socket: Socket) -> None:
+        self.sockets.add(socket)
+        min(self.cohorts, key=lambda cohort: len(cohort.sockets)).sockets.add(socket)
+
+    def remove(self, socket: Socket) -> None:
+        self.sockets.discard(socket)
+        for cohort in self.cohorts:
+            cohort.sockets.discard(socket)
+
+    def batch(self, comments: list[WireComment]) -> None:
+        for cohort in self.cohorts:
+            if cohort.sockets:
+                cohort.batcher.add(comments)
+
+    def buffered(self) -> int:
+        return sum(len(cohort.batcher) for cohort in self.cohorts)
+
+    async def flush_batches(self) -> None:
+        """Stop the batch timers and send what is buffered."""
+        for cohort in self.cohorts:
+            await cohort.batcher.close()
+
+    async def send_local(self, text: str, sockets: Iterable[Socket] | None = None) -> None:
+        """Write a frame to this gateway's sockets of the stream (by default all of them)."""
         # One frame at a time per room keeps every socket's frames in order; between
         # slices of sockets the loop serves acks and Redis replies instead of waiting out
         # a whole fan-out.
         async with self._sending:
-            for index, socket in enumerate(list(self.sockets), 1):
+            for index, socket in enumerate(list(self.sockets if sockets is None else sockets), 1):
                 try:
                     await socket.send_frame(text)
                 except Exception:
@@ -155,7 +203,8 @@ class StreamRoom:
         if heard is not None and seq > heard + 1:
             # Comments of that gateway were lost on the way (a Redis reconnect): a gap in
             # this room's own numbering tells its viewers to resume them.
-            self.batcher.skip_seq()
+            for cohort in self.cohorts:
+                cohort.batcher.skip_seq()
         self.heard_seqs[origin] = seq
         self.resend_requests.pop(origin, None)
         return True
@@ -202,7 +251,7 @@ class StreamRoom:
         kind = message["type"]
         if kind == "stream.comments":
             if self.is_news(message):
-                self.batcher.add(message["comments"])
+                self.batch(message["comments"])
         elif kind == "stream.frame":
             await self.send_local(message["frame"])
         elif kind == "stream.seq":
@@ -218,7 +267,7 @@ class StreamRoom:
     def is_idle(self) -> bool:
         return (
             not self.sockets
-            and not len(self.batcher)
+            and not self.buffered()
             and not self.reactions.counts
             and not self.is_announcing()
         )
@@ -251,17 +300,17 @@ class Gateway:
     async def join(self, socket: Socket, info: StreamInfo) -> StreamRoom:
         room = await self.room(info.stream_id)
         room.info = info
-        room.sockets.add(socket)
+        room.add(socket)
         return room
 
     def leave(self, socket: Socket, room: StreamRoom) -> None:
-        room.sockets.discard(socket)
+        room.remove(socket)
 
     async def close(self) -> None:
         """Drain: store what is queued, flush every batch, stop the periodic work."""
         await self.writer.drain()
         for room in list(self.rooms.values()):
-            await room.batcher.close()
+            await room.flush_batches()
         if self._ticker is not None:
             self._ticker.cancel()
         await self.fanout.close()

@@ -214,8 +214,9 @@ class CommentsBatch(BaseModel):
     streamId: IdString
     comments: list[CommentOut]
     isBackfill: bool
-    # Live batches only: the sending gateway and its batch number on this stream, which
-    # goes up by one per batch. A jump means a batch was lost: resume to recover it.
+    # Live batches only: who numbers them (a gateway's cohort of sockets: the gateway's id
+    # and the cohort's number) and the batch number on this stream, which goes up by one
+    # per batch. A jump means a batch was lost: resume to recover it.
     gatewayId: str | None = None
     seq: int | None = None
 

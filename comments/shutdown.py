@@ -84,7 +84,7 @@ class GracefulShutdown:
                 await asyncio.wait_for(gateway.writer.drain(), DRAIN_SECONDS)
             for room in list(gateway.rooms.values()):
                 with contextlib.suppress(Exception):
-                    await room.batcher.close()
+                    await room.flush_batches()
             with contextlib.suppress(Exception):
                 await state.viewer_registry().report(
                     gateway.id, {stream_id: 0 for stream_id in gateway.rooms}

@@ -67,7 +67,10 @@ async def test_a_socket_failing_mid_fan_out_costs_the_others_nothing(clients, al
     from comments.gateway import gateway
 
     room = await gateway().room(stream.id)
-    room.sockets.add(ClosingSocket())
+    closing = ClosingSocket()
+    room.sockets.add(closing)
+    for cohort in room.cohorts:  # ahead of the viewer, whichever cohort it joins
+        cohort.sockets.add(closing)
     poster = await clients(alice)
     viewer = await clients(bob)
     await poster.join(stream)
