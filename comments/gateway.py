@@ -10,12 +10,13 @@ interval however many gateways serve the stream.
 """
 
 import asyncio
+import itertools
 import logging
 import random
 import time
 import uuid
 from collections import Counter, defaultdict, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -88,7 +89,6 @@ class StreamRoom:
         self.stream_id = stream_id
         self.gateway_id = gateway_id
         self.group = stream_group(stream_id)
-        self.sockets: set[Socket] = set()
         self.info: StreamInfo | None = None
         self.viewer_total = 0
         self.reported_local = 0  # this gateway's sockets as last reported to the registry
@@ -114,7 +114,15 @@ class StreamRoom:
     @property
     def viewer_count(self) -> int:
         """The stream's viewers on all gateways, with this gateway's own sockets up to date."""
-        return max(0, self.viewer_total - self.reported_local + len(self.sockets))
+        return max(0, self.viewer_total - self.reported_local + self.socket_count)
+
+    @property
+    def socket_count(self) -> int:
+        """This gateway's sockets of the stream."""
+        return sum(len(cohort.sockets) for cohort in self.cohorts)
+
+    def all_sockets(self) -> Iterator[Socket]:
+        return itertools.chain.from_iterable(cohort.sockets for cohort in self.cohorts)
 
     async def publish_comments(
         self, comments: list[WireComment], keys: list[tuple[int, str, int]]
@@ -143,11 +151,9 @@ class StreamRoom:
                 logger.exception("marking %d idempotency keys published failed", len(keys))
 
     def add(self, socket: Socket) -> None:
-        self.sockets.add(socket)
         min(self.cohorts, key=lambda cohort: len(cohort.sockets)).sockets.add(socket)
 
     def remove(self, socket: Socket) -> None:
-        self.sockets.discard(socket)
         for cohort in self.cohorts:
             cohort.sockets.discard(socket)
 
@@ -170,7 +176,8 @@ class StreamRoom:
         # slices of sockets the loop serves acks and Redis replies instead of waiting out
         # a whole fan-out.
         async with self._sending:
-            for index, socket in enumerate(list(self.sockets if sockets is None else sockets), 1):
+            targets = list(self.all_sockets() if sockets is None else sockets)
+            for index, socket in enumerate(targets, 1):
                 try:
                     await socket.send_frame(text)
                 except Exception:
@@ -218,10 +225,11 @@ class StreamRoom:
         heard = self.heard_seqs.get(origin)
         if heard is not None and seq <= heard:
             return
-        if heard is None or not self.sockets or self.resend_requests[origin] >= RESEND_REQUESTS:
+        nobody_here = not self.socket_count
+        if heard is None or nobody_here or self.resend_requests[origin] >= RESEND_REQUESTS:
             # The first word of that gateway here (its earlier messages predate these
             # sockets), nobody here to tell, or the messages are gone for good.
-            if heard is not None and self.sockets:
+            if heard is not None and not nobody_here:
                 logger.warning(
                     "stream %s: gave up comment messages %d-%d of gateway %s",
                     self.stream_id,
@@ -266,7 +274,7 @@ class StreamRoom:
 
     def is_idle(self) -> bool:
         return (
-            not self.sockets
+            not self.socket_count
             and not self.buffered()
             and not self.reactions.counts
             and not self.is_announcing()
@@ -406,7 +414,7 @@ class Gateway:
             if counts:
                 await publish(room.group, {"type": "stream.reactions", "counts": counts})
             self._pending_totals.update(room.reactions.take_totals())
-            if room.heard_reactions and room.sockets:
+            if room.heard_reactions and room.socket_count:
                 await room.send_local(
                     frame(
                         "reactions_batch",
@@ -421,15 +429,15 @@ class Gateway:
 
     async def _update_viewer_counts(self, full_report: bool) -> None:
         changed = {
-            stream_id: len(room.sockets)
+            stream_id: room.socket_count
             for stream_id, room in self.rooms.items()
-            if full_report or len(room.sockets) != room.reported_local
+            if full_report or room.socket_count != room.reported_local
         }
         registry = state.viewer_registry()
         await registry.report(self.id, changed)
         for stream_id, count in changed.items():
             self.rooms[stream_id].reported_local = count
-        watched = [stream_id for stream_id, room in self.rooms.items() if room.sockets]
+        watched = [stream_id for stream_id, room in self.rooms.items() if room.socket_count]
         totals = await registry.totals(watched)
         for stream_id, total in totals.items():
             room = self.rooms[stream_id]

@@ -81,7 +81,7 @@ class SocketsCollector:
         family = self._family()
         for gateway in list(_gateways.values()):
             for stream_id, room in list(gateway.rooms.items()):
-                family.add_metric([str(stream_id)], len(room.sockets))
+                family.add_metric([str(stream_id)], room.socket_count)
         yield family
 
 

@@ -68,7 +68,6 @@ async def test_a_socket_failing_mid_fan_out_costs_the_others_nothing(clients, al
 
     room = await gateway().room(stream.id)
     closing = ClosingSocket()
-    room.sockets.add(closing)
     for cohort in room.cohorts:  # ahead of the viewer, whichever cohort it joins
         cohort.sockets.add(closing)
     poster = await clients(alice)
