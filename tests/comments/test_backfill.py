@@ -18,8 +18,14 @@ def make_comments(stream, author, count, **extra):
     now = timezone.now()
     rows = [
         Comment(
-            id=ids.next_id(), stream=stream, author=author, content=f"c{n}",
-            idempotency_key=uuid.uuid4(), created_at=now, received_at=now, **extra,
+            id=ids.next_id(),
+            stream=stream,
+            author=author,
+            content=f"c{n}",
+            idempotency_key=uuid.uuid4(),
+            created_at=now,
+            received_at=now,
+            **extra,
         )
         for n in range(count)
     ]

@@ -23,9 +23,16 @@ BAD_FRAMES = [
     '"idempotencyKey": "not-a-uuid"}}',
     '{"type": "react", "payload": {"streamId": "1", "reactionType": "meh"}}',
     '{"type": "report_latency", "payload": {"samples": [-5]}}',
-    json.dumps({"type": "post_comment", "payload": {
-        "streamId": "1", "content": "x" * 20_000,
-        "idempotencyKey": "6f1c1f43-3d8e-4d53-9a32-2f0d2e2f8a11"}}),
+    json.dumps(
+        {
+            "type": "post_comment",
+            "payload": {
+                "streamId": "1",
+                "content": "x" * 20_000,
+                "idempotencyKey": "6f1c1f43-3d8e-4d53-9a32-2f0d2e2f8a11",
+            },
+        }
+    ),
 ]
 
 

@@ -21,8 +21,6 @@ def losing_the_first_comments(publish):
     return publish_losing_one, lost
 
 
-
-
 async def test_the_last_comments_lost_on_the_way_are_resent(
     clients, alice, bob, stream, monkeypatch
 ):

@@ -190,13 +190,13 @@ async def test_join_of_an_unknown_stream_is_stream_not_found(clients, alice):
     await client.send("join_stream", streamId="987654321")
     error = await client.receive_type("error")
     assert error == {
-        "code": "STREAM_NOT_FOUND", "message": "There is no such stream.", "retryable": False
+        "code": "STREAM_NOT_FOUND",
+        "message": "There is no such stream.",
+        "retryable": False,
     }
 
 
-async def test_host_and_moderator_comments_are_highlighted(
-    clients, host, moderator, alice, stream
-):
+async def test_host_and_moderator_comments_are_highlighted(clients, host, moderator, alice, stream):
     viewer = await clients(alice)
     await viewer.join(stream)
     for user in (host, moderator):

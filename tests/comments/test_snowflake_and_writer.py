@@ -38,8 +38,13 @@ def test_a_clock_that_steps_back_does_not_repeat_ids():
 
 def post(user, stream, key, content="hi"):
     return Post(
-        author_id=user.id, username=user.username, stream_id=stream.id, content=content,
-        idempotency_key=key, parent_id=None, received_at=datetime.now(UTC),
+        author_id=user.id,
+        username=user.username,
+        stream_id=stream.id,
+        content=content,
+        idempotency_key=key,
+        parent_id=None,
+        received_at=datetime.now(UTC),
     )
 
 

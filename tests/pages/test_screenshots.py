@@ -38,9 +38,15 @@ def test_take_screenshots_of_the_stream_page(open_page, stream, alice, bob, char
     for n, (username, content) in enumerate(CHAT):
         moment = start + timedelta(seconds=20 * n)
         Comment.objects.create(
-            id=ids.next_id(), stream=stream, author=people[username], content=content,
-            is_highlighted=username == "hannah", is_pinned=username == "hannah",
-            idempotency_key=uuid.uuid4(), created_at=moment, received_at=moment,
+            id=ids.next_id(),
+            stream=stream,
+            author=people[username],
+            content=content,
+            is_highlighted=username == "hannah",
+            is_pinned=username == "hannah",
+            idempotency_key=uuid.uuid4(),
+            created_at=moment,
+            received_at=moment,
         )
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for name, viewport in [
