@@ -13,11 +13,12 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from livecomments.api import ApiView, ErrorSerializer
+from livecomments.errors import InvalidMessage
 from streams.api import get_stream
 
 from . import services
 from .gateway import gateway
-from .protocol import MAX_RAW_CONTENT_CHARS, InvalidMessage, UuidString, ack_payload
+from .protocol import MAX_RAW_CONTENT_CHARS, UuidString, ack_payload
 from .rendering import render_comment
 from .selectors import visible_comments
 

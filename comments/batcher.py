@@ -21,8 +21,7 @@ from typing import Any
 from django.conf import settings
 
 from livecomments import metrics
-
-from .protocol import frame
+from livecomments.events import frame
 
 logger = logging.getLogger(__name__)
 

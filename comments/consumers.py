@@ -10,26 +10,20 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.utils import timezone
 
 from livecomments import metrics
-
-from . import services
-from .fanout import Message, user_group
-from .gateway import StreamRoom, gateway
-from .protocol import (
+from livecomments.errors import (
     Banned,
     InvalidMessage,
-    JoinStream,
     LiveCommentsError,
     NotJoined,
-    PostComment,
-    React,
-    ReportLatency,
     Unauthorized,
     Unavailable,
-    ack_payload,
     error_payload,
-    frame,
-    parse_client_frame,
 )
+from livecomments.events import Message, frame, user_group
+
+from . import services
+from .gateway import StreamRoom, gateway
+from .protocol import JoinStream, PostComment, React, ReportLatency, ack_payload, parse_client_frame
 from .selectors import backfill
 
 logger = logging.getLogger(__name__)

@@ -22,10 +22,10 @@ from typing import Any, Protocol
 
 from channels.db import database_sync_to_async
 
+from livecomments.events import FanOut, Message, frame, publish, stream_group
+
 from . import state
 from .batcher import CommentBatcher
-from .fanout import FanOut, Message, publish, stream_group
-from .protocol import frame
 from .reactions import INTERVAL_SECONDS, ReactionCounter, add_to_totals
 from .rendering import WireComment
 from .selectors import visible_by_ids

@@ -9,13 +9,7 @@ from datetime import datetime
 
 from channels.db import database_sync_to_async
 
-from moderation.selectors import is_banned
-from streams.models import Stream
-
-from . import state
-from .gateway import StreamInfo, gateway
-from .protocol import (
-    MAX_CONTENT_CHARS,
+from livecomments.errors import (
     Banned,
     ContentViolation,
     RateLimited,
@@ -23,6 +17,12 @@ from .protocol import (
     StreamNotFound,
     Unauthorized,
 )
+from moderation.selectors import is_banned
+from streams.models import Stream
+
+from . import state
+from .gateway import StreamInfo, gateway
+from .protocol import MAX_CONTENT_CHARS
 from .rendering import WireComment
 from .selectors import pinned_comments
 from .writer import Post

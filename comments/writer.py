@@ -18,12 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from livecomments import metrics
-from moderation.selectors import active_bans, blocked_terms_pattern, is_banned_in, moderator_ids
-from streams.models import Stream
-
-from . import snowflake
-from .models import Comment
-from .protocol import (
+from livecomments.errors import (
     Banned,
     ContentViolation,
     InvalidMessage,
@@ -32,6 +27,11 @@ from .protocol import (
     StreamNotFound,
     Unavailable,
 )
+from moderation.selectors import active_bans, blocked_terms_pattern, is_banned_in, moderator_ids
+from streams.models import Stream
+
+from . import snowflake
+from .models import Comment
 from .rendering import WireComment, wire_comment
 
 logger = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from comments.protocol import RateLimited
+from livecomments.errors import RateLimited
 
 from .login_attempts import LoginAttempts
 

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from comments.protocol import ErrorCode, LiveCommentsError, RateLimited, error_payload
+from livecomments.errors import ErrorCode, LiveCommentsError, RateLimited, error_payload
 from livecomments.login_attempts import LoginAttempts
 from moderation.selectors import is_moderator
 

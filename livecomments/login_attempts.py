@@ -14,8 +14,8 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 
-from comments.protocol import RateLimited
 from livecomments import metrics
+from livecomments.errors import RateLimited
 
 MESSAGE = "Too many failed logins. Try again in {wait}."
 

@@ -162,7 +162,7 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             # The pub/sub layer publishes a group message once; every gateway process
-            # subscribes once per stream (comments.fanout), so Redis work does not grow
+            # subscribes once per stream (livecomments.events), so Redis work does not grow
             # with the number of viewers. socket_timeout=None: redis-py 8 otherwise times
             # out idle pub/sub reads after 5 s (django/channels_redis#422).
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",

@@ -18,9 +18,9 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from comments import state
-from comments.fanout import publish_on_commit, stream_frame, stream_group, user_group
 from comments.models import Comment
 from comments.rendering import render_comment
+from livecomments.events import publish_on_commit, stream_frame, stream_group, user_group
 
 from . import audit
 from .models import Ban, BlockedTerm, ModerationAction

@@ -8,6 +8,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
 from livecomments.api import ApiView, ErrorSerializer, ModeratorView
+from livecomments.errors import StreamNotFound
 from moderation.models import ModerationAction
 
 from . import services
@@ -58,8 +59,6 @@ def _viewer_counts(ids: list[int]) -> dict[int, int]:
 
 
 def get_stream(stream_id: int) -> Stream:
-    from comments.protocol import StreamNotFound
-
     try:
         return Stream.objects.select_related("host").get(id=stream_id)
     except Stream.DoesNotExist:

@@ -3,7 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
-from comments.fanout import publish_on_commit, stream_frame, stream_group
+from livecomments.events import publish_on_commit, stream_frame, stream_group
 from moderation import audit
 from moderation.models import ModerationAction
 

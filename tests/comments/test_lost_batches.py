@@ -69,8 +69,8 @@ async def test_comments_lost_before_others_show_viewers_a_gap(
 
 
 async def test_comments_resent_for_others_are_not_batched_again(clients, alice, bob, stream):
-    from comments.fanout import publish
     from comments.gateway import gateway
+    from livecomments.events import publish
 
     poster = await clients(alice)
     viewer = await clients(bob)

@@ -15,13 +15,8 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from comments.protocol import (
-    CLIENT_MESSAGES,
-    REACTION_TYPES,
-    SERVER_MESSAGES,
-    InvalidMessage,
-    parse_client_frame,
-)
+from comments.protocol import CLIENT_MESSAGES, REACTION_TYPES, SERVER_MESSAGES, parse_client_frame
+from livecomments.errors import InvalidMessage
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

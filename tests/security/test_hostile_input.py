@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from comments.limits import SocketLimits
-from comments.protocol import CLIENT_MESSAGES, InvalidMessage, parse_client_frame
+from comments.protocol import CLIENT_MESSAGES, parse_client_frame
+from livecomments.errors import InvalidMessage
 from tests.gateways import PROJECT_ROOT
 
 json_values = st.recursive(

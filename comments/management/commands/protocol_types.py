@@ -15,7 +15,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from pydantic import BaseModel
 
-from comments.protocol import CLIENT_MESSAGES, SERVER_MESSAGES, ErrorCode
+from comments.protocol import CLIENT_MESSAGES, SERVER_MESSAGES
+from livecomments.errors import ErrorCode
 
 DEFAULT_OUTPUT = Path(settings.BASE_DIR) / "static" / "livecomments" / "protocol.d.ts"
 HEADER = (

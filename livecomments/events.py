@@ -1,4 +1,4 @@
-"""The one door to the channel layer: group names, publishing, and this process's fan-out.
+"""The one door for real-time events: group names, frames, publishing, and this process's fan-out.
 
 Each gateway process holds a single channel on the layer. When a group (a stream, a
 user) gets its first local listener, that process channel joins the group, so a group
@@ -13,15 +13,19 @@ import contextlib
 import logging
 from typing import Any, Protocol
 
+import orjson
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from .protocol import frame
-
 logger = logging.getLogger(__name__)
 
 Message = dict[str, Any]
+
+
+def frame(kind: str, payload: dict[str, Any]) -> str:
+    """Encode one server frame; callers that broadcast encode once and reuse the text."""
+    return orjson.dumps({"type": kind, "payload": payload}).decode()
 
 
 def stream_group(stream_id: int) -> str:
