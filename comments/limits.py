@@ -61,12 +61,6 @@ def protocol_of(send: Any) -> Any:
     return None
 
 
-def transport_of(send: Any) -> Any:
-    """The transport behind the server's `send`: daphne's partial, or uvicorn's bound method."""
-    protocol = protocol_of(send) or getattr(send, "__self__", None)
-    return getattr(protocol, "transport", None)
-
-
 async def send_unlimited(protocol: Any, send: Any, message: dict[str, Any]) -> None:
     """Send a frame of ours whatever its size; the incoming size limit stays as it was.
 

@@ -29,13 +29,12 @@ class ReactionCounter:
     totals: Counter[TotalKey] = field(default_factory=Counter)
     per_user: Counter[int] = field(default_factory=Counter)
 
-    def add(self, stream_id: int, user_id: int, reaction_type: str, comment_id: int | None) -> bool:
+    def add(self, stream_id: int, user_id: int, reaction_type: str, comment_id: int | None) -> None:
         if self.per_user[user_id] >= MAX_REACTIONS_PER_USER_PER_INTERVAL:
-            return False
+            return
         self.per_user[user_id] += 1
         self.counts[reaction_type] += 1
         self.totals[(stream_id, comment_id, reaction_type)] += 1
-        return True
 
     def take_counts(self) -> dict[str, int]:
         counts = dict(self.counts)

@@ -228,7 +228,6 @@ LIVE_COMMENTS: dict[str, Any] = {
     ),
     # The degradation policy (SPEC §3); unset, the seed's tiers (comments.batcher).
     "DELIVERY_POLICY": env_delivery_policy("LC_DELIVERY_POLICY"),
-    "MAX_FRAME_BYTES": 64 * 1024,
     # Edge limits (comments.limits): open sockets per client address per gateway (0: no
     # cap), and bytes a socket's send buffer may hold before its client is dropped.
     "MAX_SOCKETS_PER_CLIENT": env_int("LC_MAX_SOCKETS_PER_CLIENT", 100),

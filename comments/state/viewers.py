@@ -9,7 +9,6 @@ from typing import Protocol
 
 from .redis_client import client
 
-HEARTBEAT_SECONDS = 5
 GATEWAY_TIMEOUT_MS = 15_000
 _GATEWAYS = "viewers:gateways"
 KEY_TTL_SECONDS = 24 * 3600
