@@ -1,9 +1,9 @@
 """Per-stream comment batching and the seed's degradation policy (SPEC §3).
 
-A CommentBatcher is a plain object: a buffer, a send function and a viewer count passed in.
-`flush()` sends one encoded `comments_batch` frame for everything buffered, thinned by
-the tier that the stream's total viewer count selects. Every gateway batches every
-comment of the stream for each cohort of its sockets; live batches carry the cohort's id
+A CommentBatcher is a plain object: a buffer, a send function, a viewer count and a clock
+passed in. `flush()` sends one encoded `comments_batch` frame for everything buffered,
+thinned by the tier that the stream's total viewer count selects. Every gateway batches
+every comment of the stream for each cohort of its sockets; live batches carry the cohort's id
 (the gateway's, with the cohort's number) and a sequence number per (cohort, stream),
 which clients check for gaps.
 """
@@ -16,16 +16,16 @@ import math
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol
 
 from django.conf import settings
 
 from livecomments import metrics
 from livecomments.events import frame
 
-logger = logging.getLogger(__name__)
+from .rendering import WireComment
 
-Comment = dict[str, Any]
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def tier_for(viewers: int) -> DeliveryTier:
     return next(tier for tier in delivery_policy() if viewers >= tier.min_viewers)
 
 
-def comment_score(comment: Comment) -> float:
+def comment_score(comment: WireComment) -> float:
     # The random base is drawn from the comment's id: every gateway batches every comment,
     # and scores it alike.
     return (
@@ -69,13 +69,33 @@ def comment_score(comment: Comment) -> float:
     )
 
 
-def sample(comments: list[Comment], fraction: float) -> list[Comment]:
+def sample(comments: list[WireComment], fraction: float) -> list[WireComment]:
     """Keep the top `fraction` by score, in id order."""
     if fraction >= 1 or not comments:
         return comments
     keep = max(1, math.ceil(len(comments) * fraction))
     ranked = sorted(comments, key=comment_score, reverse=True)[:keep]
     return sorted(ranked, key=lambda c: int(c["id"]))
+
+
+class Clock(Protocol):
+    """What the batcher's timer reads and waits on."""
+
+    def time(self) -> float: ...
+
+    async def wait(self, event: asyncio.Event, until: float) -> None:
+        """Return when `event` is set or the clock reaches `until`, whichever comes first."""
+
+
+class LoopClock:
+    """The running event loop's clock."""
+
+    def time(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    async def wait(self, event: asyncio.Event, until: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), timeout=max(until - self.time(), 0))
 
 
 class CommentBatcher:
@@ -91,23 +111,25 @@ class CommentBatcher:
         first_seq: int = 1,
         max_buffer: int = 2000,
         phase: float = 0.0,
+        clock: Clock | None = None,
     ) -> None:
         self.stream_id = stream_id
         self._send = send
         self._viewers = viewers
+        self._clock = clock or LoopClock()
         self.max_buffer = max_buffer
         self.gateway_id = gateway_id
         self.next_seq = first_seq
         self.phase = phase  # where in each interval the flushes fall, as a fraction of it
         self._last_due = -math.inf
-        self._buffer: list[Comment] = []
+        self._buffer: list[WireComment] = []
         self._task: asyncio.Task[None] | None = None
         self._full = asyncio.Event()
 
     def __len__(self) -> int:
         return len(self._buffer)
 
-    def add(self, comments: list[Comment]) -> None:
+    def add(self, comments: list[WireComment]) -> None:
         self._buffer.extend(comments)
         if len(self._buffer) >= self.max_buffer:
             # Flush early rather than grow: the buffer stays bounded and nothing is dropped.
@@ -163,12 +185,11 @@ class CommentBatcher:
         # Runs while comments keep coming; an idle stream costs no timer. Flushes fall on a
         # grid one interval apart, shifted by the phase: no comment waits more than an
         # interval, and batchers of other phases spread their fan-outs over it.
-        loop = asyncio.get_running_loop()
         while self._buffer:
-            due = self.next_due(loop.time(), tier_for(self._viewers()).interval)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._full.wait(), timeout=max(due - loop.time(), 0))
-            self._last_due = min(due, loop.time())  # earlier when a full buffer cut it short
+            due = self.next_due(self._clock.time(), tier_for(self._viewers()).interval)
+            await self._clock.wait(self._full, due)
+            # Earlier than due when a full buffer cut the wait short.
+            self._last_due = min(due, self._clock.time())
             try:
                 await self.flush()
             except Exception:

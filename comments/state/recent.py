@@ -13,16 +13,15 @@ from typing import Any, Protocol
 
 import orjson
 
+from ..rendering import WireComment
 from .redis_client import client
 
 CAPACITY = 1000
 TTL_SECONDS = 3600
 
-Comment = dict[str, Any]
-
 
 class CachedComments:
-    def __init__(self, floor: int, comments: list[Comment]) -> None:
+    def __init__(self, floor: int, comments: list[WireComment]) -> None:
         # Complete for every visible comment with id >= floor; ascending by id.
         self.floor = floor
         self.comments = comments
@@ -33,11 +32,11 @@ class RecentComments(Protocol):
         """Return (generation, cached comments or None when the stream is not loaded)."""
         ...
 
-    async def load(self, stream_id: int, generation: int, comments: list[Comment]) -> None:
+    async def load(self, stream_id: int, generation: int, comments: list[WireComment]) -> None:
         """Store comments read from the database, unless invalidated since `generation`."""
         ...
 
-    async def append(self, stream_id: int, comments: list[Comment]) -> None: ...
+    async def append(self, stream_id: int, comments: list[WireComment]) -> None: ...
 
     async def invalidate(
         self, stream_id: int, hidden_ids: Sequence[int] = (), shown_ids: Sequence[int] = ()
@@ -46,7 +45,7 @@ class RecentComments(Protocol):
         ...
 
 
-def _finish(floor: int, by_id: dict[int, Comment], hidden: set[int]) -> CachedComments:
+def _finish(floor: int, by_id: dict[int, WireComment], hidden: set[int]) -> CachedComments:
     ids = sorted(i for i in by_id if i not in hidden)
     if len(ids) >= CAPACITY:
         ids = ids[-CAPACITY:]
@@ -54,7 +53,7 @@ def _finish(floor: int, by_id: dict[int, Comment], hidden: set[int]) -> CachedCo
     return CachedComments(floor, [by_id[i] for i in ids])
 
 
-def _floor_of_load(comments: list[Comment]) -> int:
+def _floor_of_load(comments: list[WireComment]) -> int:
     # Fewer than CAPACITY comments means the database had no more: complete from 0.
     return int(comments[0]["id"]) if len(comments) >= CAPACITY else 0
 
@@ -106,14 +105,14 @@ class RedisRecentComments:
             by_id[int(comment["id"])] = comment
         return generation, _finish(int(meta_values[b"floor"]), by_id, {int(i) for i in hidden_raw})
 
-    async def load(self, stream_id: int, generation: int, comments: list[Comment]) -> None:
+    async def load(self, stream_id: int, generation: int, comments: list[WireComment]) -> None:
         redis = client()
         await redis.register_script(_LOAD)(
             keys=_keys(stream_id),
             args=[generation, _floor_of_load(comments), *(orjson.dumps(c) for c in comments)],
         )
 
-    async def append(self, stream_id: int, comments: list[Comment]) -> None:
+    async def append(self, stream_id: int, comments: list[WireComment]) -> None:
         if not comments:
             return
         key, _meta, _ = _keys(stream_id)
@@ -155,7 +154,7 @@ class MemoryRecentComments:
             return state["gen"], None
         return state["gen"], _finish(state["floor"], state["by_id"], state["hidden"])
 
-    async def load(self, stream_id: int, generation: int, comments: list[Comment]) -> None:
+    async def load(self, stream_id: int, generation: int, comments: list[WireComment]) -> None:
         state = self._state(stream_id)
         if state["gen"] != generation:
             return
@@ -163,7 +162,7 @@ class MemoryRecentComments:
         state["floor"] = _floor_of_load(comments)
         self._trim(state)
 
-    async def append(self, stream_id: int, comments: list[Comment]) -> None:
+    async def append(self, stream_id: int, comments: list[WireComment]) -> None:
         state = self._state(stream_id)
         state["by_id"].update((int(c["id"]), c) for c in comments)
         self._trim(state)

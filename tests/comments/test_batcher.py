@@ -1,4 +1,4 @@
-"""The batcher as a plain object: flush() driven directly; one test runs its timer."""
+"""The batcher as a plain object: flush() driven directly, its timer on a clock the test moves."""
 
 import asyncio
 import json
@@ -135,23 +135,50 @@ def test_flushes_fall_at_the_batchers_point_of_the_interval():
     assert a_quarter_later.next_due(10.2, 0.5) == pytest.approx(10.625)
 
 
+class ManualClock:
+    """Time moves only when the test moves it, or when the batcher waits (to its deadline)."""
+
+    def __init__(self, now=100.0):
+        self.now = now
+
+    def time(self):
+        return self.now
+
+    async def wait(self, event, until):
+        if not event.is_set():
+            self.now = max(self.now, until)
+        await asyncio.sleep(0)  # let other tasks run, as a real wait would
+
+
 async def test_flushes_are_an_interval_apart_however_long_the_fan_out_takes():
-    loop = asyncio.get_running_loop()
+    clock = ManualClock()
     started = []
 
     async def slow_send(text):
-        started.append(loop.time())
+        started.append(clock.time())
         if len(started) == 1:
             batcher.add([comment(2)])  # arrives mid fan-out
-        await asyncio.sleep(0.3)
+        clock.now += 0.3  # the fan-out takes 0.3 s
 
-    batcher = CommentBatcher(1, slow_send, lambda: 10_000)  # the 500 ms tier
+    batcher = CommentBatcher(1, slow_send, lambda: 10_000, clock=clock)  # the 500 ms tier
     batcher.add([comment(1)])
-    async with asyncio.timeout(5):
-        while len(started) < 2:
-            await asyncio.sleep(0.01)
+    while len(started) < 2:
+        await asyncio.sleep(0)
     await batcher.close()
 
     # Counted from the end of the first fan-out, the second frame would start 0.8 s after
-    # the first. (The first may start a little late, on a busy loop.)
-    assert 0.45 <= started[1] - started[0] < 0.65
+    # the first.
+    assert started[1] - started[0] == pytest.approx(0.5)
+
+
+async def test_a_full_buffer_cuts_the_wait_short():
+    clock = ManualClock()
+    send = Recorder()
+    batcher = CommentBatcher(1, send, lambda: 100_000, max_buffer=3, clock=clock)  # 1 s tier
+
+    batcher.add([comment(n) for n in range(3)])
+    for _ in range(10):
+        await asyncio.sleep(0)
+
+    assert len(send.frames) == 1 and clock.time() == 100.0
+    await batcher.close()
