@@ -14,6 +14,8 @@ import time
 EPOCH_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 WORKER_BITS = 10
 SEQUENCE_BITS = 12
+# The milliseconds sit above the worker and sequence bits, so IDs sort by time.
+TIME_SHIFT = WORKER_BITS + SEQUENCE_BITS
 MAX_WORKER = (1 << WORKER_BITS) - 1
 MAX_SEQUENCE = (1 << SEQUENCE_BITS) - 1
 
@@ -44,16 +46,17 @@ class SnowflakeGenerator:
             else:
                 self._sequence = 0
             self._last_ms = now
-            return (
-                (now << (WORKER_BITS + SEQUENCE_BITS))
-                | (self.worker << SEQUENCE_BITS)
-                | self._sequence
-            )
+            return (now << TIME_SHIFT) | (self.worker << SEQUENCE_BITS) | self._sequence
 
 
 def timestamp_ms(snowflake: int) -> int:
     """Milliseconds since the Unix epoch at which the ID was made."""
-    return (snowflake >> (WORKER_BITS + SEQUENCE_BITS)) + EPOCH_MS
+    return (snowflake >> TIME_SHIFT) + EPOCH_MS
+
+
+def first_id_at(unix_ms: int) -> int:
+    """The smallest ID made at or after `unix_ms`: the bound for "comments since" queries."""
+    return max(0, unix_ms - EPOCH_MS) << TIME_SHIFT
 
 
 _generator: SnowflakeGenerator | None = None

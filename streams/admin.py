@@ -10,7 +10,7 @@ from django.db.models import Count
 from django.utils.translation import ngettext
 
 from comments.models import Comment
-from comments.snowflake import EPOCH_MS, SEQUENCE_BITS, WORKER_BITS
+from comments.snowflake import first_id_at
 from moderation.console import SOURCE, ReasonActionForm, action_reason, may_moderate
 
 from . import services
@@ -21,12 +21,6 @@ logger = logging.getLogger(__name__)
 
 RATE_WINDOW_SECONDS = 60
 SLOW_MODE_PRESETS = (10, 30, 60)
-
-
-def first_id_since(seconds_ago: float) -> int:
-    """The smallest Snowflake id a comment created `seconds_ago` could have."""
-    ms = int((time.time() - seconds_ago) * 1000) - EPOCH_MS
-    return max(0, ms) << (WORKER_BITS + SEQUENCE_BITS)
 
 
 class LiveStatsChangeList(ChangeList):
@@ -41,10 +35,10 @@ class LiveStatsChangeList(ChangeList):
         except Exception:
             logger.exception("reading viewer counts failed")
             viewers = {}
+        # Ids are time-ordered: "created in the window" is a range on the primary key.
+        window_start = first_id_at(int((time.time() - RATE_WINDOW_SECONDS) * 1000))
         rates = dict(
-            Comment.objects.filter(
-                stream_id__in=ids, is_hidden=False, id__gte=first_id_since(RATE_WINDOW_SECONDS)
-            )
+            Comment.objects.filter(stream_id__in=ids, is_hidden=False, id__gte=window_start)
             .values_list("stream_id")
             .annotate(count=Count("id"))
             .order_by()
