@@ -84,8 +84,10 @@ def moderation_scene(stream, people, moderator):
 def test_take_a_screenshot_of_the_comment_moderation_page(
     tmp_path, monkeypatch, alice, bob, charlie, host, moderator, stream
 ):
-    from playwright.sync_api import expect, sync_playwright
-
+    playwright_api = pytest.importorskip(
+        "playwright.sync_api", reason="the screenshot needs Playwright: pip install -e '.[dev]'"
+    )
+    expect, sync_playwright = playwright_api.expect, playwright_api.sync_playwright
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM}")
     Stream.objects.filter(id=stream.id).update(title="Rocket launch, live from the pad")

@@ -2,7 +2,8 @@
 
 The page server is a gateway process from tests.gateways on the test database, so the
 tests need PostgreSQL (DATABASE_URL); they skip on the embedded SQLite default, whose
-test database lives in the test process's memory.
+test database lives in the test process's memory. Without Playwright (the dev extra) the
+browser tests skip; the others in this folder still run.
 """
 
 import os
@@ -11,7 +12,6 @@ from pathlib import Path
 import pytest
 from django.db import connection
 from django.test import Client
-from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.gateways import (
     GatewayProcess,
@@ -19,14 +19,16 @@ from tests.gateways import (
 )
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-# The page reconnects with backoff and the server takes a moment to start: waiting for
-# the page to reach a state may take this long. Assertions wait for states, not for time.
-expect.set_options(timeout=20_000)
+PLAYWRIGHT_MISSING = "browser tests need Playwright: pip install -e '.[dev]'"
 ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
 
 
 @pytest.fixture(scope="module")
 def browser():
+    playwright_api = pytest.importorskip("playwright.sync_api", reason=PLAYWRIGHT_MISSING)
+    # The page reconnects with backoff and the server takes a moment to start: waiting for
+    # the page to reach a state may take this long. Assertions wait for states, not for time.
+    playwright_api.expect.set_options(timeout=20_000)
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)")
     # Playwright's sync API runs an event loop in this thread, which makes Django refuse
@@ -35,7 +37,7 @@ def browser():
     previous = os.environ.get(ASYNC_UNSAFE)
     os.environ[ASYNC_UNSAFE] = "true"
     try:
-        with sync_playwright() as playwright:
+        with playwright_api.sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM)
             yield browser
             browser.close()
@@ -79,9 +81,11 @@ def page_server(request, tmp_path, transactional_db):
 @pytest.fixture
 def open_page(browser, page_server):
     """Open the stream page as `user` (None: anonymous) once it has joined the stream."""
+    from playwright.sync_api import expect  # present: the browser fixture skips without it
+
     contexts = []
 
-    def open_stream_page(stream, user=None, viewport=None) -> Page:
+    def open_stream_page(stream, user=None, viewport=None):
         context = browser.new_context(
             base_url=page_server.url, viewport=viewport or {"width": 1280, "height": 800}
         )

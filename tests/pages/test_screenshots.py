@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import expect
 
 from comments import snowflake
 from comments.models import Comment
+from tests.pages.conftest import PLAYWRIGHT_MISSING
+
+expect = pytest.importorskip("playwright.sync_api", reason=PLAYWRIGHT_MISSING).expect
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 CHAT = [

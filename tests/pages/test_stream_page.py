@@ -5,11 +5,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connections
-from playwright.sync_api import Page, expect
 
 from comments.models import Comment
 from moderation.models import ModerationAction
 from moderation.services import pin_comment
+from tests.pages.conftest import PLAYWRIGHT_MISSING
+
+playwright_api = pytest.importorskip("playwright.sync_api", reason=PLAYWRIGHT_MISSING)
+Page, expect = playwright_api.Page, playwright_api.expect
 
 MARKUP = "<img src=x onerror=alert(1)>"
 

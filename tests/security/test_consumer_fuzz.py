@@ -11,12 +11,14 @@ import json
 import uuid
 
 import pytest
-from hypothesis import HealthCheck, given
-from hypothesis import settings as hypothesis_settings
-from hypothesis import strategies as st
 
 from comments.protocol import CLIENT_MESSAGES, REACTION_TYPES, SERVER_MESSAGES, parse_client_frame
 from livecomments.errors import InvalidMessage
+
+pytest.importorskip("hypothesis", reason="property tests need Hypothesis: pip install -e '.[dev]'")
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

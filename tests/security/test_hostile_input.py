@@ -7,13 +7,15 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from comments.limits import SocketLimits
 from comments.protocol import CLIENT_MESSAGES, parse_client_frame
 from livecomments.errors import InvalidMessage
 from tests.gateways import PROJECT_ROOT
+
+pytest.importorskip("hypothesis", reason="property tests need Hypothesis: pip install -e '.[dev]'")
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=50),
