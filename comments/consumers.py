@@ -5,6 +5,9 @@ frames (already encoded) to each StreamRoom, which writes them to its sockets.
 """
 
 import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import ClassVar
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.utils import timezone
@@ -22,9 +25,17 @@ from livecomments.errors import (
 from livecomments.events import Message, frame, user_group
 
 from . import services
-from .gateway import StreamRoom, gateway
-from .protocol import JoinStream, PostComment, React, ReportLatency, ack_payload, parse_client_frame
-from .selectors import backfill
+from .delivery import StreamRoom
+from .gateway import gateway
+from .protocol import (
+    JoinStream,
+    LeaveStream,
+    PostComment,
+    React,
+    ReportLatency,
+    ack_payload,
+    parse_client_frame,
+)
 
 logger = logging.getLogger(__name__)
 latency_logger = logging.getLogger("livecomments.display_latency")
@@ -45,12 +56,12 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self._held: list[str] | None = None
         await self.accept()
         if self._user_id is not None:
-            await self.gateway.fanout.listen(user_group(self._user_id), self)
+            await self.gateway.fanout.listen(user_group(self._user_id), self.on_user_message)
 
     async def disconnect(self, code: int) -> None:
         self._leave()
         if self._user_id is not None:
-            await self.gateway.fanout.unlisten(user_group(self._user_id), self)
+            await self.gateway.fanout.unlisten(user_group(self._user_id), self.on_user_message)
 
     @property
     def _user_id(self) -> int | None:
@@ -79,50 +90,45 @@ class LiveConsumer(AsyncWebsocketConsumer):
         except InvalidMessage as error:
             await self.send_error(error)
             return
+        handler = self.HANDLERS[kind]
         try:
-            if kind == "join_stream":
-                await self.join_stream(payload)
-            elif kind == "leave_stream":
-                self._leave()
-            elif kind == "post_comment":
-                await self.post_comment(payload, received_at)
-            elif kind == "react":
-                await self.react(payload)
-            elif kind == "report_latency":
-                self.report_latency(payload)
+            await handler(self, payload, received_at)
         except LiveCommentsError as error:
             await self.send_error(error)
         except Exception:
             logger.exception("handling %s failed", kind)
             await self.send_error(Unavailable())
 
-    async def join_stream(self, payload: JoinStream) -> None:
+    async def join_stream(self, payload: JoinStream, received_at: datetime) -> None:
         if payload.userId is not None and payload.userId != str(self._user_id):
             raise Unauthorized("userId is not the user this socket is logged in as.")
-        stream_id = int(payload.streamId)
         self._leave()
-        info, pinned = await services.open_stream(stream_id, self.user)
+        after = int(payload.lastSeenCommentId) if payload.lastSeenCommentId else None
         self._held = []
         try:
-            self.room = await self.gateway.join(self, info)
+            snapshot = await services.join_stream(self, int(payload.streamId), self.user, after)
+            self.room = snapshot.room
+            info = snapshot.info
             await self.send(
                 text_data=frame(
                     "stream_state",
                     {
-                        "streamId": str(stream_id),
+                        "streamId": str(info.stream_id),
                         "title": info.title,
                         "status": info.status,
-                        "viewerCount": self.room.viewer_count,
-                        "pinnedComments": pinned,
+                        "viewerCount": snapshot.viewer_count,
+                        "pinnedComments": snapshot.pinned,
                     },
                 )
             )
-            after = int(payload.lastSeenCommentId) if payload.lastSeenCommentId else None
-            comments = await backfill(stream_id, after)
             await self.send(
                 text_data=frame(
                     "comments_batch",
-                    {"streamId": str(stream_id), "comments": comments, "isBackfill": True},
+                    {
+                        "streamId": str(info.stream_id),
+                        "comments": snapshot.backfill,
+                        "isBackfill": True,
+                    },
                 )
             )
         finally:
@@ -130,7 +136,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
             for text in held:
                 await self.send(text_data=text)
 
-    async def post_comment(self, payload: PostComment, received_at) -> None:
+    async def leave_stream(self, payload: LeaveStream, received_at: datetime) -> None:
+        self._leave()
+
+    async def post_comment(self, payload: PostComment, received_at: datetime) -> None:
         key = payload.idempotencyKey
         try:
             room = self._joined(payload.streamId)
@@ -156,12 +165,12 @@ class LiveConsumer(AsyncWebsocketConsumer):
             ack.get("code") or "accepted", (timezone.now() - received_at).total_seconds()
         )
 
-    async def react(self, payload: React) -> None:
+    async def react(self, payload: React, received_at: datetime) -> None:
         room = self._joined(payload.streamId)
         comment_id = int(payload.commentId) if payload.commentId else None
         await services.react(self.user, room, payload.reactionType, comment_id)
 
-    def report_latency(self, payload: ReportLatency) -> None:
+    async def report_latency(self, payload: ReportLatency, received_at: datetime) -> None:
         metrics.record_display_latencies(payload.samples)
         slow = [sample for sample in payload.samples if sample > SLOW_DISPLAY_MS]
         if slow:
@@ -175,7 +184,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     # --- group messages (user group) --------------------------------------------------
 
-    async def on_group_message(self, message: Message) -> None:
+    async def on_user_message(self, message: Message) -> None:
         if message["type"] == "user.banned":
             stream_id = message.get("streamId")
             if self.room is not None and stream_id in (None, self.room.stream_id):
@@ -191,5 +200,15 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     def _leave(self) -> None:
         if self.room is not None:
-            self.gateway.leave(self, self.room)
+            self.room.remove(self)
             self.room = None
+
+    # One handler per client message type (comments.protocol.CLIENT_MESSAGES), as Channels
+    # dispatches by type.
+    HANDLERS: ClassVar[dict[str, Callable[..., Awaitable[None]]]] = {
+        "join_stream": join_stream,
+        "leave_stream": leave_stream,
+        "post_comment": post_comment,
+        "react": react,
+        "report_latency": report_latency,
+    }

@@ -3,7 +3,6 @@
 Every edge (the WebSocket consumer, the REST API) calls these; the rules live here once.
 """
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,11 +20,12 @@ from moderation.selectors import is_banned
 from streams.models import Stream
 
 from . import state
-from .gateway import StreamInfo, gateway
+from .delivery import Socket, StreamInfo, StreamRoom
+from .gateway import gateway
 from .protocol import MAX_CONTENT_CHARS
 from .rendering import WireComment
-from .selectors import pinned_comments
-from .writer import Post
+from .selectors import backfill, pinned_comments
+from .writer import CommentWriter, Post
 
 
 @dataclass(frozen=True)
@@ -61,10 +61,32 @@ def _open_stream(stream_id: int, user_id: int | None) -> tuple[StreamInfo, list[
     return info, pinned_comments(stream_id)
 
 
-async def open_stream(stream_id: int, user) -> tuple[StreamInfo, list[WireComment]]:
-    """Check that `user` may watch the stream; return its state and pinned comments."""
+@dataclass(frozen=True)
+class JoinSnapshot:
+    """What a socket that joins a stream is sent first: its state, then the backfill."""
+
+    room: StreamRoom
+    info: StreamInfo
+    viewer_count: int
+    pinned: list[WireComment]
+    backfill: list[WireComment]
+
+
+async def join_stream(
+    socket: Socket, stream_id: int, user, last_seen_comment_id: int | None
+) -> JoinSnapshot:
+    """Check that `user` may watch the stream, add `socket` to its room, return the snapshot.
+
+    Frames of the stream reach `socket` from the moment it joins: it holds them until it
+    has sent the snapshot.
+    """
     user_id = user.id if user is not None and user.is_authenticated else None
-    return await database_sync_to_async(_open_stream)(stream_id, user_id)
+    info, pinned = await database_sync_to_async(_open_stream)(stream_id, user_id)
+    room = await gateway().join(socket, info)
+    viewer_count = room.viewer_count
+    return JoinSnapshot(
+        room, info, viewer_count, pinned, await backfill(stream_id, last_seen_comment_id)
+    )
 
 
 async def post_comment(
@@ -80,27 +102,16 @@ async def post_comment(
     known = await state.idempotency_store().get(author.id, key)
     if known is not None:
         return known
-    in_flight = gateway().in_flight
-    twin = in_flight.get((author.id, key))
-    if twin is not None:
-        return await asyncio.shield(twin)
-
-    future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-    in_flight[(author.id, key)] = future
-    try:
-        comment_id = await _post_new(author, stream, content, key, parent_id, received_at)
-    except BaseException as error:
-        future.set_exception(error)
-        future.exception()  # a twin may not be waiting; don't warn about an unread error
-        raise
-    else:
-        future.set_result(comment_id)
-        return comment_id
-    finally:
-        del in_flight[(author.id, key)]
+    writer = gateway().writer
+    return await writer.once(
+        author.id,
+        key,
+        lambda: _post_new(writer, author, stream, content, key, parent_id, received_at),
+    )
 
 
 async def _post_new(
+    writer: CommentWriter,
     author: Author,
     stream: StreamInfo,
     content: str,
@@ -120,7 +131,7 @@ async def _post_new(
         raise ContentViolation(f"A comment is at most {MAX_CONTENT_CHARS} characters.")
     if stream.status != Stream.Status.LIVE:
         raise StreamEnded()
-    stored = await gateway().writer.submit(
+    stored = await writer.submit(
         Post(
             author_id=author.id,
             username=author.username,
@@ -134,7 +145,7 @@ async def _post_new(
     return stored.comment_id
 
 
-async def react(user, room, reaction_type: str, comment_id: int | None) -> None:
+async def react(user, room: StreamRoom, reaction_type: str, comment_id: int | None) -> None:
     """Count a reaction; floods from one user are dropped without a word (SPEC §3)."""
     author = Author.of(user)
     if room.info is not None and room.info.status != Stream.Status.LIVE:

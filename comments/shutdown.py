@@ -14,14 +14,13 @@ import contextlib
 import logging
 import signal
 import sys
-from functools import partial
+
+from .gateway import DRAIN_SECONDS, running_gateway
+from .limits import protocol_of
 
 logger = logging.getLogger(__name__)
 
-DRAIN_SECONDS = 10.0
 CLOSE_SECONDS = 3.0
-# Time for our own fan-out to hand the last published batches to this process's sockets.
-LAST_BATCH_SECONDS = 0.3
 
 
 class GracefulShutdown:
@@ -75,21 +74,9 @@ class GracefulShutdown:
             _stop_reactor()
 
     async def drain(self) -> None:
-        from comments import state
-        from comments.gateway import _gateways
-
-        gateway = _gateways.get(asyncio.get_running_loop())
-        if gateway is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(gateway.writer.drain(), DRAIN_SECONDS)
-            for room in list(gateway.rooms.values()):
-                with contextlib.suppress(Exception):
-                    await room.flush_batches()
-            with contextlib.suppress(Exception):
-                await state.viewer_registry().report(
-                    gateway.id, {stream_id: 0 for stream_id in gateway.rooms}
-                )
-            await asyncio.sleep(LAST_BATCH_SECONDS)
+        found = running_gateway()
+        if found is not None:
+            await found.drain()
         for send in list(self._sockets):
             try:
                 await _close_going_away(send)
@@ -98,9 +85,9 @@ class GracefulShutdown:
         if self._sockets:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._closed.wait(), CLOSE_SECONDS)
-        if gateway is not None:
+        if found is not None:
             with contextlib.suppress(Exception):
-                await gateway.close()
+                await found.close()
         logger.info("shutdown drained; %d sockets still open", len(self._sockets))
 
     async def _refuse(self, scope, receive, send) -> None:
@@ -122,7 +109,7 @@ class GracefulShutdown:
 async def _close_going_away(send) -> None:
     """Close with 1001. Daphne's autobahn refuses 1001 from `websocket.close` (only 1000 and
     3000-4999), so under daphne the close frame goes to its protocol directly."""
-    protocol = send.args[0] if isinstance(send, partial) and send.args else None
+    protocol = protocol_of(send)
     if protocol is not None and hasattr(protocol, "sendCloseFrame"):
         protocol.sendCloseFrame(code=1001, isReply=False)
     else:

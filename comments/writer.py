@@ -146,6 +146,31 @@ class CommentWriter:
         self._queue: list[tuple[Post, asyncio.Future[Outcome]]] = []
         self._task: asyncio.Task[None] | None = None
         self._store = database_sync_to_async(store_posts)
+        # Posts of one (author, idempotency key) being stored right now: a twin waits for it.
+        self._in_flight: dict[tuple[int, str], asyncio.Future[int]] = {}
+
+    async def once(self, author_id: int, key: str, post: Callable[[], Awaitable[int]]) -> int:
+        """Run `post` for this author's key, unless a twin is in flight: then share its outcome.
+
+        A twin (a retry sent before the first answer) must neither count against the limits
+        nor store a second comment; it gets the first one's comment id, or its refusal.
+        """
+        twin = self._in_flight.get((author_id, key))
+        if twin is not None:
+            return await asyncio.shield(twin)
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._in_flight[(author_id, key)] = future
+        try:
+            comment_id = await post()
+        except BaseException as error:
+            future.set_exception(error)
+            future.exception()  # a twin may not be waiting; don't warn about an unread error
+            raise
+        else:
+            future.set_result(comment_id)
+            return comment_id
+        finally:
+            del self._in_flight[(author_id, key)]
 
     async def submit(self, post: Post) -> Stored:
         """Store the post; return once it is committed, or raise why it was refused."""

@@ -11,7 +11,8 @@ from the database and the recent-comments cache, never from here.
 import asyncio
 import contextlib
 import logging
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import orjson
 from asgiref.sync import async_to_sync
@@ -32,6 +33,11 @@ def stream_group(stream_id: int) -> str:
     return f"stream.{stream_id}"
 
 
+def stream_of_group(group: str) -> int:
+    """The stream a `stream_group` name is of."""
+    return int(group.removeprefix("stream."))
+
+
 def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 
@@ -41,8 +47,9 @@ def stream_frame(kind: str, payload: dict[str, Any]) -> Message:
     return {"type": "stream.frame", "frame": frame(kind, payload)}
 
 
-class Listener(Protocol):
-    async def on_group_message(self, message: Message) -> None: ...
+# Called with each message of a group it listens on; a bound method, so that the same
+# listener can be named again to stop listening.
+Listener = Callable[[Message], Awaitable[None]]
 
 
 async def publish(group: str, message: Message) -> None:
@@ -108,6 +115,6 @@ class FanOut:
                 continue
             for listener in list(self._listeners.get(message.get("group", ""), ())):
                 try:
-                    await listener.on_group_message(message)
+                    await listener(message)
                 except Exception:
                     logger.exception("listener failed on %s", message.get("type"))

@@ -2,10 +2,11 @@
 
 Every daphne process serves its own figures; Prometheus scrapes each gateway (see
 docs/operations.md). Counters are bumped on the hot path (a dict lookup and an add);
-sockets per stream are read from the gateway's rooms only when scraped.
+sockets per stream are read only when scraped, through what the comments app registers.
 """
 
 import hmac
+from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseForbidden
@@ -61,8 +62,14 @@ LOGIN_THROTTLED = Counter(
 )
 
 
+SocketCounts = Callable[[], Iterable[tuple[int, int]]]
+
+
 class SocketsCollector:
     """livecomments_sockets{stream}: this process's sockets joined to each stream."""
+
+    def __init__(self, socket_counts: SocketCounts) -> None:
+        self._socket_counts = socket_counts
 
     @staticmethod
     def _family() -> GaugeMetricFamily:
@@ -71,21 +78,19 @@ class SocketsCollector:
         )
 
     def describe(self):
-        # Registering asks for the names; describing them spares importing the gateway,
-        # whose modules record metrics of their own (an import cycle).
+        # Registering asks for the names; describing them reads no sockets.
         yield self._family()
 
     def collect(self):
-        from comments.gateway import _gateways
-
         family = self._family()
-        for gateway in list(_gateways.values()):
-            for stream_id, room in list(gateway.rooms.items()):
-                family.add_metric([str(stream_id)], room.socket_count)
+        for stream_id, sockets in self._socket_counts():
+            family.add_metric([str(stream_id)], sockets)
         yield family
 
 
-REGISTRY.register(SocketsCollector())
+def register_socket_counts(socket_counts: SocketCounts) -> None:
+    """Serve `socket_counts()`, (stream id, sockets) pairs, as livecomments_sockets."""
+    REGISTRY.register(SocketsCollector(socket_counts))
 
 
 def record_post(outcome: str, seconds: float) -> None:

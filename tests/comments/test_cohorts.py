@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from comments.gateway import COHORTS, StreamRoom
+from comments.delivery import COHORTS, StreamRoom
 
 
 class Socket:
@@ -22,7 +22,7 @@ def comment(n):
 
 
 def test_sockets_spread_evenly_over_cohorts_at_evenly_spaced_points_of_the_interval():
-    room = StreamRoom(1, "gw", first_seq=1)
+    room = StreamRoom(1, "gw")
     for _ in range(3 * COHORTS):
         room.add(Socket())
 
@@ -33,7 +33,7 @@ def test_sockets_spread_evenly_over_cohorts_at_evenly_spaced_points_of_the_inter
 
 
 async def test_each_socket_gets_each_comment_once_numbered_by_its_cohort():
-    room = StreamRoom(1, "gw", first_seq=1)
+    room = StreamRoom(1, "gw")
     sockets = [Socket() for _ in range(2 * COHORTS + 1)]
     for socket in sockets:
         room.add(socket)

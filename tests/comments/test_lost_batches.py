@@ -3,7 +3,7 @@ nothing follows them."""
 
 import pytest
 
-from comments import gateway as gateway_module
+from comments import relay as relay_module
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,8 +31,8 @@ async def test_the_last_comments_lost_on_the_way_are_resent(
     earlier = await poster.post(stream, "arrives")
     [arrived] = await viewer.live_comments(1)
     assert arrived["id"] == earlier["commentId"]
-    publish, lost = losing_the_first_comments(gateway_module.publish)
-    monkeypatch.setattr(gateway_module, "publish", publish)
+    publish, lost = losing_the_first_comments(relay_module.publish)
+    monkeypatch.setattr(relay_module, "publish", publish)
 
     ack = await poster.post(stream, "lost on the way, then resent")
 
@@ -55,8 +55,8 @@ async def test_comments_lost_before_others_show_viewers_a_gap(
     await viewer.join(stream)
     await poster.post(stream, "arrives")
     first = await viewer.receive_type("comments_batch")
-    publish, lost = losing_the_first_comments(gateway_module.publish)
-    monkeypatch.setattr(gateway_module, "publish", publish)
+    publish, lost = losing_the_first_comments(relay_module.publish)
+    monkeypatch.setattr(relay_module, "publish", publish)
 
     await poster.post(stream, "lost on the way")
     after = await poster.post(stream, "arrives after the lost one")
@@ -78,9 +78,9 @@ async def test_comments_resent_for_others_are_not_batched_again(clients, alice, 
     await viewer.join(stream)
     await poster.post(stream, "once is enough")
     await viewer.live_comments(1)
-    room = gateway().rooms[stream.id]
+    relay = gateway().relays[stream.id]
 
     # As if another gateway had lost every comments message of this one and asked for them.
-    await publish(room.group, {"type": "stream.resend", "gatewayId": room.gateway_id, "after": 0})
+    await publish(relay.group, {"type": "stream.resend", "gatewayId": relay.gateway_id, "after": 0})
 
     await viewer.nothing_more(timeout=1.5)

@@ -69,7 +69,7 @@ class Scenario:
             assert not missing, f"{viewer.name} missed {len(missing)} comments"
             assert viewer.ids <= set(stored), f"{viewer.name} saw comments never stored"
             # A live comment may come twice only when its post was retried after a lost
-            # ack (republished, see Gateway._after_commit); clients drop it by id.
+            # ack (republished, see Gateway.after_commit); clients drop it by id.
             retried = sum(
                 c for p in self.posters for o, c in p.outcomes.items() if o.startswith("no_ack")
             )

@@ -1,0 +1,136 @@
+"""Local delivery: this process's sockets of one stream, in cohorts, each with its batcher.
+
+A StreamRoom holds what one gateway knows of a stream for its own sockets: the stream's
+state as last heard, the viewer totals, the reactions heard this interval, and the
+sockets, spread over cohorts whose comment frames go out at evenly spaced points of each
+interval. It writes frames; it never talks to other gateways (that is `relay`).
+"""
+
+import asyncio
+import itertools
+import logging
+import random
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from .batcher import CommentBatcher
+from .reactions import ReactionCounter
+from .rendering import WireComment
+
+logger = logging.getLogger(__name__)
+
+FAN_OUT_SLICE = 200
+# A room's sockets get their comment frames in this many cohorts, at evenly spread points
+# of each interval.
+COHORTS = 8
+
+
+class Socket(Protocol):
+    async def send_frame(self, text: str) -> None: ...
+
+
+@dataclass
+class StreamInfo:
+    stream_id: int
+    title: str
+    status: str
+    host_id: int | None
+    slow_mode_seconds: int
+
+
+class Cohort:
+    """Sockets of a room whose comment frames go out at one point of each interval.
+
+    Each cohort batches every comment for its sockets and numbers its own frames: a
+    fan-out to thousands of sockets becomes a few smaller ones spread over the interval,
+    instead of one burst that holds up the event loop and the sockets at its end.
+    """
+
+    def __init__(self, room: "StreamRoom", number: int, phase: float) -> None:
+        self.sockets: set[Socket] = set()
+        self.batcher = CommentBatcher(
+            room.stream_id,
+            lambda text: room.send_local(text, self.sockets),
+            lambda: room.viewer_total,
+            gateway_id=f"{room.gateway_id}.{number}",
+            phase=phase,
+        )
+
+
+class StreamRoom:
+    def __init__(self, stream_id: int, gateway_id: str) -> None:
+        self.stream_id = stream_id
+        self.gateway_id = gateway_id
+        self.info: StreamInfo | None = None
+        self.viewer_total = 0
+        self.reported_local = 0  # this gateway's sockets as last reported to the registry
+        self.sent_viewer_total: int | None = None
+        # A random start per room: the cohorts of two gateways' rooms fall apart too.
+        start = random.random()
+        self.cohorts = [
+            Cohort(self, number, (start + number / COHORTS) % 1) for number in range(COHORTS)
+        ]
+        self.reactions = ReactionCounter()
+        self.heard_reactions: Counter[str] = Counter()
+        self._sending = asyncio.Lock()
+
+    @property
+    def viewer_count(self) -> int:
+        """The stream's viewers on all gateways, with this gateway's own sockets up to date."""
+        return max(0, self.viewer_total - self.reported_local + self.socket_count)
+
+    @property
+    def socket_count(self) -> int:
+        """This gateway's sockets of the stream."""
+        return sum(len(cohort.sockets) for cohort in self.cohorts)
+
+    def all_sockets(self) -> Iterator[Socket]:
+        return itertools.chain.from_iterable(cohort.sockets for cohort in self.cohorts)
+
+    def add(self, socket: Socket) -> None:
+        min(self.cohorts, key=lambda cohort: len(cohort.sockets)).sockets.add(socket)
+
+    def remove(self, socket: Socket) -> None:
+        for cohort in self.cohorts:
+            cohort.sockets.discard(socket)
+
+    def batch(self, comments: list[WireComment]) -> None:
+        for cohort in self.cohorts:
+            if cohort.sockets:
+                cohort.batcher.add(comments)
+
+    def skip_seq(self) -> None:
+        """Leave a batch number out in every cohort: its viewers resume what they missed."""
+        for cohort in self.cohorts:
+            cohort.batcher.skip_seq()
+
+    def buffered(self) -> int:
+        return sum(len(cohort.batcher) for cohort in self.cohorts)
+
+    async def flush_batches(self) -> None:
+        """Stop the batch timers and send what is buffered."""
+        for cohort in self.cohorts:
+            await cohort.batcher.close()
+
+    async def send_local(self, text: str, sockets: Iterable[Socket] | None = None) -> None:
+        """Write a frame to this gateway's sockets of the stream (by default all of them)."""
+        # One frame at a time per room keeps every socket's frames in order; between
+        # slices of sockets the loop serves acks and Redis replies instead of waiting out
+        # a whole fan-out.
+        async with self._sending:
+            targets = list(self.all_sockets() if sockets is None else sockets)
+            for index, socket in enumerate(targets, 1):
+                try:
+                    await socket.send_frame(text)
+                except Exception:
+                    # A socket closing mid fan-out (its disconnect not yet handled) must
+                    # not cost the sockets after it this frame.
+                    logger.debug("a frame to a closing socket failed", exc_info=True)
+                if index % FAN_OUT_SLICE == 0:
+                    await asyncio.sleep(0)
+
+    def is_quiet(self) -> bool:
+        """No sockets here, nothing buffered, no reactions waiting to be published."""
+        return not self.socket_count and not self.buffered() and not self.reactions.counts

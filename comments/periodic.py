@@ -1,0 +1,140 @@
+"""A gateway's periodic work, every reaction interval while it serves any stream.
+
+Each tick publishes this gateway's reaction counts and writes the reactions heard to its
+sockets; every second it sweeps for comments another gateway stored but never published,
+announces its last comment message per stream, and reports its sockets to the viewer
+registry (fully every few seconds, so that a gateway that died stops counting); every
+few seconds it adds the reaction totals to the database; and it forgets quiet streams.
+"""
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+
+from channels.db import database_sync_to_async
+
+from livecomments.events import frame, publish, stream_group
+
+from . import state
+from .delivery import StreamRoom
+from .reactions import INTERVAL_SECONDS, TotalKey, add_to_totals
+from .relay import Relay
+
+logger = logging.getLogger(__name__)
+
+VIEWER_COUNT_SECONDS = 1.0
+FULL_REPORT_SECONDS = 5.0
+TOTALS_PERSIST_SECONDS = 2.0
+
+
+class PeriodicWork:
+    def __init__(
+        self,
+        gateway_id: str,
+        rooms: dict[int, StreamRoom],
+        relays: dict[int, Relay],
+        *,
+        sweep: Callable[[], Awaitable[None]],
+        forget: Callable[[int], Awaitable[None]],
+    ) -> None:
+        """`rooms` and `relays` are the gateway's own, read at each tick; `sweep` publishes
+        what dead gateways left unpublished; `forget` drops a quiet stream."""
+        self.gateway_id = gateway_id
+        self.rooms = rooms
+        self.relays = relays
+        self._sweep = sweep
+        self._forget = forget
+        self._task: asyncio.Task[None] | None = None
+        self._persist_totals = database_sync_to_async(add_to_totals)
+        self._pending_totals: Counter[TotalKey] = Counter()
+
+    def ensure_running(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._tick_forever())
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    async def _tick_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_viewers = next_full_report = next_totals = loop.time()
+        while True:
+            await asyncio.sleep(INTERVAL_SECONDS)
+            now = loop.time()
+            try:
+                await self._flush_reactions()
+                if now >= next_viewers:
+                    await self._sweep()
+                    for relay in list(self.relays.values()):
+                        await relay.announce_seq()
+                    full = now >= next_full_report
+                    await self._update_viewer_counts(full_report=full)
+                    next_viewers = now + VIEWER_COUNT_SECONDS
+                    if full:
+                        next_full_report = now + FULL_REPORT_SECONDS
+                if now >= next_totals:
+                    await self._persist_reaction_totals()
+                    next_totals = now + TOTALS_PERSIST_SECONDS
+                for stream_id, room in list(self.rooms.items()):
+                    quiet = room.is_quiet() and not self.relays[stream_id].is_announcing()
+                    if quiet and room.reported_local == 0:
+                        await self._forget(stream_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("gateway tick failed")
+
+    async def _flush_reactions(self) -> None:
+        for room in list(self.rooms.values()):
+            counts = room.reactions.take_counts()
+            if counts:
+                await publish(
+                    stream_group(room.stream_id), {"type": "stream.reactions", "counts": counts}
+                )
+            self._pending_totals.update(room.reactions.take_totals())
+            if room.heard_reactions and room.socket_count:
+                await room.send_local(
+                    frame(
+                        "reactions_batch",
+                        {
+                            "streamId": str(room.stream_id),
+                            "counts": dict(room.heard_reactions),
+                            "timestamp": int(time.time() * 1000),
+                        },
+                    )
+                )
+            room.heard_reactions.clear()
+
+    async def _update_viewer_counts(self, full_report: bool) -> None:
+        changed = {
+            stream_id: room.socket_count
+            for stream_id, room in self.rooms.items()
+            if full_report or room.socket_count != room.reported_local
+        }
+        registry = state.viewer_registry()
+        await registry.report(self.gateway_id, changed)
+        for stream_id, count in changed.items():
+            self.rooms[stream_id].reported_local = count
+        watched = [stream_id for stream_id, room in self.rooms.items() if room.socket_count]
+        totals = await registry.totals(watched)
+        for stream_id, total in totals.items():
+            room = self.rooms[stream_id]
+            room.viewer_total = total
+            if total != room.sent_viewer_total:
+                room.sent_viewer_total = total
+                await room.send_local(
+                    frame("viewer_count", {"streamId": str(stream_id), "count": total})
+                )
+
+    async def _persist_reaction_totals(self) -> None:
+        if not self._pending_totals:
+            return
+        totals, self._pending_totals = self._pending_totals, Counter()
+        try:
+            await self._persist_totals(totals)
+        except Exception:
+            logger.exception("saving reaction totals failed; keeping them for the next try")
+            self._pending_totals.update(totals)
