@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from .protocol import REACTION_TYPES
+
 
 class Comment(models.Model):
     # A Snowflake (comments.snowflake): time-ordered, unique across gateway processes.
@@ -46,13 +48,8 @@ class Comment(models.Model):
         return f"{self.author_id}: {self.content[:40]}"
 
 
-class ReactionType(models.TextChoices):
-    LIKE = "like"
-    LOVE = "love"
-    HAHA = "haha"
-    WOW = "wow"
-    SAD = "sad"
-    ANGRY = "angry"
+# The labels the migration has; the types themselves are comments.protocol's.
+REACTION_CHOICES = [(kind, kind.capitalize()) for kind in REACTION_TYPES]
 
 
 class ReactionTotal(models.Model):
@@ -60,7 +57,7 @@ class ReactionTotal(models.Model):
 
     stream = models.ForeignKey("streams.Stream", on_delete=models.CASCADE, related_name="reactions")
     comment = models.ForeignKey(Comment, null=True, blank=True, on_delete=models.CASCADE)
-    reaction_type = models.CharField(max_length=8, choices=ReactionType.choices)
+    reaction_type = models.CharField(max_length=8, choices=REACTION_CHOICES)
     count = models.PositiveBigIntegerField(default=0)
 
     class Meta:

@@ -9,7 +9,7 @@ renders them in its own format.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
@@ -28,8 +28,9 @@ UuidString = Annotated[
         pattern=r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
     ),
 ]
+# The one list of reaction types: the model's choices, the page and the client follow it.
 ReactionTypeName = Literal["like", "love", "haha", "wow", "sad", "angry"]
-REACTION_TYPES: tuple[str, ...] = ("like", "love", "haha", "wow", "sad", "angry")
+REACTION_TYPES: tuple[ReactionTypeName, ...] = get_args(ReactionTypeName)
 
 
 # --- Client → server -----------------------------------------------------------------
