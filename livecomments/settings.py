@@ -180,6 +180,12 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Tests only: persona users hashed with PBKDF2 made the suite several times slower. The test
+# run sets this (tests/settings.py), and the gateway processes it starts inherit it, so they
+# accept the users' hashes; unset, Django's default hashers.
+if env_bool("LC_INSECURE_FAST_PASSWORD_HASHER", False):
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -214,6 +220,9 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # OpenAPI 3.1 is JSON Schema, which the protocol's pydantic models (comments.protocol)
+    # are described in, nullable fields included.
+    "OAS_VERSION": "3.1.0",
 }
 
 # Product limits (SPEC §3). Settings so that the throughput benchmark can raise them.

@@ -15,8 +15,6 @@ WINDOW = 60
 
 @pytest.fixture(autouse=True)
 def small_login_limit(settings):
-    # Many logins per test: a fast hasher (autouse fixtures run before the persona users').
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.LIVE_COMMENTS = {**settings.LIVE_COMMENTS, "LOGIN_FAILURES": (LIMIT, WINDOW)}
     cache.clear()
     yield
