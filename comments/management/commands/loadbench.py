@@ -1,5 +1,6 @@
 """manage.py loadbench: the load benchmark of issue 5 (see docs/performance.md)."""
 
+from importlib.util import find_spec
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -116,6 +117,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        # matplotlib is in the dev extra only: the figures need no plot.
+        if (options["plot"] or options["plot_from"] is not None) and not find_spec("matplotlib"):
+            raise CommandError("--plot needs matplotlib: pip install -e '.[dev]'")
         if options["plot_from"] is not None:
             return self.replot(options)
         targets = ["ours", "baseline"] if options["target"] == "both" else [options["target"]]
