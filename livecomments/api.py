@@ -121,6 +121,10 @@ class TokenView(ObtainAuthToken):
     Failures count against the same limits as the login page (livecomments.login_attempts).
     """
 
+    # Answered from the posted credentials alone: a session cookie the client also holds
+    # must not bring in SessionAuthentication's CSRF check (SPEC §4).
+    authentication_classes = ()
+
     def post(self, request, *args, **kwargs):
         data = request.data if isinstance(request.data, Mapping) else {}
         attempts = LoginAttempts.of(request, str(data.get("username") or ""))

@@ -3,7 +3,9 @@
 import uuid
 
 import pytest
+from django.conf import settings
 from django.contrib.staticfiles import finders
+from django.test import Client
 from django.urls import reverse
 
 from comments.models import Comment
@@ -352,6 +354,29 @@ def test_a_user_gets_their_token_with_username_and_password(api, alice):
     assert wrong.json()["code"] == "INVALID_MESSAGE"
 
 
+def test_a_browser_with_a_session_gets_a_token_without_a_csrf_token(alice):
+    browser = Client(enforce_csrf_checks=True)
+    browser.get(reverse("login"))
+    logged_in = browser.post(
+        reverse("login"),
+        {
+            "username": "alice",
+            "password": "pw-alice",
+            "csrfmiddlewaretoken": browser.cookies[settings.CSRF_COOKIE_NAME].value,
+        },
+    )
+    assert logged_in.status_code == 302 and settings.SESSION_COOKIE_NAME in browser.cookies
+
+    response = browser.post(
+        reverse("api:token"),
+        {"username": "alice", "password": "pw-alice"},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 200, response.content
+    assert response.json() == {"token": alice.auth_token.key}
+
+
 def test_the_openapi_schema_and_docs_are_served(api):
     schema = api().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert schema.status_code == 200
@@ -365,6 +390,24 @@ def test_the_openapi_schema_and_docs_are_served(api):
     page = docs.content.decode()
     assert "cdn." not in page and "/static/drf_spectacular_sidecar/swagger-ui-dist/" in page
     assert finders.find("drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
+
+
+def test_the_schema_describes_comments_as_the_api_sends_them(api, alice, stream):
+    add_comment(stream, alice, parent=add_comment(stream, alice))
+    [sent, _] = api().get(reverse("api:comments", args=[stream.id])).json()["comments"]
+    schema = api().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    components = schema["components"]["schemas"]
+
+    def resolve(ref):
+        return components[ref.rsplit("/", 1)[1]]
+
+    responses = schema["paths"]["/api/streams/{stream_id}/comments/"]["get"]["responses"]
+    page = resolve(responses["200"]["content"]["application/json"]["schema"]["$ref"])
+    comment = resolve(page["properties"]["comments"]["items"]["$ref"])
+
+    assert set(comment["required"]) == set(comment["properties"]) == set(sent)
+    assert resolve(comment["properties"]["metadata"]["$ref"])["required"] == ["receivedAt"]
+    assert comment["properties"]["isPinned"]["type"] == "boolean"
 
 
 def test_healthz_says_the_process_is_up(client):
