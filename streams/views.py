@@ -6,18 +6,34 @@ The stream page is a shell; its live comments panel fills itself over the WebSoc
 
 from django.shortcuts import get_object_or_404, render
 
-from comments.protocol import MAX_CONTENT_CHARS, REACTION_TYPES
+from comments.models import REACTION_CHOICES
+from comments.protocol import MAX_CONTENT_CHARS, ReactionTypeName
+from livecomments.errors import ErrorCode
 
 from . import selectors
 from .models import Stream
 
-REACTION_LABELS = {
-    "like": ("👍", "Like"),
-    "love": ("❤️", "Love"),
-    "haha": ("😂", "Haha"),
-    "wow": ("😮", "Wow"),
-    "sad": ("😢", "Sad"),
-    "angry": ("😠", "Angry"),
+# How the page draws each reaction type: on its buttons, and in the client's bursts
+# through static/livecomments/protocol.js (`manage.py protocol_types` writes it).
+REACTION_EMOJI: dict[ReactionTypeName, str] = {
+    "like": "👍",
+    "love": "❤️",
+    "haha": "😂",
+    "wow": "😮",
+    "sad": "😢",
+    "angry": "😠",
+}
+
+# What the page tells a viewer whose comment is refused (REASONS in protocol.js), where it
+# can say more than the error's own message: the viewer was writing a comment. Other codes
+# show that message.
+PAGE_REASONS: dict[ErrorCode, str] = {
+    ErrorCode.CONTENT_VIOLATION: "This comment breaks the stream's rules.",
+    ErrorCode.UNAUTHORIZED: "Log in to comment.",
+    ErrorCode.INVALID_MESSAGE: f"Comments are 1 to {MAX_CONTENT_CHARS} characters.",
+    ErrorCode.STREAM_NOT_FOUND: "This stream does not exist.",
+    ErrorCode.NOT_JOINED: "Not connected to the stream yet.",
+    ErrorCode.UNAVAILABLE: "The service is briefly unavailable.",
 }
 
 
@@ -40,7 +56,7 @@ def stream_detail(request, stream_id: int):
         if user.is_authenticated
         else None,
     }
-    reactions = [(kind, *REACTION_LABELS[kind]) for kind in REACTION_TYPES]
+    reactions = [(kind, REACTION_EMOJI[kind], label) for kind, label in REACTION_CHOICES]
     return render(
         request,
         "streams/detail.html",

@@ -7,7 +7,8 @@
 
 import { LiveConnection } from "./connection.js";
 import { LatencyMonitor, REPORT_INTERVAL_MS } from "./latency.js";
-import { LiveStore, PendingStorage, REASONS, resumeAfter } from "./store.js";
+import { REASONS } from "./protocol.js";
+import { LiveStore, PendingStorage, resumeAfter } from "./store.js";
 import { StreamView } from "./view.js";
 
 /**

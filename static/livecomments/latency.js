@@ -6,12 +6,12 @@
  * that is the seed's trade-off for measuring what the viewer actually experiences.
  */
 
+import { MAX_SAMPLES_PER_REPORT } from "./protocol.js";
+
 /** @typedef {import('./protocol').CommentOut} Comment */
 
 export const SLOW_DISPLAY_MS = 1000;
 export const REPORT_INTERVAL_MS = 5000;
-/** The server accepts at most this many samples per report (comments/protocol.py). */
-export const MAX_SAMPLES_PER_REPORT = 500;
 
 export class LatencyMonitor {
   /** @param {{warn: (...args: any[]) => void}} logger */

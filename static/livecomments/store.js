@@ -8,6 +8,8 @@
  * browser wrote, the pinned comments, the viewer count and the rate-limit cooldown.
  */
 
+import { MAX_CONTENT_CHARS, REASONS, SNOWFLAKE } from "./protocol.js";
+
 /**
  * @typedef {import('./protocol').CommentOut} Comment
  * @typedef {import('./protocol').AckPayload} Ack
@@ -23,7 +25,6 @@ export const MAX_PENDING = 10;
 export const PENDING_MAX_AGE_MS = 5 * 60 * 1000;
 /** Retries after the first send (the seed's retryCount). */
 export const MAX_RETRIES = 3;
-export const MAX_CONTENT_CHARS = 500;
 export const RECONNECT_BASE_MS = 1000;
 export const RECONNECT_MAX_MS = 30_000;
 // Spreads reconnects after a gateway restart so thousands of viewers do not all return
@@ -31,30 +32,12 @@ export const RECONNECT_MAX_MS = 30_000;
 const RECONNECT_JITTER = 0.2;
 
 /**
- * What a viewer is told when a comment is refused. Typed by ErrorCode, so adding a code
- * to comments/protocol.py fails the type check until it has a message here.
- * @type {Record<ErrorCode, string>}
- */
-export const REASONS = {
-  RATE_LIMITED: "You are commenting too fast.",
-  BANNED: "You are banned from this stream.",
-  CONTENT_VIOLATION: "This comment breaks the stream's rules.",
-  STREAM_ENDED: "The stream has ended.",
-  UNAUTHORIZED: "Log in to comment.",
-  INVALID_MESSAGE: "Comments are 1 to 500 characters.",
-  STREAM_NOT_FOUND: "This stream does not exist.",
-  NOT_JOINED: "Not connected to the stream yet.",
-  UNAVAILABLE: "The service is briefly unavailable.",
-};
-
-/**
  * How far back before the newest comment seen a resume asks from. With several gateways a
  * comment with a lower id can still be on its way when the socket drops; asking from a
  * little earlier and dropping duplicates by id loses none of them.
  */
 export const RESUME_OVERLAP_MS = 5000;
-// Snowflake layout (comments/snowflake.py): milliseconds above 22 bits of worker and sequence.
-const SNOWFLAKE_TIME_SHIFT = 22n;
+const SNOWFLAKE_TIME_SHIFT = BigInt(SNOWFLAKE.workerBits + SNOWFLAKE.sequenceBits);
 
 /**
  * The id to resume after: `lastSeenCommentId` moved back by RESUME_OVERLAP_MS.

@@ -4,11 +4,12 @@
  * `textContent`, never `innerHTML`: a comment is data, not markup.
  */
 
-import { REASONS } from "./store.js";
+import { REACTION_EMOJI, REASONS } from "./protocol.js";
 
 /**
  * @typedef {import('./protocol').CommentOut} Comment
  * @typedef {import('./protocol').ReactionsBatchPayload} ReactionsBatch
+ * @typedef {import('./protocol').ReactionType} ReactionType
  * @typedef {import('./store.js').DisplayItem} DisplayItem
  * @typedef {import('./store.js').OptimisticComment} OptimisticComment
  * @typedef {import('./store.js').LiveStore} LiveStore
@@ -22,10 +23,6 @@ export const ANNOUNCE_INTERVAL_MS = 5000;
 const MAX_BURSTS = 30;
 const BURSTS_PER_TYPE_PER_BATCH = 6;
 const PARENT_PREVIEW_CHARS = 80;
-
-export const REACTION_EMOJI = {
-  like: "👍", love: "❤️", haha: "😂", wow: "😮", sad: "😢", angry: "😠",
-};
 
 /**
  * @template {Element} T
@@ -294,7 +291,7 @@ export class StreamView {
   burst(counts) {
     if (this.options.reducedMotion) return;
     for (const [type, count] of Object.entries(counts)) {
-      const emoji = REACTION_EMOJI[/** @type {keyof typeof REACTION_EMOJI} */ (type)];
+      const emoji = REACTION_EMOJI[/** @type {ReactionType} */ (type)];
       if (!emoji || !count) continue;
       for (let i = 0; i < Math.min(count, BURSTS_PER_TYPE_PER_BATCH); i++) {
         if (this.bursts.childElementCount >= MAX_BURSTS) return;

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { LatencyMonitor, MAX_SAMPLES_PER_REPORT } from "../../static/livecomments/latency.js";
+import { LatencyMonitor } from "../../static/livecomments/latency.js";
+import { MAX_SAMPLES_PER_REPORT } from "../../static/livecomments/protocol.js";
 import { comment } from "./helpers.js";
 
 function recordingLogger() {

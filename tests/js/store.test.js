@@ -7,11 +7,12 @@ import {
   MAX_PENDING,
   PENDING_MAX_AGE_MS,
   PendingStorage,
-  REASONS,
+  RESUME_OVERLAP_MS,
   compareIds,
   reconnectDelay,
   resumeAfter,
 } from "../../static/livecomments/store.js";
+import { MAX_CONTENT_CHARS, REASONS, SNOWFLAKE } from "../../static/livecomments/protocol.js";
 import { MemoryStorage, comment, key } from "./helpers.js";
 
 function composed(store, now = 0, content = "hello") {
@@ -93,11 +94,14 @@ describe("optimistic comments and reconciliation", () => {
     assert.equal(store.displayItems().at(-1).optimistic, entry);
   });
 
-  test("blank and overlong comments are refused before sending", () => {
+  test("blank and overlong comments are refused before sending, with the server's limit", () => {
     const store = new LiveStore("1");
-    assert.equal(store.compose({ content: "   ", parentId: null, idempotencyKey: key(), now: 0 }).ok, false);
-    const long = "x".repeat(501);
-    assert.equal(store.compose({ content: long, parentId: null, idempotencyKey: key(), now: 0 }).ok, false);
+    const draft = (content) => ({ content, parentId: null, idempotencyKey: key(), now: 0 });
+    assert.equal(store.compose(draft("   ")).ok, false);
+    const overlong = store.compose(draft("x".repeat(MAX_CONTENT_CHARS + 1)));
+    assert.deepEqual(overlong, { ok: false, reason: REASONS.INVALID_MESSAGE });
+    assert.match(overlong.reason, new RegExp(`\\b${MAX_CONTENT_CHARS}\\b`));
+    assert.equal(store.compose(draft(` ${"é".repeat(MAX_CONTENT_CHARS)} `)).ok, true, "counted after trimming");
   });
 
   test("an accepted comment takes its real place when the comment arrives", () => {
@@ -247,8 +251,14 @@ describe("reconnect backoff", () => {
 
 describe("recovering lost batches", () => {
   test("a resume asks from five seconds before the newest comment seen", () => {
-    const newest = (1_000_000n << 22n) + 5n;
-    assert.equal(resumeAfter(newest.toString()), ((1_000_000n - 5000n) << 22n) + 5n + "");
+    // Ids laid out as comments/snowflake.py makes them: a later clock, the same worker and sequence.
+    const madeAt = (unixMs) =>
+      ((BigInt(unixMs - SNOWFLAKE.epochMs) << BigInt(SNOWFLAKE.workerBits + SNOWFLAKE.sequenceBits)) |
+        (3n << BigInt(SNOWFLAKE.sequenceBits)) |
+        5n).toString();
+    const newest = Date.UTC(2025, 0, 1);
+    assert.equal(RESUME_OVERLAP_MS, 5000);
+    assert.equal(resumeAfter(madeAt(newest)), madeAt(newest - RESUME_OVERLAP_MS));
     assert.equal(resumeAfter("12"), "0");
     assert.equal(resumeAfter(null), null);
   });
