@@ -25,6 +25,7 @@ from typing import Any
 from django.conf import settings
 
 from livecomments import metrics
+from livecomments.proxies import client_address
 
 logger = logging.getLogger(__name__)
 
@@ -33,15 +34,11 @@ SLOW_GRACE_SECONDS = 2.0
 HARD_LIMIT_FACTOR = 8
 
 
-def client_address(scope: dict[str, Any]) -> str:
-    """The client's address; behind a trusted proxy, the last X-Forwarded-For entry."""
-    peer = (scope.get("client") or ("unknown", 0))[0]
-    if peer in settings.LIVE_COMMENTS["TRUSTED_PROXIES"]:
-        forwarded = dict(scope.get("headers", ())).get(b"x-forwarded-for", b"")
-        hops = [hop.strip() for hop in forwarded.decode("latin-1").split(",") if hop.strip()]
-        if hops:
-            return hops[-1]
-    return peer
+def scope_address(scope: dict[str, Any]) -> str:
+    """The client's address of an ASGI connection (livecomments.proxies)."""
+    peer = (scope.get("client") or (None, 0))[0]
+    forwarded = dict(scope.get("headers", ())).get(b"x-forwarded-for", b"")
+    return client_address(peer, forwarded.decode("latin-1"))
 
 
 def buffered_bytes(transport: Any) -> int | None:
@@ -92,7 +89,7 @@ class SocketLimits:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "websocket":
             return await self.inner(scope, receive, send)
-        address = client_address(scope)
+        address = scope_address(scope)
         if self.max_per_client and self.open[address] >= self.max_per_client:
             metrics.SOCKETS_REFUSED.labels("too_many_from_client").inc()
             logger.warning(

@@ -16,19 +16,9 @@ from django.core.cache import cache
 
 from livecomments import metrics
 from livecomments.errors import RateLimited
+from livecomments.proxies import client_address
 
 MESSAGE = "Too many failed logins. Try again in {wait}."
-
-
-def client_address(request) -> str:
-    """The client's address; behind a trusted proxy, the last X-Forwarded-For entry."""
-    peer = request.META.get("REMOTE_ADDR") or "unknown"
-    if peer in settings.LIVE_COMMENTS["TRUSTED_PROXIES"]:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
-        if hops:
-            return hops[-1]
-    return peer
 
 
 class LoginAttempts:
@@ -47,7 +37,10 @@ class LoginAttempts:
 
     @classmethod
     def of(cls, request, username: str | None) -> "LoginAttempts":
-        return cls(username or "", client_address(request))
+        address = client_address(
+            request.META.get("REMOTE_ADDR"), request.META.get("HTTP_X_FORWARDED_FOR", "")
+        )
+        return cls(username or "", address)
 
     def check(self) -> None:
         """Raise RateLimited when the username or the address has failed too often."""

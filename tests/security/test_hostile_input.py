@@ -87,3 +87,31 @@ def test_check_deploy_is_clean_with_production_settings():
         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_behind_a_trusted_proxy_sockets_count_per_forwarded_client(settings):
+    import asyncio
+
+    settings.LIVE_COMMENTS = {**settings.LIVE_COMMENTS, "TRUSTED_PROXIES": ["10.9.9.9"]}
+
+    async def inner(scope, receive, send):
+        await asyncio.sleep(3600)
+
+    async def receive():
+        return {"type": "websocket.connect"}
+
+    async def send(message):
+        pass
+
+    async def connect_both():
+        limits = SocketLimits(inner, max_per_client=3, max_buffered=0)
+        headers = [(b"x-forwarded-for", b"1.2.3.4, 5.6.7.8")]
+        proxied = {"type": "websocket", "client": ("10.9.9.9", 1), "headers": headers}
+        spoofed = {**proxied, "client": ("198.51.100.7", 1)}
+        held = [asyncio.ensure_future(limits(s, receive, send)) for s in (proxied, spoofed)]
+        await asyncio.sleep(0)
+        for task in held:
+            task.cancel()
+        return dict(limits.open)
+
+    assert asyncio.run(connect_both()) == {"5.6.7.8": 1, "198.51.100.7": 1}
