@@ -2,13 +2,14 @@
 
 A post goes through `services.post_comment`, the very code a WebSocket post runs:
 idempotency, rate limits, content rules and bans are shared, and an accepted comment is
-broadcast to every viewer like any other.
+broadcast to every viewer like any other. A comment is described by the protocol's own
+`CommentOut` (drf-spectacular reads pydantic models), so the schema cannot drift from it.
 """
 
 from asgiref.sync import SyncToAsync, async_to_sync
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
@@ -18,7 +19,7 @@ from streams.api import get_stream
 
 from . import services
 from .gateway import gateway
-from .protocol import MAX_RAW_CONTENT_CHARS, UuidString, ack_payload
+from .protocol import MAX_RAW_CONTENT_CHARS, CommentOut, UuidString, ack_payload
 from .rendering import render_comment
 from .selectors import visible_comments
 
@@ -27,29 +28,9 @@ MAX_PAGE_SIZE = 200
 _idempotency_key = TypeAdapter(UuidString)
 
 
-class CommentMetadataSerializer(serializers.Serializer):
-    receivedAt = serializers.IntegerField(help_text="When a gateway received it, ms since epoch.")
-
-
-class CommentSerializer(serializers.Serializer):
-    """The protocol's Comment (SPEC §3), the same on the WebSocket and here."""
-
-    id = serializers.CharField()
-    streamId = serializers.CharField()
-    userId = serializers.CharField()
-    username = serializers.CharField()
-    avatarUrl = serializers.CharField(allow_null=True)
-    content = serializers.CharField()
-    parentId = serializers.CharField(allow_null=True)
-    isHighlighted = serializers.BooleanField()
-    isPinned = serializers.BooleanField()
-    createdAt = serializers.CharField()
-    metadata = CommentMetadataSerializer()
-
-
-class CommentPageSerializer(serializers.Serializer):
-    comments = CommentSerializer(many=True)
-    next = serializers.CharField(allow_null=True, help_text="The next page, or null at the end.")
+class CommentPage(BaseModel):
+    comments: list[CommentOut]
+    next: str | None = Field(description="The next page, or null at the end.")
 
 
 class NewCommentSerializer(serializers.Serializer):
@@ -57,11 +38,11 @@ class NewCommentSerializer(serializers.Serializer):
     parentId = serializers.RegexField(r"^[0-9]{1,19}$", required=False, allow_null=True)
 
 
-class AcceptedSerializer(serializers.Serializer):
-    idempotencyKey = serializers.CharField()
-    commentId = serializers.CharField()
-    status = serializers.CharField()
-    comment = CommentSerializer()
+class AcceptedComment(BaseModel):
+    idempotencyKey: str
+    commentId: str
+    status: str
+    comment: CommentOut
 
 
 class StreamCommentsView(ApiView):
@@ -70,7 +51,7 @@ class StreamCommentsView(ApiView):
             OpenApiParameter("after", str, description="Only comments with a greater id."),
             OpenApiParameter("limit", int, description=f"At most this many (≤ {MAX_PAGE_SIZE})."),
         ],
-        responses={200: CommentPageSerializer, 404: ErrorSerializer},
+        responses={200: CommentPage, 404: ErrorSerializer},
         summary="A stream's visible comments, oldest first, from a cursor",
     )
     def get(self, request, stream_id: int):
@@ -102,7 +83,7 @@ class StreamCommentsView(ApiView):
             )
         ],
         responses={
-            201: AcceptedSerializer,
+            201: AcceptedComment,
             400: ErrorSerializer,
             401: ErrorSerializer,
             403: ErrorSerializer,

@@ -10,8 +10,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 
-from comments.api import CommentSerializer
 from comments.models import Comment
+from comments.protocol import CommentOut
 from comments.rendering import render_comment
 from livecomments.api import ErrorSerializer, ModeratorView
 from streams.api import ReasonSerializer
@@ -33,8 +33,8 @@ COMMENT_ACTIONS = {
 }
 
 
-class ModeratedCommentSerializer(CommentSerializer):
-    isHidden = serializers.BooleanField()
+class ModeratedComment(CommentOut):
+    isHidden: bool
 
 
 def moderated_comment(comment: Comment) -> dict:
@@ -46,7 +46,7 @@ class CommentActionView(ModeratorView):
 
     @extend_schema(
         request=ReasonSerializer,
-        responses={200: ModeratedCommentSerializer, 404: ErrorSerializer},
+        responses={200: ModeratedComment, 404: ErrorSerializer},
         summary="Pin, unpin, highlight, unhighlight, hide or unhide a comment",
     )
     def post(self, request, comment_id: int):
