@@ -4,6 +4,7 @@ Sockets have no channel of their own on the layer: the process's FanOut hands st
 frames (already encoded) to each StreamRoom, which writes them to its sockets.
 """
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -14,7 +15,6 @@ from django.utils import timezone
 
 from livecomments import metrics
 from livecomments.errors import (
-    Banned,
     InvalidMessage,
     LiveCommentsError,
     NotJoined,
@@ -23,6 +23,7 @@ from livecomments.errors import (
     error_payload,
 )
 from livecomments.events import Message, frame, user_group
+from moderation.selectors import Restriction
 
 from . import services
 from .delivery import StreamRoom
@@ -36,11 +37,14 @@ from .protocol import (
     ack_payload,
     parse_client_frame,
 )
+from .rendering import wire_restriction
 
 logger = logging.getLogger(__name__)
 latency_logger = logging.getLogger("livecomments.display_latency")
 
 SLOW_DISPLAY_MS = 1000
+# Past a timeout's end, so that the database no longer counts its ban as in force.
+RESTRICTION_END_MARGIN_SECONDS = 0.05
 
 
 class LiveConsumer(AsyncWebsocketConsumer):
@@ -51,6 +55,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.user = self.scope.get("user")
         self.gateway = gateway()
         self.room: StreamRoom | None = None
+        # This user's ban or timeout on the joined stream, and the timer that lifts a timeout.
+        self.restriction: Restriction | None = None
+        self._restriction_ends: asyncio.TimerHandle | None = None
         # Frames that arrive while a join is sending its backfill wait here, so that the
         # backfill always comes first.
         self._held: list[str] | None = None
@@ -108,6 +115,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         try:
             snapshot = await services.join_stream(self, int(payload.streamId), self.user, after)
             self.room = snapshot.room
+            self._restrict(snapshot.restriction)
             info = snapshot.info
             await self.send(
                 text_data=frame(
@@ -118,6 +126,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
                         "status": info.status,
                         "viewerCount": snapshot.viewer_count,
                         "pinnedComments": snapshot.pinned,
+                        "restriction": wire_restriction(snapshot.restriction),
                     },
                 )
             )
@@ -168,7 +177,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def react(self, payload: React, received_at: datetime) -> None:
         room = self._joined(payload.streamId)
         comment_id = int(payload.commentId) if payload.commentId else None
-        await services.react(self.user, room, payload.reactionType, comment_id)
+        await services.react(self.user, room, payload.reactionType, comment_id, self.restriction)
 
     async def report_latency(self, payload: ReportLatency, received_at: datetime) -> None:
         metrics.record_display_latencies(payload.samples)
@@ -185,11 +194,41 @@ class LiveConsumer(AsyncWebsocketConsumer):
     # --- group messages (user group) --------------------------------------------------
 
     async def on_user_message(self, message: Message) -> None:
-        if message["type"] == "user.banned":
+        if message["type"] == "user.restriction":
             stream_id = message.get("streamId")
             if self.room is not None and stream_id in (None, self.room.stream_id):
-                self._leave()
-                await self.send_error(Banned())
+                await self._send_restriction()
+
+    async def _send_restriction(self) -> None:
+        """Tell this socket its restriction on the joined stream as it stands now."""
+        room, user_id = self.room, self._user_id
+        if room is None or user_id is None:
+            return
+        restriction = await services.current_restriction(user_id, room.stream_id)
+        if self.room is not room:
+            return  # left or joined another stream meanwhile; that join told it
+        self._restrict(restriction)
+        await self.send(
+            text_data=frame(
+                "restriction_changed",
+                {"streamId": str(room.stream_id), "restriction": wire_restriction(restriction)},
+            )
+        )
+
+    def _restrict(self, restriction: Restriction | None) -> None:
+        """Hold the restriction; a timeout's end is told to the socket when it comes."""
+        self.restriction = restriction
+        if self._restriction_ends is not None:
+            self._restriction_ends.cancel()
+            self._restriction_ends = None
+        if restriction is not None and restriction.until is not None:
+            loop = asyncio.get_running_loop()
+            delay = max(0.0, (restriction.until - timezone.now()).total_seconds())
+            # Read again at the end: another ban may have landed meanwhile.
+            self._restriction_ends = loop.call_later(
+                delay + RESTRICTION_END_MARGIN_SECONDS,
+                lambda: loop.create_task(self._send_restriction()),
+            )
 
     # --- helpers ----------------------------------------------------------------------
 
@@ -202,6 +241,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if self.room is not None:
             self.room.remove(self)
             self.room = None
+        self._restrict(None)
 
     # One handler per client message type (comments.protocol.CLIENT_MESSAGES), as Channels
     # dispatches by type.

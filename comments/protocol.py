@@ -125,12 +125,22 @@ class CommentOut(BaseModel):
     metadata: CommentMetadata
 
 
+class Restriction(BaseModel):
+    """A ban (`until` null: until lifted) or a timeout; the user reads on but may not post."""
+
+    code: Literal["BANNED"]
+    until: int | None
+    reason: str | None
+
+
 class StreamState(BaseModel):
     streamId: IdString
     title: str
     status: Literal["live", "ended"]
     viewerCount: int
     pinnedComments: list[CommentOut]
+    # The joining user's ban or timeout on this stream; null for everyone else.
+    restriction: Restriction | None
 
 
 class CommentsBatch(BaseModel):
@@ -183,6 +193,11 @@ class StreamEndedMessage(BaseModel):
     streamId: IdString
 
 
+class RestrictionChanged(BaseModel):
+    streamId: IdString
+    restriction: Restriction | None
+
+
 SERVER_MESSAGES: dict[str, type[BaseModel]] = {
     "stream_state": StreamState,
     "comments_batch": CommentsBatch,
@@ -193,6 +208,7 @@ SERVER_MESSAGES: dict[str, type[BaseModel]] = {
     "comment_updated": CommentUpdated,
     "comments_removed": CommentsRemoved,
     "stream_ended": StreamEndedMessage,
+    "restriction_changed": RestrictionChanged,
 }
 
 
@@ -211,6 +227,6 @@ def ack_payload(
         "status": "rate_limited" if isinstance(error, RateLimited) else "rejected",
         "code": error.code.value,
     }
-    if isinstance(error, RateLimited):
+    if error.retry_after is not None:
         payload["retryAfter"] = error.retry_after
     return payload

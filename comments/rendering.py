@@ -3,6 +3,8 @@
 from datetime import datetime
 from typing import Any
 
+from moderation.selectors import Restriction
+
 WireComment = dict[str, Any]
 
 
@@ -52,3 +54,15 @@ def render_comment(comment: Any) -> WireComment:
         created_at=comment.created_at,
         received_at=comment.received_at,
     )
+
+
+def wire_restriction(restriction: Restriction | None) -> dict[str, Any] | None:
+    """A user's ban or timeout as the protocol's Restriction (SPEC §3), or None."""
+    if restriction is None:
+        return None
+    until = restriction.until
+    return {
+        "code": "BANNED",
+        "until": None if until is None else int(until.timestamp() * 1000),
+        "reason": restriction.reason or None,
+    }

@@ -7,16 +7,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from channels.db import database_sync_to_async
+from django.utils import timezone
 
 from livecomments.errors import (
-    Banned,
     ContentViolation,
     RateLimited,
     StreamEnded,
     StreamNotFound,
     Unauthorized,
 )
-from moderation.selectors import is_banned
+from moderation.selectors import Restriction, restriction_of
 from streams.models import Stream
 
 from . import state
@@ -54,11 +54,13 @@ def load_stream_info(stream_id: int) -> StreamInfo:
     )
 
 
-def _open_stream(stream_id: int, user_id: int | None) -> tuple[StreamInfo, list[WireComment]]:
+def _open_stream(
+    stream_id: int, user_id: int | None
+) -> tuple[StreamInfo, list[WireComment], Restriction | None]:
     info = load_stream_info(stream_id)
-    if user_id is not None and is_banned(user_id, stream_id):
-        raise Banned()
-    return info, pinned_comments(stream_id)
+    # A banned or timed-out user joins and reads like anyone else (SPEC §3).
+    restriction = restriction_of(user_id, stream_id) if user_id is not None else None
+    return info, pinned_comments(stream_id), restriction
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class JoinSnapshot:
     viewer_count: int
     pinned: list[WireComment]
     backfill: list[WireComment]
+    restriction: Restriction | None  # the joining user's ban or timeout here
 
 
 async def join_stream(
@@ -81,12 +84,16 @@ async def join_stream(
     has sent the snapshot.
     """
     user_id = user.id if user is not None and user.is_authenticated else None
-    info, pinned = await database_sync_to_async(_open_stream)(stream_id, user_id)
+    info, pinned, restriction = await database_sync_to_async(_open_stream)(stream_id, user_id)
     room = await gateway().join(socket, info)
     viewer_count = room.viewer_count
-    return JoinSnapshot(
-        room, info, viewer_count, pinned, await backfill(stream_id, last_seen_comment_id)
-    )
+    comments = await backfill(stream_id, last_seen_comment_id)
+    return JoinSnapshot(room, info, viewer_count, pinned, comments, restriction)
+
+
+async def current_restriction(user_id: int, stream_id: int) -> Restriction | None:
+    """The user's ban or timeout on the stream as it stands now."""
+    return await database_sync_to_async(restriction_of)(user_id, stream_id)
 
 
 async def post_comment(
@@ -145,9 +152,18 @@ async def _post_new(
     return stored.comment_id
 
 
-async def react(user, room: StreamRoom, reaction_type: str, comment_id: int | None) -> None:
-    """Count a reaction; floods from one user are dropped without a word (SPEC §3)."""
+async def react(
+    user,
+    room: StreamRoom,
+    reaction_type: str,
+    comment_id: int | None,
+    restriction: Restriction | None,
+) -> None:
+    """Count a reaction; floods from one user, and a banned user's, are dropped without a
+    word (SPEC §3)."""
     author = Author.of(user)
     if room.info is not None and room.info.status != Stream.Status.LIVE:
         raise StreamEnded()
+    if restriction is not None and restriction.in_force(timezone.now()):
+        return
     room.reactions.add(room.stream_id, author.id, reaction_type, comment_id)

@@ -27,7 +27,7 @@ from livecomments.errors import (
     StreamNotFound,
     Unavailable,
 )
-from moderation.selectors import active_bans, blocked_terms_pattern, is_banned_in, moderator_ids
+from moderation.selectors import bans_in_force, blocked_terms_pattern, moderator_ids, restriction_in
 from streams.models import Stream
 
 from . import snowflake
@@ -68,7 +68,7 @@ def store_posts(posts: list[Post]) -> list[Outcome]:
         streams = {
             s.id: s for s in Stream.objects.filter(id__in=stream_ids).only("status", "host_id")
         }
-        bans = active_bans(author_ids, stream_ids)
+        bans = bans_in_force(author_ids, stream_ids)
         moderators = moderator_ids(author_ids)
         blocked = blocked_terms_pattern()
         parent_ids = {p.parent_id for p in posts if p.parent_id is not None}
@@ -86,8 +86,8 @@ def store_posts(posts: list[Post]) -> list[Outcome]:
                 outcomes[index] = StreamNotFound()
             elif not stream.is_live:
                 outcomes[index] = StreamEnded()
-            elif is_banned_in(bans, post.author_id, post.stream_id):
-                outcomes[index] = Banned()
+            elif restriction := restriction_in(bans, post.author_id, post.stream_id):
+                outcomes[index] = Banned(retry_after=restriction.seconds_left(now))
             elif blocked is not None and blocked.search(post.content):
                 outcomes[index] = ContentViolation("The comment contains a blocked term.")
             elif post.parent_id is not None and parent_streams.get(post.parent_id) != stream.id:

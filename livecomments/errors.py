@@ -27,6 +27,8 @@ class LiveCommentsError(Exception):
     code: ClassVar[ErrorCode]
     retryable: ClassVar[bool] = False
     default_message: ClassVar[str] = ""
+    # Seconds until the refusal stops applying, when that is known (a rate limit, a timeout).
+    retry_after: int | None = None
 
     def __init__(self, message: str = "") -> None:
         super().__init__(message or self.default_message)
@@ -44,8 +46,16 @@ class RateLimited(LiveCommentsError):
 
 
 class Banned(LiveCommentsError):
+    """A ban, or a timeout (a ban with an end): the user reads on, but may not post or react."""
+
     code = ErrorCode.BANNED
     default_message = "You are banned from this stream."
+
+    def __init__(self, message: str = "", *, retry_after: int | None = None) -> None:
+        if retry_after is not None and not message:
+            message = "You are timed out on this stream."
+        super().__init__(message)
+        self.retry_after = None if retry_after is None else max(1, retry_after)
 
 
 class ContentViolation(LiveCommentsError):

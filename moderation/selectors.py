@@ -1,7 +1,10 @@
 """Reads that enforce moderation: bans, blocked terms and who moderates."""
 
+import math
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
 
 from django.contrib.auth import get_user_model
@@ -13,23 +16,46 @@ from .models import Ban, BlockedTerm
 MODERATORS_GROUP = "Moderators"
 
 
-def active_bans(user_ids: Iterable[int], stream_ids: Iterable[int]) -> set[tuple[int, int | None]]:
-    """(user id, stream id or None for site-wide) of every ban in force among these."""
+@dataclass(frozen=True)
+class Restriction:
+    """A ban in force on a user: `until` None for a ban until lifted, a time for a timeout."""
+
+    until: datetime | None
+    reason: str
+
+    def in_force(self, now: datetime) -> bool:
+        return self.until is None or self.until > now
+
+    def seconds_left(self, now: datetime) -> int | None:
+        return None if self.until is None else max(1, math.ceil((self.until - now).total_seconds()))
+
+
+BansInForce = dict[tuple[int, int | None], Restriction]
+
+
+def bans_in_force(user_ids: Iterable[int], stream_ids: Iterable[int]) -> BansInForce:
+    """Every ban in force among these users, by (user id, stream id or None for site-wide)."""
     rows = Ban.objects.filter(
         Q(stream_id__in=list(stream_ids)) | Q(stream_id=None),
         Q(expires_at=None) | Q(expires_at__gt=timezone.now()),
         user_id__in=list(user_ids),
-    ).values_list("user_id", "stream_id")
-    return set(rows)
+    ).values_list("user_id", "stream_id", "expires_at", "reason")
+    return {(user, stream): Restriction(until, reason) for user, stream, until, reason in rows}
 
 
-def is_banned(user_id: int, stream_id: int) -> bool:
-    bans = active_bans([user_id], [stream_id])
-    return (user_id, stream_id) in bans or (user_id, None) in bans
+def restriction_in(bans: BansInForce, user_id: int, stream_id: int) -> Restriction | None:
+    """The user's restriction on the stream: the longer of its ban and a site-wide one."""
+    found = [bans.get((user_id, stream_id)), bans.get((user_id, None))]
+    in_force = [restriction for restriction in found if restriction is not None]
+    return max(in_force, key=_length, default=None)
 
 
-def is_banned_in(bans: set[tuple[int, int | None]], user_id: int, stream_id: int) -> bool:
-    return (user_id, stream_id) in bans or (user_id, None) in bans
+def _length(restriction: Restriction) -> datetime:
+    return restriction.until or datetime.max.replace(tzinfo=UTC)
+
+
+def restriction_of(user_id: int, stream_id: int) -> Restriction | None:
+    return restriction_in(bans_in_force([user_id], [stream_id]), user_id, stream_id)
 
 
 def moderator_ids(user_ids: Iterable[int]) -> set[int]:

@@ -2,7 +2,7 @@
 
 The admin, the REST API and the commands all call these. Each one writes in one
 transaction, records the action in the moderation log, and tells viewers only after the
-commit: frames to the stream's group, `user.banned` to the banned user's sockets, and an
+commit: frames to the stream's group, `user.restriction` to the user's sockets, and an
 invalidation of the recent-comments cache so that the next backfill is current. Doing
 what is already done (pinning a pinned comment) changes nothing and logs nothing.
 """
@@ -142,7 +142,7 @@ def ban_user(
     """Ban `user` from `stream` (site-wide when None) until `expires_at` (None: for good).
 
     A ban replaces the user's earlier ban of the same scope. Their open sockets on the
-    stream (every stream, site-wide) are told BANNED and leave it; with `remove_comments`
+    stream (every stream, site-wide) are told their restriction and read on; with `remove_comments`
     their visible comments there are hidden from every viewer.
     """
     if expires_at is not None and expires_at <= timezone.now():
@@ -169,13 +169,18 @@ def ban_user(
             expires_at=expires_at.isoformat() if expires_at else None,
             removed_comments=sum(len(ids) for ids in removed.values()),
         )
-        publish_on_commit(user_group(user.id), {"type": "user.banned", "streamId": stream_id})
+        publish_on_commit(user_group(user.id), _restriction_changed(stream_id))
         for removed_stream_id, ids in removed.items():
             _invalidate_on_commit(removed_stream_id, hidden_ids=ids)
             publish_on_commit(
                 stream_group(removed_stream_id), _removed_frame(removed_stream_id, ids)
             )
     return ban
+
+
+def _restriction_changed(stream_id: int | None) -> dict:
+    """Tells the user's sockets on the stream (on every stream: None) to read their restriction."""
+    return {"type": "user.restriction", "streamId": stream_id}
 
 
 def _remove_comments_of(user_id: int, stream_id: int | None) -> dict[int, list[int]]:
@@ -205,6 +210,9 @@ def unban_user(user, *, stream=None, actor=None, source, reason: str = "") -> in
                 target_user=user,
                 reason=reason,
                 site_wide=stream is None,
+            )
+            publish_on_commit(
+                user_group(user.id), _restriction_changed(stream.id if stream else None)
             )
     return lifted
 

@@ -61,10 +61,11 @@ function start() {
   const sendButton = /** @type {HTMLButtonElement | null} */ (form?.querySelector("button[type=submit]") ?? null);
   const composerStatus = /** @type {HTMLElement | null} */ (root.querySelector("[data-composer-status]"));
   const replying = /** @type {HTMLElement | null} */ (root.querySelector("[data-replying]"));
+  const reactions = /** @type {HTMLElement | null} */ (root.querySelector("[data-reactions]"));
 
   let joined = false;
   let reconnectAt = 0;
-  /** Why posting is impossible right now (banned, ended), beyond the cooldown. */
+  /** Why posting is impossible right now (no such stream, ended), beyond the cooldown and a ban. */
   let postingBlockedBy = "";
   /** @type {string | null} */
   let replyTo = null;
@@ -136,6 +137,9 @@ function start() {
         store.applyStreamEnded();
         postingBlockedBy = REASONS.STREAM_ENDED;
         break;
+      case "restriction_changed":
+        store.applyRestriction(frame.payload.restriction);
+        break;
     }
     update();
   }
@@ -143,7 +147,7 @@ function start() {
   /** @param {import('./protocol').ErrorPayload} error */
   function handleError(error) {
     if (error.code === "UNAVAILABLE") connection.joinRefused();
-    if (error.code === "BANNED" || error.code === "STREAM_NOT_FOUND") {
+    if (error.code === "STREAM_NOT_FOUND") {
       postingBlockedBy = REASONS[error.code];
     } else if (error.code === "INVALID_MESSAGE") {
       // The client and the server disagree about the protocol: a bug to fix, not a user error.
@@ -203,10 +207,12 @@ function start() {
   function renderComposer(now) {
     if (!input || !sendButton) return;
     const cooldown = store.cooldownSeconds(now);
-    const blocked = postingBlockedBy || store.status === "ended";
+    const restricted = store.restrictionText(now);
+    const blocked = postingBlockedBy || restricted || store.status === "ended";
     input.disabled = sendButton.disabled = Boolean(blocked) || cooldown > 0;
+    renderReactions(restricted);
     input.placeholder = blocked
-      ? postingBlockedBy || REASONS.STREAM_ENDED
+      ? postingBlockedBy || restricted || REASONS.STREAM_ENDED
       : cooldown > 0
         ? `Wait ${cooldown}s…`
         : "Say something…";
@@ -218,6 +224,19 @@ function start() {
       delete composerStatus.dataset.cooldown;
       composerStatus.textContent = "";
       if (document.activeElement === document.body) input.focus();
+    }
+  }
+
+  /**
+   * A banned or timed-out viewer's reactions are dropped: say so on the buttons instead.
+   * @param {string} restricted why, or "" when the viewer may react
+   */
+  function renderReactions(restricted) {
+    if (!reactions || !user || (reactions.dataset.restricted ?? "") === restricted) return;
+    reactions.dataset.restricted = restricted;
+    for (const button of reactions.querySelectorAll("button")) {
+      button.disabled = Boolean(restricted);
+      button.title = restricted || (button.getAttribute("aria-label") ?? "");
     }
   }
 
@@ -274,7 +293,7 @@ function start() {
     buttons[next].focus();
   });
 
-  root.querySelector("[data-reactions]")?.addEventListener("click", (event) => {
+  reactions?.addEventListener("click", (event) => {
     const button = /** @type {HTMLElement} */ (event.target).closest("[data-reaction]");
     if (!(button instanceof HTMLElement) || !joined || !user) return;
     const reactionType = /** @type {ReactPayload['reactionType']} */ (button.dataset.reaction);

@@ -26,6 +26,13 @@ export type ErrorCode = "RATE_LIMITED" | "BANNED" | "CONTENT_VIOLATION" | "STREA
 
 export type ReactionType = "like" | "love" | "haha" | "wow" | "sad" | "angry";
 
+/** A ban (`until` null: until lifted) or a timeout; the user reads on but may not post. */
+export interface Restriction {
+  code: "BANNED";
+  until: number | null;
+  reason: string | null;
+}
+
 // Client -> server payloads
 
 export interface JoinStreamPayload {
@@ -62,6 +69,7 @@ export interface StreamStatePayload {
   status: "live" | "ended";
   viewerCount: number;
   pinnedComments: Array<CommentOut>;
+  restriction: Restriction | null;
 }
 
 export interface CommentsBatchPayload {
@@ -111,6 +119,11 @@ export interface StreamEndedPayload {
   streamId: string;
 }
 
+export interface RestrictionChangedPayload {
+  streamId: string;
+  restriction: Restriction | null;
+}
+
 // Frames: {type, payload}
 
 export interface ClientMessages {
@@ -131,6 +144,7 @@ export interface ServerMessages {
   comment_updated: CommentUpdatedPayload;
   comments_removed: CommentsRemovedPayload;
   stream_ended: StreamEndedPayload;
+  restriction_changed: RestrictionChangedPayload;
 }
 
 export type ClientFrame = {

@@ -15,6 +15,7 @@ import { MAX_CONTENT_CHARS, REASONS, SNOWFLAKE } from "./protocol.js";
  * @typedef {import('./protocol').AckPayload} Ack
  * @typedef {import('./protocol').ErrorCode} ErrorCode
  * @typedef {import('./protocol').StreamStatePayload} StreamState
+ * @typedef {import('./protocol').Restriction} Restriction
  */
 
 /** Real comments kept (and so rendered): enough to scroll back, small enough to stay fast. */
@@ -92,6 +93,11 @@ export function reconnectDelay(attempt, random = Math.random) {
 
 const UNRESOLVED = new Set(["sending", "retrying"]);
 
+/** @param {number} ms */
+function clockTime(ms) {
+  return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
 export class LiveStore {
   /** @param {string} streamId */
   constructor(streamId) {
@@ -113,6 +119,8 @@ export class LiveStore {
     /** @type {Map<string, number>} the last live batch number seen from each gateway */
     this.batchSeqs = new Map();
     this.rateLimitedUntil = 0;
+    /** @type {Restriction | null} this user's ban or timeout on the stream */
+    this.restriction = null;
   }
 
   // --- From the server ---------------------------------------------------------------
@@ -123,6 +131,26 @@ export class LiveStore {
     this.status = state.status === "ended" ? "ended" : "live";
     this.viewerCount = state.viewerCount;
     this.pinned = [...state.pinnedComments];
+    this.restriction = state.restriction ?? null;
+  }
+
+  /** @param {Restriction | null} restriction a ban landed, was lifted or ran out */
+  applyRestriction(restriction) {
+    this.restriction = restriction;
+  }
+
+  /**
+   * Why this user may not post or react right now ("" when nothing stops them): a
+   * timeout says until when, and stops applying by itself at that moment.
+   * @param {number} now
+   * @param {(ms: number) => string} [timeOf] how a moment is written for the viewer
+   */
+  restrictionText(now, timeOf = clockTime) {
+    const restriction = this.restriction;
+    if (!restriction || (restriction.until !== null && restriction.until <= now)) return "";
+    const why = restriction.reason ? ` — ${restriction.reason}` : "";
+    if (restriction.until === null) return `${REASONS.BANNED}${why}`;
+    return `Timed out until ${timeOf(restriction.until)}${why}`;
   }
 
   /**
@@ -233,6 +261,8 @@ export class LiveStore {
       return { ok: false, reason: REASONS.INVALID_MESSAGE };
     }
     if (this.status === "ended") return { ok: false, reason: REASONS.STREAM_ENDED };
+    const restricted = this.restrictionText(now);
+    if (restricted) return { ok: false, reason: restricted };
     if (this.unresolved().length >= MAX_PENDING) {
       return { ok: false, reason: `At most ${MAX_PENDING} comments can wait to be sent.` };
     }

@@ -273,3 +273,29 @@ describe("recovering lost batches", () => {
     assert.equal(store.noteBatchSeq(null, null), false);
   });
 });
+
+describe("a ban or timeout", () => {
+  const state = (restriction) => ({
+    streamId: "1", title: "t", status: "live", viewerCount: 1, pinnedComments: [], restriction,
+  });
+  const at = (ms) => `at ${ms}`;
+
+  test("a timeout says until when and why, and stops applying at its end by itself", () => {
+    const store = new LiveStore("1");
+    store.applyStreamState(state({ code: "BANNED", until: 60_000, reason: "spam" }));
+
+    assert.equal(store.restrictionText(59_999, at), "Timed out until at 60000 — spam");
+    assert.equal(store.compose({ content: "hi", parentId: null, idempotencyKey: key(), now: 59_999 }).ok, false);
+    assert.equal(store.restrictionText(60_000, at), "");
+    assert.equal(store.compose({ content: "hi", parentId: null, idempotencyKey: key(), now: 60_000 }).ok, true);
+  });
+
+  test("a ban until lifted says so, and a restriction_changed lifts it", () => {
+    const store = new LiveStore("1");
+    store.applyStreamState(state({ code: "BANNED", until: null, reason: null }));
+
+    assert.equal(store.restrictionText(Date.now()), REASONS.BANNED);
+    store.applyRestriction(null);
+    assert.equal(store.restrictionText(Date.now()), "");
+  });
+});

@@ -12,6 +12,7 @@ from django.utils import timezone
 from comments.models import Comment
 from moderation import services
 from moderation.models import Ban, ModerationAction
+from streams.models import Stream
 from streams.services import set_slow_mode
 
 from .conftest import add_comment
@@ -84,7 +85,7 @@ async def test_unhiding_brings_the_comment_back_for_new_joins(clients, alice, mo
     assert [c["id"] for c in after["comments"]] == [str(comment.id)]
 
 
-async def test_a_ban_tells_the_users_sockets_and_refuses_the_next_post(
+async def test_a_ban_tells_the_users_sockets_who_read_on_but_may_not_post(
     clients, alice, bob, moderator, stream
 ):
     banned = await clients(alice)
@@ -92,16 +93,22 @@ async def test_a_ban_tells_the_users_sockets_and_refuses_the_next_post(
     viewer = await clients(bob)
     await viewer.join(stream)
 
-    await moderate(services.ban_user, alice, stream=stream, actor=moderator, source=ADMIN)
+    await moderate(
+        services.ban_user, alice, stream=stream, reason="spam", actor=moderator, source=ADMIN
+    )
 
-    error = await banned.receive_type("error")
-    assert error["code"] == "BANNED"
+    changed = await banned.receive_type("restriction_changed")
+    assert changed == {
+        "streamId": str(stream.id),
+        "restriction": {"code": "BANNED", "until": None, "reason": "spam"},
+    }
     ack = await banned.post(stream, "let me back in")
-    assert ack["status"] == "rejected"
-    # The socket left the stream; joining again is refused too.
-    await banned.send("join_stream", streamId=str(stream.id))
-    assert (await banned.receive_type("error"))["code"] == "BANNED"
-    assert (await viewer.post(stream, "still here"))["status"] == "accepted"
+    assert (ack["status"], ack["code"], ack["commentId"]) == ("rejected", "BANNED", None)
+    assert "retryAfter" not in ack
+    # Still joined: they read the chat like anyone else.
+    posted = await viewer.post(stream, "still here")
+    [comment] = await banned.live_comments(1)
+    assert comment["id"] == posted["commentId"]
 
 
 async def test_a_ban_with_removal_hides_their_comments_from_viewers(
@@ -131,51 +138,76 @@ async def test_a_ban_with_removal_hides_their_comments_from_viewers(
 async def test_a_site_wide_ban_reaches_the_user_on_any_stream(
     clients, alice, moderator, stream, host
 ):
-    from streams.models import Stream
-
     other = await Stream.objects.acreate(title="Another", host=host)
     banned = await clients(alice)
     await banned.join(other)
 
     await moderate(services.ban_user, alice, actor=moderator, source=ADMIN)
 
-    assert (await banned.receive_type("error"))["code"] == "BANNED"
-    await banned.send("join_stream", streamId=str(stream.id))
-    assert (await banned.receive_type("error"))["code"] == "BANNED"
+    changed = await banned.receive_type("restriction_changed")
+    assert (changed["streamId"], changed["restriction"]["until"]) == (str(other.id), None)
+    state, backfill = await banned.join(stream)
+    assert state["restriction"] == {"code": "BANNED", "until": None, "reason": None}
+    assert backfill["isBackfill"] is True
 
 
-async def test_a_timeout_ends_by_itself(clients, alice, moderator, stream):
+async def test_a_timeout_says_how_long_and_ends_by_itself(clients, alice, moderator, stream):
     client = await clients(alice)
     await client.join(stream)
+    ends = timezone.now() + timedelta(seconds=2)
+
     await moderate(
         services.ban_user,
         alice,
         stream=stream,
-        expires_at=timezone.now() + timedelta(minutes=5),
+        expires_at=ends,
+        reason="cool off",
         actor=moderator,
         source=ADMIN,
     )
-    assert (await client.receive_type("error"))["code"] == "BANNED"
 
-    # Five minutes pass: nobody lifts the ban, it simply no longer applies.
-    await Ban.objects.filter(user=alice).aupdate(expires_at=timezone.now() - timedelta(seconds=1))
-
-    await client.join(stream)
+    changed = await client.receive_type("restriction_changed")
+    assert changed["restriction"] == {
+        "code": "BANNED",
+        "until": int(ends.timestamp() * 1000),
+        "reason": "cool off",
+    }
+    ack = await client.post(stream, "too soon")
+    assert (ack["status"], ack["code"]) == ("rejected", "BANNED")
+    assert 1 <= ack["retryAfter"] <= 2
+    # Nobody lifts it: at its end the socket is told, and posting works again.
+    lifted = await client.receive_type("restriction_changed", timeout=4)
+    assert lifted == {"streamId": str(stream.id), "restriction": None}
     assert (await client.post(stream, "I'm back"))["status"] == "accepted"
+
+
+async def test_a_banned_users_reactions_are_dropped(clients, alice, bob, moderator, stream):
+    await moderate(services.ban_user, alice, stream=stream, actor=moderator, source=ADMIN)
+    banned = await clients(alice)
+    await banned.join(stream)
+    viewer = await clients(bob)
+    await viewer.join(stream)
+
+    await banned.send("react", streamId=str(stream.id), reactionType="love")
+    await viewer.send("react", streamId=str(stream.id), reactionType="like")
+
+    counted = await viewer.receive_type("reactions_batch")
+    assert counted["counts"] == {"like": 1}
 
 
 async def test_unbanning_lets_the_user_post_again(clients, alice, moderator, stream):
     await moderate(services.ban_user, alice, stream=stream, actor=moderator, source=ADMIN)
     client = await clients(alice)
-    await client.send("join_stream", streamId=str(stream.id))
-    assert (await client.receive_type("error"))["code"] == "BANNED"
+    state, _ = await client.join(stream)
+    assert state["restriction"]["code"] == "BANNED"
 
     lifted = await moderate(
         services.unban_user, alice, stream=stream, actor=moderator, source=ADMIN
     )
 
     assert lifted == 1
-    await client.join(stream)
+    changed = await client.receive_type("restriction_changed")
+    assert changed["restriction"] is None
     assert (await client.post(stream, "thanks"))["status"] == "accepted"
 
 
