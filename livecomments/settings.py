@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "streams",
     "comments",
     "moderation",
+    "livecomments.outbox",
 ]
 
 MIDDLEWARE = [
