@@ -1,4 +1,7 @@
-"""Gateway processes the benchmark starts (or is pointed at), and their CPU and memory."""
+"""Gateway processes the benchmark starts (or is pointed at), and their CPU and memory.
+
+`launch` is how any gateway process is started here, the tests' included (tests.gateways).
+"""
 
 import contextlib
 import os
@@ -8,13 +11,14 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psutil
 
-from livecomments.servers import gateway_command
+from livecomments.servers import APPLICATION, gateway_command
 
 APPLICATIONS = {
-    "ours": ("livecomments.settings", "livecomments.asgi:application"),
+    "ours": ("livecomments.settings", APPLICATION),
     "baseline": ("loadbench.baseline_settings", "loadbench.baseline:application"),
 }
 # High enough that no scenario the tool runs is ever rate limited.
@@ -39,6 +43,66 @@ class Gateway:
     pid: int | None
     process: subprocess.Popen | None = None
     log_path: Path | None = None
+
+    @property
+    def port(self) -> int:
+        return urlsplit(self.url).port or 80
+
+    @property
+    def origin(self) -> str:
+        """The origin of a page this gateway serves (its sockets must come from one)."""
+        return f"http://{urlsplit(self.url).netloc}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+    def wait_listening(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"gateway {self.url} exited at start:\n{self.log()[-4000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"gateway {self.url} did not listen within {timeout} s")
+
+    def stop(self, sig: int | None = None) -> None:
+        """Terminate (or send `sig`), and kill after 10 s."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        if sig is None:
+            self.process.terminate()
+        else:
+            self.process.send_signal(sig)
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+
+
+def launch(
+    env: dict[str, str],
+    log_path: Path,
+    *,
+    port: int | None = None,
+    server: str = "daphne",
+    application: str = APPLICATION,
+    quiet: bool = False,
+) -> Gateway:
+    """Start one gateway process on 127.0.0.1 (on `port`, or a free one); it may not listen yet."""
+    port = port or free_port()
+    with open(log_path, "a") as log:
+        process = subprocess.Popen(
+            gateway_command(server, "127.0.0.1", port, application=application, quiet=quiet),
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    return Gateway(f"ws://127.0.0.1:{port}/ws/live/", process.pid, process, log_path)
 
 
 @dataclass
@@ -142,21 +206,19 @@ def start_gateways(
     try:
         for index in range(count):
             port = free_port()
-            log_path = log_dir / f"gateway-{target}-{index}-{port}.log"
-            with open(log_path, "w") as log:
-                process = subprocess.Popen(
-                    # As the README runs gateways, without an access-log line per socket.
-                    gateway_command(server, "127.0.0.1", port, application=application, quiet=True),
-                    cwd=PROJECT_ROOT,
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
+            # As the README runs gateways, without an access-log line per socket.
             gateways.append(
-                Gateway(f"ws://127.0.0.1:{port}/ws/live/", process.pid, process, log_path)
+                launch(
+                    env,
+                    log_dir / f"gateway-{target}-{index}-{port}.log",
+                    port=port,
+                    server=server,
+                    application=application,
+                    quiet=True,
+                )
             )
         for gateway in gateways:
-            _wait_listening(gateway, ready_timeout)
+            gateway.wait_listening(ready_timeout)
     except BaseException:
         group.stop()
         raise
@@ -170,18 +232,3 @@ def target_gateways(urls: list[str], pids: list[int]) -> GatewayGroup:
     if not pids:
         notes.append("no --gateway-pids: gateway CPU and memory not measured")
     return GatewayGroup(gateways, notes)
-
-
-def _wait_listening(gateway: Gateway, timeout: float) -> None:
-    port = int(gateway.url.split(":")[2].split("/")[0])
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if gateway.process is not None and gateway.process.poll() is not None:
-            tail = gateway.log_path.read_text(errors="replace")[-2000:] if gateway.log_path else ""
-            raise RuntimeError(f"gateway {gateway.url} exited at start:\n{tail}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"gateway {gateway.url} did not listen within {timeout} s")

@@ -44,7 +44,7 @@ async def test_bad_frames_get_invalid_message_and_the_socket_keeps_working(
     bystander = await clients(bob)
     await bystander.join(stream)
 
-    await sender.communicator.send_to(text_data=text)
+    await sender.send_text(text)
     error = await sender.receive_type("error")
 
     assert error["code"] == "INVALID_MESSAGE"
@@ -63,7 +63,7 @@ async def test_binary_frames_are_invalid(clients, alice):
 
 async def test_oversized_frames_are_invalid(clients, alice):
     client = await clients(alice)
-    await client.communicator.send_to(text_data="x" * (64 * 1024 + 1))
+    await client.send_text("x" * (64 * 1024 + 1))
     assert (await client.receive_type("error"))["code"] == "INVALID_MESSAGE"
 
 

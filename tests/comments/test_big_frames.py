@@ -8,7 +8,8 @@ from django.utils import timezone
 
 from comments.models import Comment
 from livecomments.servers import MAX_MESSAGE_BYTES, SERVERS
-from tests.gateways import gateways, ws_connect, ws_receive_type, ws_send
+from tests.clients import LiveClient
+from tests.gateways import gateways
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -45,17 +46,17 @@ async def test_a_resume_backfill_over_the_incoming_frame_limit_arrives(
 
     await sync_to_async(long_comments)(stream, alice, 300)
     with gateways(tmp_path, 1, servers=(server,)) as (gateway,):
-        ws = await ws_connect(gateway)
+        ws = await LiveClient(port=gateway.port).connect()
         try:
-            await ws_send(ws, "join_stream", streamId=str(stream.id), lastSeenCommentId="0")
-            await ws_receive_type(ws, "stream_state")
-            backfill = await ws_receive_type(ws, "comments_batch")
+            await ws.send("join_stream", streamId=str(stream.id), lastSeenCommentId="0")
+            await ws.receive_type("stream_state")
+            backfill = await ws.receive_type("comments_batch")
             assert len(backfill["comments"]) == 300
 
             # What clients send stays bounded: daphne fails a socket that sends too much.
-            await ws.send("x" * (MAX_MESSAGE_BYTES + 1))
-            await ws.wait_closed()
-            assert ws.close_code in (1006, 1009)
+            await ws.send_text("x" * (MAX_MESSAGE_BYTES + 1))
+            await ws.socket.wait_closed()
+            assert ws.socket.close_code in (1006, 1009)
         finally:
             await ws.close()
         assert "PayloadExceededError" not in gateway.log()

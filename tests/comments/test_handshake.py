@@ -1,27 +1,21 @@
 """Who may open a socket: origins checked, session cookie and DRF token both work."""
 
 import pytest
-from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import Client
 
-from livecomments.asgi import application
+from tests.clients import WS_ORIGIN, LiveClient
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 async def test_a_foreign_origin_is_refused():
-    communicator = WebsocketCommunicator(
-        application, "/ws/live/", headers=[(b"origin", b"https://evil.example")]
-    )
-    connected, _ = await communicator.connect()
+    connected = await LiveClient(origin=b"https://evil.example").handshake()
     assert not connected
 
 
 async def test_a_session_cookie_authenticates(alice, stream):
     from asgiref.sync import sync_to_async
-
-    from tests.conftest import WS_ORIGIN, LiveClient
 
     browser = Client()
     await sync_to_async(browser.force_login)(alice)
@@ -46,8 +40,6 @@ async def test_a_session_cookie_authenticates(alice, stream):
     ids=["bad token", "no session cookie", "unknown session"],
 )
 async def test_a_handshake_without_a_live_session_or_token_is_anonymous(stream, header):
-    from tests.conftest import LiveClient
-
     client = await LiveClient(headers=[header]).connect()
     try:
         await client.join(stream)

@@ -15,8 +15,9 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 
-import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from tests.clients import frame_text, open_socket
 
 RESUME_OVERLAP_MS = 5000
 # A join refused UNAVAILABLE is sent again after this (the browser backs off from 1 s).
@@ -37,17 +38,12 @@ class Gateways:
     ports: list[int]
     down: set[int] = field(default_factory=set)
 
-    def url(self, index: int) -> tuple[str, str]:
-        port = self.ports[index % len(self.ports)]
-        return f"ws://127.0.0.1:{port}/ws/live/", f"http://127.0.0.1:{port}"
+    def port(self, index: int) -> int:
+        return self.ports[index % len(self.ports)]
 
 
 async def _connect(gateways: Gateways, index: int, token: str | None, **kwargs):
-    url, origin = gateways.url(index)
-    headers = {"Authorization": f"Token {token}"} if token else {}
-    return await websockets.connect(
-        url, origin=origin, additional_headers=headers, max_size=None, open_timeout=3, **kwargs
-    )
+    return await open_socket(gateways.port(index), token, open_timeout=3, **kwargs)
 
 
 def _tiny_socket(port: int) -> socket.socket:
@@ -56,10 +52,6 @@ def _tiny_socket(port: int) -> socket.socket:
     sock.connect(("127.0.0.1", port))
     sock.setblocking(False)
     return sock
-
-
-async def _send(ws, kind: str, **payload) -> None:
-    await ws.send(json.dumps({"type": kind, "payload": payload}))
 
 
 class Viewer:
@@ -104,18 +96,15 @@ class Viewer:
         after = resume_after(self.last_seen)
         if after is not None:
             payload["lastSeenCommentId"] = after
-        await _send(ws, "join_stream", **payload)
+        await ws.send(frame_text("join_stream", **payload))
 
     async def run(self) -> None:
         while not self.stopping:
             stalling = self.stall is not None and not self.stall.is_set()
             try:
                 if stalling:
-                    ws = await _connect(
-                        self.gateways, self.index, None, max_queue=1, sock=_tiny_socket(
-                            self.gateways.ports[self.index % len(self.gateways.ports)]
-                        ),
-                    )  # fmt: skip
+                    tiny = _tiny_socket(self.gateways.port(self.index))
+                    ws = await _connect(self.gateways, self.index, None, max_queue=1, sock=tiny)
                 else:
                     ws = await _connect(self.gateways, self.index, None, max_queue=None)
             except (OSError, InvalidStatus, TimeoutError):
@@ -216,7 +205,7 @@ class Poster:
         while True:
             try:
                 ws = await _connect(self.gateways, self.index, self.token)
-                await _send(ws, "join_stream", streamId=self.stream_id)
+                await ws.send(frame_text("join_stream", streamId=self.stream_id))
                 while True:
                     message = json.loads(await asyncio.wait_for(ws.recv(), 5))
                     if message["type"] == "comments_batch":
@@ -236,9 +225,11 @@ class Poster:
         self.attempts += 1
         started = time.monotonic()
         try:
-            await _send(
-                ws, "post_comment", streamId=self.stream_id, content=self.content(n),
-                idempotencyKey=self.keys[n],
+            await ws.send(
+                frame_text(
+                    "post_comment", streamId=self.stream_id, content=self.content(n),
+                    idempotencyKey=self.keys[n],
+                )
             )  # fmt: skip
             while True:
                 message = json.loads(await asyncio.wait_for(ws.recv(), 15))

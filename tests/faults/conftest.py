@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import psycopg
 import pytest
 
-from tests.gateways import GatewayProcess, start_gateway
+from tests.gateways import Gateway, start_gateway
 
 from .services import SEED, PrivatePostgres, PrivateRedis, manage, missing_binaries
 
@@ -90,11 +90,11 @@ class Cluster:
     def __init__(self, services: Services, tmp_path) -> None:
         self.services = services
         self.tmp_path = tmp_path
-        self.gateways: list[GatewayProcess] = []
+        self.gateways: list[Gateway] = []
 
     def start(
         self, count: int, extra_env: dict[str, str] | None = None, server: str = "daphne"
-    ) -> list[GatewayProcess]:
+    ) -> list[Gateway]:
         env = {
             **GATEWAY_ENV,
             "DATABASE_URL": self.services.postgres.url,

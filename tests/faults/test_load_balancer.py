@@ -6,8 +6,6 @@ gateways with no stickiness, a gateway whose /readyz fails gets no new sockets, 
 /metrics is not served to the outside.
 """
 
-import asyncio
-import json
 import re
 import shutil
 import subprocess
@@ -17,9 +15,9 @@ import urllib.request
 import uuid
 
 import pytest
-import websockets
 from django.conf import settings
 
+from tests.clients import LiveClient
 from tests.gateways import PROJECT_ROOT, free_port, start_gateway
 
 SAMPLE = PROJECT_ROOT / "deploy" / "haproxy.cfg"
@@ -100,25 +98,12 @@ def sockets_on(port: int, stream_id: int) -> int:
 
 async def open_joined(balancer: Balancer, stream, count: int, user=None) -> list:
     opened = []
-    headers = {"Authorization": f"Token {user.auth_token.key}"} if user else {}
     for _ in range(count):
-        ws = await websockets.connect(
-            f"ws://127.0.0.1:{balancer.port}/ws/live/",
-            origin=f"http://127.0.0.1:{balancer.port}",
-            additional_headers=headers,
-        )
-        await ws.send(json.dumps({"type": "join_stream", "payload": {"streamId": str(stream.id)}}))
-        await receive_type(ws, "comments_batch")
+        ws = await LiveClient(user, port=balancer.port).connect()
+        await ws.send("join_stream", streamId=str(stream.id))
+        await ws.receive_type("comments_batch")
         opened.append(ws)
     return opened
-
-
-async def receive_type(ws, kind: str, timeout: float = 5) -> dict:
-    async with asyncio.timeout(timeout):
-        while True:
-            message = json.loads(await ws.recv())
-            if message["type"] == kind:
-                return message["payload"]
 
 
 async def close_all(sockets) -> None:
@@ -158,11 +143,11 @@ async def test_the_sample_haproxy_config_balances_gateways_by_readyz(tmp_path, a
         [poster] = await open_joined(balancer, stream, 1, user=alice)
         key = str(uuid.uuid4())
         post = {"streamId": str(stream.id), "content": "through haproxy", "idempotencyKey": key}
-        await poster.send(json.dumps({"type": "post_comment", "payload": post}))
-        ack = await receive_type(poster, "ack")
+        await poster.send("post_comment", **post)
+        ack = await poster.receive_type("ack")
         assert ack["status"] == "accepted" and ack["idempotencyKey"] == key
         for ws in viewers:
-            batch = await receive_type(ws, "comments_batch")
+            batch = await ws.receive_type("comments_batch")
             assert [c["content"] for c in batch["comments"]] == ["through haproxy"]
 
         # Seven sockets from one client address and no stickiness: both gateways serve some.

@@ -19,7 +19,7 @@ from django.utils import timezone
 from comments.models import Comment
 from moderation.models import Ban
 from streams.models import Stream
-from tests.gateways import ws_connect, ws_receive_type, ws_send
+from tests.clients import LiveClient
 
 from .conftest import add_comment, call_api
 
@@ -34,32 +34,19 @@ pytestmark = [
 LIVE_BOUND = 1.0  # seconds: SPEC §3, "reach every viewer within a second"
 
 
-async def join(ws, stream):
-    await ws_send(ws, "join_stream", streamId=str(stream.id))
-    state = await ws_receive_type(ws, "stream_state")
-    await ws_receive_type(ws, "comments_batch")
-    return state
-
-
-async def post(ws, stream, content):
-    key = str(uuid.uuid4())
-    await ws_send(ws, "post_comment", streamId=str(stream.id), content=content, idempotencyKey=key)
-    return await ws_receive_type(ws, "ack")
-
-
 async def viewers_on_both(gateways, stream, *users):
     """A joined socket on each gateway (anonymous unless users are given)."""
     sockets = []
     for gateway, user in zip(gateways, users or (None, None), strict=True):
-        ws = await ws_connect(gateway, user)
-        await join(ws, stream)
+        ws = await LiveClient(user, port=gateway.port).connect()
+        await ws.join(stream)
         sockets.append(ws)
     return sockets
 
 
 async def each_receives(sockets, kind):
     """Every socket gets a frame of `kind` within the live bound; return their payloads."""
-    return await asyncio.gather(*(ws_receive_type(ws, kind, timeout=LIVE_BOUND) for ws in sockets))
+    return await asyncio.gather(*(ws.receive_type(kind, timeout=LIVE_BOUND) for ws in sockets))
 
 
 async def api(gateway, method, path, user=None, body=None, headers=None):
@@ -91,8 +78,10 @@ async def test_a_pin_in_the_admin_reaches_viewers_on_every_gateway(
         for update in await each_receives(sockets, "comment_updated"):
             assert update["comment"]["id"] == str(comment.id)
             assert update["comment"]["isPinned"] is True
-        late = await ws_connect(two_gateways[1])
-        assert [c["id"] for c in (await join(late, stream))["pinnedComments"]] == [str(comment.id)]
+        late = await LiveClient(port=two_gateways[1].port).connect()
+        assert [c["id"] for c in (await late.join(stream))[0]["pinnedComments"]] == [
+            str(comment.id)
+        ]
         await late.close()
     finally:
         await close_all(*sockets)
@@ -115,9 +104,9 @@ async def test_highlight_and_hide_over_the_api_reach_the_other_gateway(
         for removed in await each_receives(sockets, "comments_removed"):
             assert removed["commentIds"] == [str(comment.id)]
         # Backfill on the other gateway leaves it out too.
-        late = await ws_connect(second)
-        await ws_send(late, "join_stream", streamId=str(stream.id))
-        backfill = await ws_receive_type(late, "comments_batch")
+        late = await LiveClient(port=second.port).connect()
+        await late.send("join_stream", streamId=str(stream.id))
+        backfill = await late.receive_type("comments_batch")
         assert backfill["comments"] == []
         await late.close()
     finally:
@@ -129,23 +118,23 @@ async def test_a_ban_by_command_tells_the_user_and_removes_their_comments(
 ):
     spam = await sync_to_async(add_comment)(stream, alice, "buy followers")
     first, second = two_gateways
-    viewer = await ws_connect(first, bob)
-    await join(viewer, stream)
-    banned = await ws_connect(second, alice)
-    await join(banned, stream)
+    viewer = await LiveClient(bob, port=first.port).connect()
+    await viewer.join(stream)
+    banned = await LiveClient(alice, port=second.port).connect()
+    await banned.join(stream)
     try:
         await sync_to_async(call_command)(
             "ban", "alice", "--stream", str(stream.id), "--remove-comments", "--reason", "spam"
         )
 
         error, removed = await asyncio.gather(
-            ws_receive_type(banned, "error", timeout=LIVE_BOUND),
-            ws_receive_type(viewer, "comments_removed", timeout=LIVE_BOUND),
+            banned.receive_type("error", timeout=LIVE_BOUND),
+            viewer.receive_type("comments_removed", timeout=LIVE_BOUND),
         )
         assert error["code"] == "BANNED"
         assert removed["commentIds"] == [str(spam.id)]
         # The next post is refused, by socket and by HTTP.
-        assert (await post(banned, stream, "hello?"))["status"] == "rejected"
+        assert (await banned.post(stream, "hello?"))["status"] == "rejected"
         status, body = await api(
             first,
             "POST",
@@ -163,8 +152,8 @@ async def test_a_timeout_over_the_api_applies_at_once_and_ends_by_itself(
     two_gateways, alice, moderator, stream
 ):
     first, second = two_gateways
-    user = await ws_connect(second, alice)
-    await join(user, stream)
+    user = await LiveClient(alice, port=second.port).connect()
+    await user.join(stream)
     try:
         status, _ = await api(
             first,
@@ -174,14 +163,14 @@ async def test_a_timeout_over_the_api_applies_at_once_and_ends_by_itself(
             {"username": "alice", "streamId": stream.id, "minutes": 5},
         )
         assert status == 201
-        assert (await ws_receive_type(user, "error", timeout=LIVE_BOUND))["code"] == "BANNED"
+        assert (await user.receive_type("error", timeout=LIVE_BOUND))["code"] == "BANNED"
 
         # Five minutes later, nobody has lifted it: it no longer applies.
         await Ban.objects.filter(user=alice).aupdate(
             expires_at=timezone.now() - timedelta(seconds=1)
         )
-        await join(user, stream)
-        assert (await post(user, stream, "back again"))["status"] == "accepted"
+        await user.join(stream)
+        assert (await user.post(stream, "back again"))["status"] == "accepted"
     finally:
         await user.close()
 
@@ -191,8 +180,8 @@ async def test_slow_mode_over_the_api_applies_on_the_other_gateway(
 ):
     notice = await sync_to_async(add_comment)(stream, moderator, "Slow mode is on")
     first, second = two_gateways
-    user = await ws_connect(second, alice)
-    await join(user, stream)
+    user = await LiveClient(alice, port=second.port).connect()
+    await user.join(stream)
     try:
         status, _ = await api(
             first, "POST", f"/api/streams/{stream.id}/slow-mode/", moderator, {"seconds": 45}
@@ -201,10 +190,10 @@ async def test_slow_mode_over_the_api_applies_on_the_other_gateway(
         # Pinning the notice comes after the change on the same stream's channel, so once
         # the pin has arrived the other gateway knows about slow mode too.
         await api(first, "POST", f"/api/comments/{notice.id}/pin/", moderator)
-        await ws_receive_type(user, "comment_updated", timeout=LIVE_BOUND)
+        await user.receive_type("comment_updated", timeout=LIVE_BOUND)
 
-        assert (await post(user, stream, "first"))["status"] == "accepted"
-        second_ack = await post(user, stream, "second")
+        assert (await user.post(stream, "first"))["status"] == "accepted"
+        second_ack = await user.post(stream, "second")
         assert second_ack["status"] == "rate_limited"
         assert second_ack["retryAfter"] == 45
     finally:
@@ -222,7 +211,7 @@ async def test_ending_a_stream_in_the_admin_reaches_every_gateway(
 
         for ended in await each_receives(sockets, "stream_ended"):
             assert ended == {"streamId": str(stream.id)}
-        ack = await post(sockets[0], stream, "too late")
+        ack = await sockets[0].post(stream, "too late")
         assert ack["code"] == "STREAM_ENDED"
         assert (await Stream.objects.aget(id=stream.id)).status == "ended"
     finally:
@@ -233,8 +222,8 @@ async def test_an_http_post_to_one_gateway_reaches_a_viewer_on_the_other(
     two_gateways, alice, bob, stream
 ):
     first, second = two_gateways
-    viewer = await ws_connect(second, bob)
-    await join(viewer, stream)
+    viewer = await LiveClient(bob, port=second.port).connect()
+    await viewer.join(stream)
     try:
         status, body = await api(
             first,
@@ -246,7 +235,7 @@ async def test_an_http_post_to_one_gateway_reaches_a_viewer_on_the_other(
         )
         assert status == 201
 
-        batch = await ws_receive_type(viewer, "comments_batch", timeout=LIVE_BOUND)
+        batch = await viewer.receive_type("comments_batch", timeout=LIVE_BOUND)
         assert [c["id"] for c in batch["comments"]] == [body["commentId"]]
         assert await Comment.objects.filter(stream=stream).acount() == 1
     finally:

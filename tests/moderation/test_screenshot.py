@@ -57,7 +57,7 @@ def watch(sockets, server, stream):
 
     from websockets.sync.client import connect
 
-    ws = sockets.enter_context(connect(server.ws_url, origin=server.origin))
+    ws = sockets.enter_context(connect(server.url, origin=server.origin))
     ws.send(json.dumps({"type": "join_stream", "payload": {"streamId": str(stream.id)}}))
     while json.loads(ws.recv(timeout=10))["type"] != "comments_batch":
         pass
@@ -101,7 +101,7 @@ def test_take_a_screenshot_of_the_comment_moderation_page(
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(
-                base_url=f"http://127.0.0.1:{server.port}", viewport={"width": 1400, "height": 700}
+                base_url=f"http://127.0.0.1:{server.port}", viewport={"width": 1280, "height": 800}
             )
             page.goto("/admin/login/?next=/admin/")
             page.get_by_label("Username").fill("mona")
@@ -111,7 +111,6 @@ def test_take_a_screenshot_of_the_comment_moderation_page(
 
             page.goto(f"/admin/comments/comment/?stream={stream.id}")
             expect(page.locator("#result_list")).to_be_visible()
-            page.locator("#toggle-nav-sidebar").click()  # the list needs the width
             spam = made[6]
             page.locator(f'input[name="_selected_action"][value="{spam.id}"]').check()
             page.locator('select[name="action"]').select_option("ban_authors_from_stream")
@@ -131,7 +130,7 @@ def test_take_a_screenshot_of_the_comment_moderation_page(
             expect(viewers).to_have_text("3")
             page.screenshot(
                 path=SCREENSHOTS / "admin-streams.png",
-                clip={"x": 0, "y": 0, "width": 1400, "height": 420},
+                clip={"x": 0, "y": 0, "width": 1280, "height": 420},
             )
             sockets.close()
             browser.close()

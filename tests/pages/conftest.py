@@ -14,7 +14,7 @@ from django.db import connection
 from django.test import Client
 
 from tests.gateways import (
-    GatewayProcess,
+    Gateway,
     start_gateway,
 )
 
@@ -54,7 +54,7 @@ class PageServer:
     def __init__(self, tmp_path: Path, extra_env: dict[str, str]) -> None:
         self.tmp_path = tmp_path
         self.extra_env = {ASYNC_UNSAFE: "", **extra_env}
-        self.gateway: GatewayProcess = start_gateway(tmp_path, self.extra_env)
+        self.gateway: Gateway = start_gateway(tmp_path, self.extra_env)
 
     @property
     def url(self) -> str:

@@ -110,7 +110,7 @@ def check_reply(sent: dict | object, replies: list[dict]) -> None:
 
 async def reply_to(client, text: str, marker: str) -> list[dict]:
     """Send `text` then a marker frame; return what arrived before the marker's error."""
-    await client.communicator.send_to(text_data=text)
+    await client.send_text(text)
     await client.send(marker)
     replies = []
     while True:
