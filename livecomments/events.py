@@ -6,18 +6,27 @@ message reaches every process once, however many of its sockets watch, and the p
 hands it to its local listeners. Broadcast frames are encoded once by the publisher and
 travel as text. Like every Channels layer this is at-most-once: backfill and resume come
 from the database and the recent-comments cache, never from here.
+
+On the in-memory layer (the embedded default) a layer reaches only its own process, so
+what a process serving no sockets (a management command) publishes goes to the events
+outbox (`livecomments.outbox`), a table in the database both processes share, and every
+serving process's fan-out reads it a few times a second. With Redis the layer is shared
+and the outbox is never used.
 """
 
 import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import orjson
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.db import database_sync_to_async
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
+from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
@@ -58,18 +67,72 @@ async def publish(group: str, message: Message) -> None:
 
 
 def publish_on_commit(group: str, message: Message) -> None:
-    """From synchronous code: publish once the current transaction commits."""
-    transaction.on_commit(lambda: async_to_sync(publish)(group, message))
+    """From synchronous code, in any process: publish once the current transaction commits."""
+    transaction.on_commit(lambda: _publish_now(group, message))
+
+
+def _publish_now(group: str, message: Message) -> None:
+    if _reaches_other_processes() or _this_process_serves:
+        async_to_sync(publish)(group, message)
+    else:
+        _put_in_outbox(group, message)
+
+
+def _reaches_other_processes() -> bool:
+    return not isinstance(get_channel_layer(), InMemoryChannelLayer)
+
+
+# --- the outbox: the in-memory layer's way between processes -------------------------------
+
+# Set once a fan-out of this process listens: from then on its in-memory layer has someone
+# to deliver to, and this process's own events go there directly.
+_this_process_serves = False
+OUTBOX_POLL_SECONDS = 0.25
+# Longer than any poll takes: an event older than this was read by every serving process.
+OUTBOX_KEEP = timedelta(minutes=1)
+OUTBOX_READ_LIMIT = 500
+
+
+def _put_in_outbox(group: str, message: Message) -> None:
+    # The model is imported here, not at the top: the base loads before the apps do.
+    from livecomments.outbox.models import OutboxEvent
+
+    with transaction.atomic():
+        OutboxEvent.objects.create(group=group, message=message)
+        # Writers clean up, so that the serving process only ever reads.
+        OutboxEvent.objects.filter(created_at__lt=timezone.now() - OUTBOX_KEEP).delete()
+
+
+def _outbox_head() -> int:
+    """The id of the newest event in the outbox (0 when empty): a reader starts after it."""
+    from livecomments.outbox.models import OutboxEvent
+
+    newest = OutboxEvent.objects.order_by("-id").values_list("id", flat=True).first()
+    return newest or 0
+
+
+def _outbox_after(event_id: int) -> list[tuple[int, str, Message]]:
+    """The outbox's events after `event_id`, oldest first (one indexed range read).
+
+    SQLite commits one writer at a time, so ids become visible in order and none is
+    skipped; on PostgreSQL two commands committing in the same instant could be.
+    """
+    from livecomments.outbox.models import OutboxEvent
+
+    rows = OutboxEvent.objects.filter(id__gt=event_id).order_by("id")
+    return list(rows.values_list("id", "group", "message")[:OUTBOX_READ_LIMIT])
 
 
 class FanOut:
-    """This process's listeners per group, fed by one receive loop on one layer channel."""
+    """This process's listeners per group, fed by one receive loop on one layer channel and,
+    on the in-memory layer, by the events outbox."""
 
     def __init__(self) -> None:
         self._layer = get_channel_layer()
         self._listeners: dict[str, set[Listener]] = {}
         self._channel: str | None = None
         self._receiving: asyncio.Task[None] | None = None
+        self._reading_outbox: asyncio.Task[None] | None = None
 
     async def listen(self, group: str, listener: Listener) -> None:
         listeners = self._listeners.get(group)
@@ -90,17 +153,52 @@ class FanOut:
             await self._layer.group_discard(group, await self._process_channel())
 
     async def close(self) -> None:
-        if self._receiving is not None:
-            self._receiving.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._receiving
-            self._receiving = None
+        for task in (self._receiving, self._reading_outbox):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._receiving = self._reading_outbox = None
 
     async def _process_channel(self) -> str:
         if self._channel is None:
             self._channel = await self._layer.new_channel("gateway.")
             self._receiving = asyncio.create_task(self._receive_loop())
+            if isinstance(self._layer, InMemoryChannelLayer):
+                await self._start_reading_outbox()
         return self._channel
+
+    async def _start_reading_outbox(self) -> None:
+        global _this_process_serves
+        _this_process_serves = True
+        # The head is read before the first group is joined: an event committed after it
+        # reaches a socket that joins now. If it cannot be read, the reader reads it later.
+        try:
+            head: int | None = await database_sync_to_async(_outbox_head)()
+        except Exception:
+            logger.exception("reading the events outbox failed; retrying")
+            head = None
+        self._reading_outbox = asyncio.create_task(self._read_outbox_forever(head))
+
+    async def _read_outbox_forever(self, seen: int | None) -> None:
+        # Each fan-out reads for its own listeners, as from its own channel: two in one
+        # process (tests run one per event loop) would otherwise hear everything twice.
+        read = database_sync_to_async(_outbox_after)
+        while True:
+            await asyncio.sleep(OUTBOX_POLL_SECONDS)
+            try:
+                if seen is None:
+                    seen = await database_sync_to_async(_outbox_head)()
+                    continue
+                events = await read(seen)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("reading the events outbox failed; retrying")
+                continue
+            for event_id, group, message in events:
+                seen = event_id
+                await self._hand_to_listeners({**message, "group": group})
 
     async def _receive_loop(self) -> None:
         assert self._channel is not None
@@ -113,8 +211,11 @@ class FanOut:
                 logger.exception("channel layer receive failed; retrying")
                 await asyncio.sleep(0.5)
                 continue
-            for listener in list(self._listeners.get(message.get("group", ""), ())):
-                try:
-                    await listener(message)
-                except Exception:
-                    logger.exception("listener failed on %s", message.get("type"))
+            await self._hand_to_listeners(message)
+
+    async def _hand_to_listeners(self, message: Message) -> None:
+        for listener in list(self._listeners.get(message.get("group", ""), ())):
+            try:
+                await listener(message)
+            except Exception:
+                logger.exception("listener failed on %s", message.get("type"))
