@@ -6,57 +6,19 @@ moderation.services, so they are logged and take effect on every gateway at once
 
 from datetime import timedelta
 
-from django import forms
 from django.contrib import admin
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from streams.models import Stream
-
 from . import services
 from .console import SOURCE, CappedCountPaginator, may_moderate
+from .forms import BanForm, BlockedTermForm
 from .models import Ban, BlockedTerm, ModerationAction
 
 admin.site.site_header = "Live comments moderation"
 admin.site.site_title = "Live comments moderation"
 admin.site.index_title = "Moderation console"
-
-DURATIONS = [
-    ("", "Until lifted"),
-    ("5", "Time out for 5 minutes"),
-    ("60", "Time out for 1 hour"),
-    ("1440", "Time out for 24 hours"),
-    ("10080", "Time out for 7 days"),
-]
-
-
-class BanForm(forms.ModelForm):
-    username = forms.CharField(max_length=150, help_text="Who to ban.")
-    stream = forms.ModelChoiceField(
-        queryset=Stream.objects.filter(status=Stream.Status.LIVE).order_by("-created_at"),
-        required=False,
-        empty_label="Site-wide (every stream)",
-        help_text="A live stream, or site-wide.",
-    )
-    duration = forms.ChoiceField(choices=DURATIONS, required=False, label="Duration")
-    remove_comments = forms.BooleanField(
-        required=False,
-        label="Remove their comments",
-        help_text="Hide their comments (on this stream, or everywhere) from every viewer.",
-    )
-
-    class Meta:
-        model = Ban
-        fields = ["reason"]
-
-    def clean_username(self):
-        username = self.cleaned_data["username"].strip()
-        try:
-            return get_user_model().objects.get(username=username)
-        except get_user_model().DoesNotExist:
-            raise forms.ValidationError(f"There is no user {username!r}.") from None
 
 
 class BanStateFilter(admin.SimpleListFilter):
@@ -132,7 +94,15 @@ class BanAdmin(admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ["username", "stream", "duration", "reason", "remove_comments"]
+            return [
+                "username",
+                "stream",
+                "site_wide",
+                "duration",
+                "reason",
+                "remove_comments",
+                "confirm_staff",
+            ]
         return self.readonly_fields
 
     def get_readonly_fields(self, request, obj=None):
@@ -170,6 +140,7 @@ class BlockedTermAdmin(admin.ModelAdmin):
     list_display = ["term", "created_by", "created_at"]
     list_select_related = ["created_by"]
     search_fields = ["term"]
+    form = BlockedTermForm
     fields = ["term"]
 
     def has_change_permission(self, request, obj=None):

@@ -187,13 +187,55 @@ def test_the_ban_form_bans_with_expiry_and_removal(moderator_client, moderator, 
 def test_the_ban_form_makes_site_wide_bans_and_names_unknown_users(moderator_client, alice):
     add = reverse("admin:moderation_ban_add")
 
-    bad = moderator_client.post(add, {"username": "nobody", "stream": "", "duration": ""})
+    bad = moderator_client.post(add, {"username": "nobody", "site_wide": "on", "duration": ""})
     assert bad.status_code == 200
     assert "There is no user" in str(bad.context["adminform"].form.errors)
 
-    moderator_client.post(add, {"username": "alice", "stream": "", "duration": ""})
+    moderator_client.post(add, {"username": "alice", "site_wide": "on", "duration": ""})
     ban = Ban.objects.get(user=alice)
     assert ban.stream is None and ban.expires_at is None
+
+
+def test_the_ban_form_starts_as_a_ten_minute_timeout_on_a_stream(moderator_client, stream):
+    form = moderator_client.get(reverse("admin:moderation_ban_add")).context["adminform"].form
+
+    assert form["duration"].value() == "10"
+    assert not form["site_wide"].value()
+    assert f'<option value="{stream.id}">' in str(form["stream"])
+
+
+def test_the_ban_form_asks_for_a_stream_unless_site_wide_is_ticked(moderator_client, alice, stream):
+    add = reverse("admin:moderation_ban_add")
+
+    neither = moderator_client.post(add, {"username": "alice", "duration": "10"})
+    both = moderator_client.post(
+        add, {"username": "alice", "stream": stream.id, "site_wide": "on", "duration": "10"}
+    )
+
+    assert neither.context["adminform"].form.errors == {
+        "stream": ["Choose the stream, or tick “site-wide instead” for every stream."]
+    }
+    assert list(both.context["adminform"].form.errors) == ["site_wide"]
+    assert not Ban.objects.exists()
+    moderator_client.post(add, {"username": "alice", "stream": stream.id, "duration": "10"})
+    ban = Ban.objects.get(user=alice)
+    assert ban.stream == stream
+    assert timedelta(minutes=9) < ban.expires_at - timezone.now() <= timedelta(minutes=10)
+
+
+def test_banning_a_staff_member_needs_the_confirmation(moderator_client, staff, stream):
+    add = reverse("admin:moderation_ban_add")
+    ban_sam = {"username": "sam", "stream": stream.id, "duration": "10"}
+
+    refused = moderator_client.post(add, ban_sam)
+    assert refused.context["adminform"].form.errors == {
+        "confirm_staff": ["sam is staff: tick “yes, ban this staff member” to ban them."]
+    }
+    assert not Ban.objects.exists()
+
+    confirmed = moderator_client.post(add, {**ban_sam, "confirm_staff": "on"})
+    assert confirmed.status_code == 302
+    assert Ban.objects.get().user == staff
 
 
 def test_deleting_a_ban_lifts_it_and_is_logged(moderator_client, moderator, alice, stream):
@@ -235,6 +277,17 @@ def test_blocked_terms_are_added_and_removed_through_the_log(moderator_client, m
         "block_term",
         "unblock_term",
     ]
+
+
+def test_blocking_a_term_twice_says_it_is_already_blocked(moderator_client):
+    add = reverse("admin:moderation_blockedterm_add")
+    moderator_client.post(add, {"term": "spoiler"})
+
+    response = moderator_client.post(add, {"term": " SPOILER "})
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {"term": ["“spoiler” is already blocked."]}
+    assert list(BlockedTerm.objects.values_list("term", flat=True)) == ["spoiler"]
 
 
 def test_a_moderator_ends_a_stream_and_sets_slow_mode(moderator_client, moderator, stream):
