@@ -7,7 +7,10 @@ from .ban import find_stream, find_user
 
 
 class Command(BaseCommand):
-    help = "Lift a user's ban from a stream, or their site-wide ban without --stream."
+    help = (
+        "Lift a user's ban from a stream, or their site-wide ban without --stream. Their "
+        "open sockets are told at once."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("username", help="the banned user")
