@@ -6,9 +6,13 @@ of rows: newest first on the primary key, no unbounded count, authors and stream
 loaded in the same query.
 """
 
+from datetime import timedelta
+
 from django import forms
 from django.contrib import admin, messages
-from django.utils.html import format_html
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.translation import ngettext
 
@@ -26,6 +30,8 @@ from streams.models import Stream
 from .models import Comment
 
 STREAM_CHOICES = 30
+PREVIEW_CHARS = 160
+STREAM_TITLE_CHARS = 20
 
 
 class StreamFilter(admin.SimpleListFilter):
@@ -113,16 +119,10 @@ FLAG_SERVICES = [
 
 @admin.register(Comment)
 class CommentAdmin(admin.ModelAdmin):
-    list_display = [
-        "created_at",
-        "author_link",
-        "content_preview",
-        "stream_link",
-        "pinned",
-        "highlighted",
-        "hidden",
-    ]
-    list_display_links = ["created_at"]
+    # Sized for a 1280 px screen with the admin's sidebars open: short time, one state
+    # column, and the text taking what is left, one line per comment.
+    list_display = ["when", "state", "author_link", "content_preview", "stream_link"]
+    list_display_links = ["when"]
     list_filter = [StreamFilter, StateFilter, AuthorFilter]
     list_select_related = ["author", "stream"]
     search_fields = ["content", "=author__username"]
@@ -144,6 +144,10 @@ class CommentAdmin(admin.ModelAdmin):
         "time_out_authors",
     ]
     form = CommentModerationForm
+
+    class Media:
+        css = {"all": ["livecomments/admin.css"]}
+
     readonly_fields = [
         "id",
         "stream",
@@ -160,6 +164,32 @@ class CommentAdmin(admin.ModelAdmin):
 
     # --- columns ---------------------------------------------------------------------
 
+    @admin.display(description="when", ordering="id")
+    def when(self, comment):
+        moment = timezone.localtime(comment.created_at)
+        today = moment.date() == timezone.localdate()
+        return format_html(
+            '<time datetime="{}" title="{}">{}</time>',
+            moment.isoformat(),
+            date_format(moment, "DATETIME_FORMAT"),
+            date_format(moment, "H:i:s" if today else "j M H:i"),
+        )
+
+    @admin.display(description="state", empty_value="")
+    def state(self, comment):
+        flags = [
+            (label, css)
+            for label, css, on in [
+                ("pinned", "pinned", comment.is_pinned),
+                ("highlighted", "highlighted", comment.is_highlighted),
+                ("hidden", "hidden", comment.is_hidden),
+            ]
+            if on
+        ]
+        return format_html_join(
+            "", '<span class="lc-flag lc-flag-{}">{}</span>', ((css, label) for label, css in flags)
+        )
+
     @admin.display(description="author", ordering="author__username")
     def author_link(self, comment):
         return format_html(
@@ -168,29 +198,25 @@ class CommentAdmin(admin.ModelAdmin):
             comment.author.username,
         )
 
+    @admin.display(description="comment")
+    def content_preview(self, comment):
+        # One line per comment: the stylesheet cuts it to the column's width, the title
+        # attribute holds the whole text for a hover.
+        return format_html(
+            '<span class="lc-text{}" title="{}">{}</span>',
+            " lc-text-hidden" if comment.is_hidden else "",
+            comment.content,
+            Truncator(comment.content).chars(PREVIEW_CHARS),
+        )
+
     @admin.display(description="stream")
     def stream_link(self, comment):
         return format_html(
-            '<a href="?stream={}" title="only this stream">{}</a>',
+            '<a href="?stream={}" title="only this stream: {}">{}</a>',
             comment.stream_id,
-            Truncator(comment.stream.title).chars(24),
+            comment.stream.title,
+            Truncator(comment.stream.title).chars(STREAM_TITLE_CHARS),
         )
-
-    @admin.display(description="comment")
-    def content_preview(self, comment):
-        return Truncator(comment.content).chars(120)
-
-    @admin.display(description="pinned", boolean=True)
-    def pinned(self, comment):
-        return comment.is_pinned
-
-    @admin.display(description="highlighted", boolean=True)
-    def highlighted(self, comment):
-        return comment.is_highlighted
-
-    @admin.display(description="hidden", boolean=True)
-    def hidden(self, comment):
-        return comment.is_hidden
 
     # --- permissions -----------------------------------------------------------------
 
@@ -269,10 +295,6 @@ class CommentAdmin(admin.ModelAdmin):
         self._ban_authors(request, queryset, minutes=10)
 
     def _ban_authors(self, request, queryset, minutes):
-        from datetime import timedelta
-
-        from django.utils import timezone
-
         if too_many_for_bulk(self, request, queryset):
             return
         reason = action_reason(request)

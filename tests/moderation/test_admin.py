@@ -1,5 +1,6 @@
 """The admin as a moderator uses it: a logged-in client posting the admin's own forms."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -43,6 +44,27 @@ def test_the_comment_list_is_newest_first_with_author_and_stream(
     assert response.status_code == 200
     assert list(response.context["cl"].result_list) == [newer, older]
     assert b"first!" in response.content and b"Launch day" in response.content
+
+
+def test_the_comment_list_shows_state_text_and_stream_in_one_line_columns(
+    moderator_client, alice, stream
+):
+    add_comment(stream, alice, "welcome all", is_pinned=True, is_highlighted=True)
+    add_comment(stream, alice, "spam " * 100, is_hidden=True)
+
+    html = moderator_client.get(COMMENTS).content.decode()
+
+    columns = re.findall(r'<th scope="col" class="[^"]*column-(\w+)', html)
+    assert columns == ["when", "state", "author_link", "content_preview", "stream_link"]
+    assert (
+        '<span class="lc-flag lc-flag-pinned">pinned</span>'
+        '<span class="lc-flag lc-flag-highlighted">highlighted</span>'
+    ) in html
+    assert '<span class="lc-flag lc-flag-hidden">hidden</span>' in html
+    # Long text is cut (the whole of it stays in the title, for a hover).
+    assert f'class="lc-text lc-text-hidden" title="{"spam " * 100}">' in html
+    assert ">" + ("spam " * 32)[:159] + "…</span>" in html
+    assert "livecomments/admin.css" in html
 
 
 def test_the_comment_list_costs_the_same_queries_for_5_or_50_rows(
@@ -343,6 +365,49 @@ def test_the_moderation_log_is_read_only(moderator_client, alice, stream):
     delete = reverse("admin:moderation_moderationaction_delete", args=[entry.pk])
     assert moderator_client.post(delete, {"post": "yes"}).status_code == 403
     assert ModerationAction.objects.get().reason == ""
+
+
+def test_the_log_shows_the_text_and_author_of_the_comment_acted_on(moderator_client, alice, stream):
+    from moderation.services import hide_comment, pin_comment
+
+    spam = add_comment(stream, alice, "BUY FOLLOWERS cheap at totally-legit.example " * 3)
+    gone = add_comment(stream, alice, "later dropped")
+    hide_comment(spam.id, source="api")
+    pin_comment(gone.id, source="api")
+    Comment.objects.filter(id=gone.id).delete()
+
+    html = moderator_client.get(LOG).content.decode()
+
+    url = reverse("admin:comments_comment_change", args=[spam.id])
+    shown = ("BUY FOLLOWERS cheap at totally-legit.example " * 2)[:79] + "…"
+    assert f'<strong>alice</strong> · <a href="{url}" title="{spam.content}">“{shown}”</a>' in html
+    assert f"<strong>alice</strong> · deleted comment {gone.id}" in html
+
+
+def test_the_log_reads_the_comments_of_a_page_in_one_query(
+    moderator_client, alice, stream, django_assert_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from moderation.services import pin_comment
+
+    def pin(n):
+        for i in range(n):
+            pin_comment(add_comment(stream, alice, f"comment {i}").id, source="api")
+
+    pin(2)
+    moderator_client.get(LOG)  # warm: session, permissions
+    with CaptureQueriesContext(connection) as two:
+        moderator_client.get(LOG)
+    pin(20)
+
+    with django_assert_num_queries(len(two)) as twenty_two:
+        response = moderator_client.get(LOG)
+
+    assert response.content.decode().count("“comment ") == 22
+    reads = [q["sql"] for q in twenty_two.captured_queries if 'FROM "comments_comment"' in q["sql"]]
+    assert len(reads) == 1
 
 
 def test_staff_outside_the_moderators_group_cannot_moderate(client, staff, alice, stream):

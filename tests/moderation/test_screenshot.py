@@ -40,6 +40,17 @@ CHAT = [
     ("alice", "BUY FOLLOWERS cheap at totally-legit.example"),
     ("bob", "the sound is incredible"),
     ("charlie", "GO GO GO"),
+    ("hannah", "T-minus 60 seconds, everyone"),
+    ("bob", "first time catching one live"),
+    ("charlie", "Who else is watching from work? The boss thinks this is a spreadsheet"),
+    ("alice", "spoiler: it lands"),
+    ("bob", "ignition!!"),
+    ("charlie", "look at that plume"),
+    ("bob", "the chase camera is following it all the way up, this is unreal"),
+    ("hannah", "Max Q in a few seconds"),
+    ("charlie", "stage separation confirmed"),
+    ("bob", "goosebumps"),
+    ("charlie", "what a day"),
 ]
 
 pytestmark = [
@@ -69,7 +80,7 @@ def moderation_scene(stream, people, moderator):
     made = []
     for n, (username, content) in enumerate(CHAT):
         comment = add_comment(stream, people[username], content)
-        moment = start + timedelta(seconds=25 * n)
+        moment = start + timedelta(seconds=12 * n)
         Comment.objects.filter(id=comment.id).update(created_at=moment, received_at=moment)
         made.append(comment)
     source = ModerationAction.Source.ADMIN
@@ -116,6 +127,10 @@ def test_take_a_screenshot_of_the_comment_moderation_page(
             page.locator('select[name="action"]').select_option("ban_authors_from_stream")
             page.locator('input[name="reason"]').fill("spam links")
             page.evaluate("window.scrollTo(0, 0)")
+            # At 1280 px every column fits, without scrolling sideways.
+            assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+            stream_cell = page.locator("#result_list td.field-stream_link").first.bounding_box()
+            assert stream_cell["x"] + stream_cell["width"] <= 1280
             page.screenshot(path=SCREENSHOTS / "admin-comments.png")
 
             sockets = ExitStack()
