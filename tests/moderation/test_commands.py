@@ -1,4 +1,4 @@
-"""The operators' commands: ban and unban (SPEC §5), with their bad input."""
+"""The operators' commands: ban, unban and moderator (SPEC §5), with their bad input."""
 
 import os
 import re
@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from comments.models import Comment
 from moderation.models import Ban, ModerationAction
+from moderation.selectors import is_moderator
 from tests import gateways
 
 from .conftest import add_comment
@@ -141,3 +142,38 @@ def test_bad_input_exits_non_zero_with_the_reason(alice):
     assert manage("ban", "alice", "--minutes", "30").returncode == 0
     assert manage("unban", "alice").returncode == 0
     assert manage("unban", "alice").returncode != 0
+
+
+def test_moderator_makes_a_user_staff_in_the_moderators_group(alice):
+    assert run("moderator", "alice").strip() == (
+        "alice is a moderator: made them staff and added them to the Moderators group."
+    )
+
+    alice.refresh_from_db()
+    assert alice.is_staff and is_moderator(alice)
+    assert alice.has_perm("comments.change_comment") and alice.has_perm("moderation.add_ban")
+    assert run("moderator", "alice").strip() == "alice is a moderator: nothing to do, already one."
+
+
+def test_moderator_remove_takes_them_out_of_the_group(moderator):
+    out = run("moderator", "mona", "--remove")
+
+    assert out.startswith("Removed mona from the Moderators group (still staff")
+    moderator.refresh_from_db()
+    assert moderator.is_staff and not is_moderator(moderator)
+    with pytest.raises(CommandError, match=re.escape("mona is not in the Moderators group.")):
+        call_command("moderator", "mona", "--remove")
+
+
+def test_moderator_refuses_an_unknown_user():
+    with pytest.raises(CommandError, match=re.escape("There is no user 'nobody'.")):
+        call_command("moderator", "nobody")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_moderator_exits_non_zero_on_an_unknown_user_and_has_help():
+    unknown = manage("moderator", "nobody")
+    assert unknown.returncode != 0
+    assert "There is no user 'nobody'." in unknown.stderr
+    help_text = manage("moderator", "--help", database=False)
+    assert help_text.returncode == 0 and "--remove" in help_text.stdout
