@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from livecomments.api import ApiView, ErrorSerializer
 from livecomments.errors import InvalidMessage
+from moderation.selectors import is_moderator
 from streams.api import get_stream
 
 from . import services
@@ -96,7 +97,7 @@ class StreamCommentsView(ApiView):
     )
     def post(self, request, stream_id: int):
         received_at = timezone.now()
-        author = services.Author.of(request.user)
+        author = services.Author.of(request.user, moderates=is_moderator(request.user))
         key = _key(request.headers.get("Idempotency-Key"))
         body = NewCommentSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import ClassVar
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.utils import timezone
 
@@ -23,7 +24,7 @@ from livecomments.errors import (
     error_payload,
 )
 from livecomments.events import Message, frame, user_group
-from moderation.selectors import Restriction
+from moderation.selectors import Restriction, is_moderator
 
 from . import services
 from .delivery import StreamRoom
@@ -61,6 +62,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
         # Frames that arrive while a join is sending its backfill wait here, so that the
         # backfill always comes first.
         self._held: list[str] | None = None
+        # Whether this user moderates, read once: moderators are never limited by chat modes.
+        self.moderates = self._user_id is not None and await database_sync_to_async(is_moderator)(
+            self.user
+        )
         await self.accept()
         if self._user_id is not None:
             await self.gateway.fanout.listen(user_group(self._user_id), self.on_user_message)
@@ -127,6 +132,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
                         "viewerCount": snapshot.viewer_count,
                         "pinnedComments": snapshot.pinned,
                         "restriction": wire_restriction(snapshot.restriction),
+                        "settings": snapshot.settings,
                     },
                 )
             )
@@ -154,7 +160,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             room = self._joined(payload.streamId)
             assert room.info is not None
             comment_id = await services.post_comment(
-                services.Author.of(self.user),
+                services.Author.of(self.user, moderates=self.moderates),
                 room.info,
                 payload.content,
                 key,

@@ -133,6 +133,16 @@ class Restriction(BaseModel):
     reason: str | None
 
 
+class StreamSettings(BaseModel):
+    """A stream's chat modes; the host and moderators are never limited by them."""
+
+    slowModeSeconds: int
+    locked: bool
+    minAccountAgeMinutes: int
+    holdLinks: bool
+    shield: bool
+
+
 class StreamState(BaseModel):
     streamId: IdString
     title: str
@@ -141,6 +151,7 @@ class StreamState(BaseModel):
     pinnedComments: list[CommentOut]
     # The joining user's ban or timeout on this stream; null for everyone else.
     restriction: Restriction | None
+    settings: StreamSettings
 
 
 class CommentsBatch(BaseModel):
@@ -193,6 +204,11 @@ class StreamEndedMessage(BaseModel):
     streamId: IdString
 
 
+class StreamSettingsMessage(BaseModel):
+    streamId: IdString
+    settings: StreamSettings
+
+
 class RestrictionChanged(BaseModel):
     streamId: IdString
     restriction: Restriction | None
@@ -209,6 +225,7 @@ SERVER_MESSAGES: dict[str, type[BaseModel]] = {
     "comments_removed": CommentsRemoved,
     "stream_ended": StreamEndedMessage,
     "restriction_changed": RestrictionChanged,
+    "stream_settings": StreamSettingsMessage,
 }
 
 

@@ -5,6 +5,7 @@ Every edge (the WebSocket consumer, the REST API) calls these; the rules live he
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from channels.db import database_sync_to_async
 from django.utils import timezone
@@ -17,6 +18,7 @@ from livecomments.errors import (
     Unauthorized,
 )
 from moderation.selectors import Restriction, restriction_of
+from streams.chat_modes import wire_settings
 from streams.models import Stream
 
 from . import state
@@ -32,19 +34,27 @@ from .writer import CommentWriter, Post
 class Author:
     id: int
     username: str
+    moderates: bool = False  # a moderator: never limited by chat modes
 
     @classmethod
-    def of(cls, user) -> "Author":
+    def of(cls, user, *, moderates: bool = False) -> "Author":
         if user is None or not user.is_authenticated:
             raise Unauthorized()
-        return cls(user.id, user.get_username())
+        return cls(user.id, user.get_username(), moderates)
 
 
 def load_stream_info(stream_id: int) -> StreamInfo:
+    return _info_of(_load_stream(stream_id))
+
+
+def _load_stream(stream_id: int) -> Stream:
     try:
-        stream = Stream.objects.get(id=stream_id)
+        return Stream.objects.get(id=stream_id)
     except Stream.DoesNotExist:
         raise StreamNotFound() from None
+
+
+def _info_of(stream: Stream) -> StreamInfo:
     return StreamInfo(
         stream_id=stream.id,
         title=stream.title,
@@ -56,11 +66,11 @@ def load_stream_info(stream_id: int) -> StreamInfo:
 
 def _open_stream(
     stream_id: int, user_id: int | None
-) -> tuple[StreamInfo, list[WireComment], Restriction | None]:
-    info = load_stream_info(stream_id)
+) -> tuple[StreamInfo, dict[str, Any], list[WireComment], Restriction | None]:
+    stream = _load_stream(stream_id)
     # A banned or timed-out user joins and reads like anyone else (SPEC §3).
     restriction = restriction_of(user_id, stream_id) if user_id is not None else None
-    return info, pinned_comments(stream_id), restriction
+    return _info_of(stream), wire_settings(stream), pinned_comments(stream_id), restriction
 
 
 @dataclass(frozen=True)
@@ -69,6 +79,7 @@ class JoinSnapshot:
 
     room: StreamRoom
     info: StreamInfo
+    settings: dict[str, Any]  # the protocol's StreamSettings
     viewer_count: int
     pinned: list[WireComment]
     backfill: list[WireComment]
@@ -84,11 +95,12 @@ async def join_stream(
     has sent the snapshot.
     """
     user_id = user.id if user is not None and user.is_authenticated else None
-    info, pinned, restriction = await database_sync_to_async(_open_stream)(stream_id, user_id)
+    opened = await database_sync_to_async(_open_stream)(stream_id, user_id)
+    info, settings, pinned, restriction = opened
     room = await gateway().join(socket, info)
     viewer_count = room.viewer_count
     comments = await backfill(stream_id, last_seen_comment_id)
-    return JoinSnapshot(room, info, viewer_count, pinned, comments, restriction)
+    return JoinSnapshot(room, info, settings, viewer_count, pinned, comments, restriction)
 
 
 async def current_restriction(user_id: int, stream_id: int) -> Restriction | None:
@@ -126,8 +138,9 @@ async def _post_new(
     parent_id: int | None,
     received_at: datetime,
 ) -> int:
+    exempt = author.moderates or author.id == stream.host_id
     wait = await state.rate_limiter().check_and_count(
-        author.id, stream.stream_id, stream.slow_mode_seconds
+        author.id, stream.stream_id, 0 if exempt else stream.slow_mode_seconds
     )
     if wait:
         raise RateLimited(wait)

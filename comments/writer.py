@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from channels.db import database_sync_to_async
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -23,11 +24,13 @@ from livecomments.errors import (
     ContentViolation,
     InvalidMessage,
     LiveCommentsError,
+    Restricted,
     StreamEnded,
     StreamNotFound,
     Unavailable,
 )
 from moderation.selectors import bans_in_force, blocked_terms_pattern, moderator_ids, restriction_in
+from streams.chat_modes import chat_mode_refusal
 from streams.models import Stream
 
 from . import snowflake
@@ -35,6 +38,8 @@ from .models import Comment
 from .rendering import WireComment, wire_comment
 
 logger = logging.getLogger(__name__)
+
+User = get_user_model()
 
 
 @dataclass(frozen=True)
@@ -66,10 +71,18 @@ def store_posts(posts: list[Post]) -> list[Outcome]:
     author_ids = {p.author_id for p in posts}
     with transaction.atomic():
         streams = {
-            s.id: s for s in Stream.objects.filter(id__in=stream_ids).only("status", "host_id")
+            s.id: s
+            for s in Stream.objects.filter(id__in=stream_ids).only(
+                "status", "host_id", "locked", "min_account_age_minutes"
+            )
         }
         bans = bans_in_force(author_ids, stream_ids)
         moderators = moderator_ids(author_ids)
+        joined = (
+            dict(User.objects.filter(id__in=author_ids).values_list("id", "date_joined"))
+            if any(s.min_account_age_minutes for s in streams.values())
+            else {}
+        )
         blocked = blocked_terms_pattern()
         parent_ids = {p.parent_id for p in posts if p.parent_id is not None}
         parent_streams = (
@@ -82,12 +95,20 @@ def store_posts(posts: list[Post]) -> list[Outcome]:
         rows: dict[int, Comment] = {}
         for index, post in enumerate(posts):
             stream = streams.get(post.stream_id)
+            # The host and moderators: highlighted, and never limited by chat modes.
+            staff = stream is not None and (
+                post.author_id == stream.host_id or post.author_id in moderators
+            )
             if stream is None:
                 outcomes[index] = StreamNotFound()
             elif not stream.is_live:
                 outcomes[index] = StreamEnded()
             elif restriction := restriction_in(bans, post.author_id, post.stream_id):
                 outcomes[index] = Banned(retry_after=restriction.seconds_left(now))
+            elif not staff and (
+                refusal := chat_mode_refusal(stream, joined.get(post.author_id, now), now)
+            ):
+                outcomes[index] = Restricted(refusal)
             elif blocked is not None and blocked.search(post.content):
                 outcomes[index] = ContentViolation("The comment contains a blocked term.")
             elif post.parent_id is not None and parent_streams.get(post.parent_id) != stream.id:
@@ -99,7 +120,7 @@ def store_posts(posts: list[Post]) -> list[Outcome]:
                     author_id=post.author_id,
                     content=post.content,
                     parent_id=post.parent_id,
-                    is_highlighted=post.author_id == stream.host_id or post.author_id in moderators,
+                    is_highlighted=staff,
                     idempotency_key=post.idempotency_key,
                     created_at=now,
                     received_at=post.received_at,

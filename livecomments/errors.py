@@ -17,6 +17,7 @@ class ErrorCode(StrEnum):
     INVALID_MESSAGE = "INVALID_MESSAGE"
     STREAM_NOT_FOUND = "STREAM_NOT_FOUND"
     NOT_JOINED = "NOT_JOINED"
+    RESTRICTED = "RESTRICTED"
     # Not in the seed: the database or Redis is unreachable; the post was not stored.
     UNAVAILABLE = "UNAVAILABLE"
 
@@ -86,6 +87,13 @@ class StreamNotFound(LiveCommentsError):
 class NotJoined(LiveCommentsError):
     code = ErrorCode.NOT_JOINED
     default_message = "Join the stream first."
+
+
+class Restricted(LiveCommentsError):
+    """A chat mode refuses the post (a locked chat, an account too new); the message says which."""
+
+    code = ErrorCode.RESTRICTED
+    default_message = "The chat's settings do not let you post right now."
 
 
 class Unavailable(LiveCommentsError):

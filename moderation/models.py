@@ -65,6 +65,9 @@ class ModerationAction(models.Model):
         END_STREAM = "end_stream"
         CREATE_STREAM = "create_stream"
         SLOW_MODE = "slow_mode"
+        CHAT_SETTINGS = "chat_settings"
+        SHIELD_ON = "shield_on"
+        SHIELD_OFF = "shield_off"
         BLOCK_TERM = "block_term"
         UNBLOCK_TERM = "unblock_term"
 
@@ -72,6 +75,8 @@ class ModerationAction(models.Model):
         ADMIN = "admin"
         API = "api"
         COMMAND = "command"
+        # A moderating WebSocket: the live console or the stream page's menu.
+        SOCKET = "socket"
 
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -20,6 +20,15 @@ class Stream(models.Model):
     slow_mode_seconds = models.PositiveIntegerField(
         default=0, help_text="At most one comment per user every N seconds; 0 is off."
     )
+    locked = models.BooleanField(default=False, help_text="Only the host and moderators post.")
+    min_account_age_minutes = models.PositiveIntegerField(
+        default=0, help_text="Accounts younger than this may not post; 0 is off."
+    )
+    hold_links = models.BooleanField(
+        default=False, help_text="Comments with a link wait for a moderator's review."
+    )
+    # The chat settings from before shield mode was turned on; null while it is off.
+    shield_saved = models.JSONField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     ended_at = models.DateTimeField(null=True, blank=True)
 

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, render
 from comments.models import REACTION_CHOICES
 from comments.protocol import MAX_CONTENT_CHARS, ReactionTypeName
 from livecomments.errors import ErrorCode
+from moderation.selectors import is_moderator
 
 from . import selectors
 from .models import Stream
@@ -52,7 +53,12 @@ def stream_detail(request, stream_id: int):
         # Ids travel as strings, as in the protocol: Snowflakes do not fit a JS number.
         "streamId": str(stream.id),
         "socketPath": "/ws/live/",
-        "user": {"id": str(user.pk), "username": user.get_username()}
+        "user": {
+            "id": str(user.pk),
+            "username": user.get_username(),
+            # The host and moderators are never limited by chat modes (a locked chat).
+            "moderates": stream.host_id == user.pk or is_moderator(user),
+        }
         if user.is_authenticated
         else None,
     }

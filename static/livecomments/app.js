@@ -15,7 +15,7 @@ import { StreamView } from "./view.js";
  * @typedef {import('./protocol').ServerFrame} ServerFrame
  * @typedef {import('./protocol').CommentOut} Comment
  * @typedef {import('./protocol').ReactPayload} ReactPayload
- * @typedef {{streamId: string, socketPath: string, user: {id: string, username: string} | null}} PageConfig
+ * @typedef {{streamId: string, socketPath: string, user: {id: string, username: string, moderates: boolean} | null}} PageConfig
  */
 
 // Countdowns ("Retry in 3s…", "Wait 4s") move at this pace; retries fire on it too.
@@ -62,6 +62,7 @@ function start() {
   const composerStatus = /** @type {HTMLElement | null} */ (root.querySelector("[data-composer-status]"));
   const replying = /** @type {HTMLElement | null} */ (root.querySelector("[data-replying]"));
   const reactions = /** @type {HTMLElement | null} */ (root.querySelector("[data-reactions]"));
+  const modes = /** @type {HTMLElement | null} */ (root.querySelector("[data-chat-modes]"));
 
   let joined = false;
   let reconnectAt = 0;
@@ -140,6 +141,9 @@ function start() {
       case "restriction_changed":
         store.applyRestriction(frame.payload.restriction);
         break;
+      case "stream_settings":
+        store.applySettings(frame.payload.settings);
+        break;
     }
     update();
   }
@@ -189,6 +193,7 @@ function start() {
     view.renderPinned(store.pinned);
     view.renderViewerCount(store.viewerCount);
     view.renderConnection(connectionText(now));
+    renderModes();
     renderComposer(now);
   }
 
@@ -208,11 +213,12 @@ function start() {
     if (!input || !sendButton) return;
     const cooldown = store.cooldownSeconds(now);
     const restricted = store.restrictionText(now);
-    const blocked = postingBlockedBy || restricted || store.status === "ended";
+    const lockedOut = store.settings?.locked && !user?.moderates ? REASONS.RESTRICTED : "";
+    const blocked = postingBlockedBy || restricted || lockedOut || store.status === "ended";
     input.disabled = sendButton.disabled = Boolean(blocked) || cooldown > 0;
     renderReactions(restricted);
     input.placeholder = blocked
-      ? postingBlockedBy || restricted || REASONS.STREAM_ENDED
+      ? postingBlockedBy || restricted || lockedOut || REASONS.STREAM_ENDED
       : cooldown > 0
         ? `Wait ${cooldown}s…`
         : "Say something…";
@@ -225,6 +231,13 @@ function start() {
       composerStatus.textContent = "";
       if (document.activeElement === document.body) input.focus();
     }
+  }
+
+  function renderModes() {
+    if (!modes) return;
+    const text = store.status === "ended" ? "" : store.modesText();
+    if (modes.textContent !== text) modes.textContent = text;
+    modes.hidden = !text;
   }
 
   /**

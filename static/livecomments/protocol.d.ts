@@ -22,7 +22,7 @@ export interface CommentOut {
   metadata: CommentMetadata;
 }
 
-export type ErrorCode = "RATE_LIMITED" | "BANNED" | "CONTENT_VIOLATION" | "STREAM_ENDED" | "UNAUTHORIZED" | "INVALID_MESSAGE" | "STREAM_NOT_FOUND" | "NOT_JOINED" | "UNAVAILABLE";
+export type ErrorCode = "RATE_LIMITED" | "BANNED" | "CONTENT_VIOLATION" | "STREAM_ENDED" | "UNAUTHORIZED" | "INVALID_MESSAGE" | "STREAM_NOT_FOUND" | "NOT_JOINED" | "RESTRICTED" | "UNAVAILABLE";
 
 export type ReactionType = "like" | "love" | "haha" | "wow" | "sad" | "angry";
 
@@ -31,6 +31,15 @@ export interface Restriction {
   code: "BANNED";
   until: number | null;
   reason: string | null;
+}
+
+/** A stream's chat modes; the host and moderators are never limited by them. */
+export interface StreamSettings {
+  slowModeSeconds: number;
+  locked: boolean;
+  minAccountAgeMinutes: number;
+  holdLinks: boolean;
+  shield: boolean;
 }
 
 // Client -> server payloads
@@ -70,6 +79,7 @@ export interface StreamStatePayload {
   viewerCount: number;
   pinnedComments: Array<CommentOut>;
   restriction: Restriction | null;
+  settings: StreamSettings;
 }
 
 export interface CommentsBatchPayload {
@@ -124,6 +134,11 @@ export interface RestrictionChangedPayload {
   restriction: Restriction | null;
 }
 
+export interface StreamSettingsPayload {
+  streamId: string;
+  settings: StreamSettings;
+}
+
 // Frames: {type, payload}
 
 export interface ClientMessages {
@@ -145,6 +160,7 @@ export interface ServerMessages {
   comments_removed: CommentsRemovedPayload;
   stream_ended: StreamEndedPayload;
   restriction_changed: RestrictionChangedPayload;
+  stream_settings: StreamSettingsPayload;
 }
 
 export type ClientFrame = {

@@ -38,6 +38,7 @@ export const REASONS = {
   "INVALID_MESSAGE": "Comments are 1 to 500 characters.",
   "STREAM_NOT_FOUND": "This stream does not exist.",
   "NOT_JOINED": "Not connected to the stream yet.",
+  "RESTRICTED": "The chat's settings do not let you post right now.",
   "UNAVAILABLE": "The service is briefly unavailable."
 };
 

@@ -16,6 +16,7 @@ import { MAX_CONTENT_CHARS, REASONS, SNOWFLAKE } from "./protocol.js";
  * @typedef {import('./protocol').ErrorCode} ErrorCode
  * @typedef {import('./protocol').StreamStatePayload} StreamState
  * @typedef {import('./protocol').Restriction} Restriction
+ * @typedef {import('./protocol').StreamSettings} StreamSettings
  */
 
 /** Real comments kept (and so rendered): enough to scroll back, small enough to stay fast. */
@@ -93,6 +94,18 @@ export function reconnectDelay(attempt, random = Math.random) {
 
 const UNRESOLVED = new Set(["sending", "retrying"]);
 
+/** @param {number} minutes */
+function duration(minutes) {
+  if (minutes % (24 * 60) === 0) return plural(minutes / (24 * 60), "day");
+  if (minutes % 60 === 0) return plural(minutes / 60, "hour");
+  return plural(minutes, "minute");
+}
+
+/** @param {number} count @param {string} unit */
+function plural(count, unit) {
+  return `${count} ${unit}${count === 1 ? "" : "s"}`;
+}
+
 /** @param {number} ms */
 function clockTime(ms) {
   return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
@@ -121,6 +134,8 @@ export class LiveStore {
     this.rateLimitedUntil = 0;
     /** @type {Restriction | null} this user's ban or timeout on the stream */
     this.restriction = null;
+    /** @type {StreamSettings | null} the chat's modes */
+    this.settings = null;
   }
 
   // --- From the server ---------------------------------------------------------------
@@ -132,6 +147,29 @@ export class LiveStore {
     this.viewerCount = state.viewerCount;
     this.pinned = [...state.pinnedComments];
     this.restriction = state.restriction ?? null;
+    this.settings = state.settings;
+  }
+
+  /** @param {StreamSettings} settings a moderator changed the chat's modes */
+  applySettings(settings) {
+    this.settings = settings;
+  }
+
+  /** The chat's modes in words, as everyone sees them ("" when none is on). */
+  modesText() {
+    const settings = this.settings;
+    if (!settings) return "";
+    const parts = [];
+    if (settings.shield) parts.push("Shield mode is on.");
+    if (settings.locked) parts.push("Chat is locked to moderators.");
+    if (settings.slowModeSeconds) {
+      parts.push(`Slow mode: one comment every ${settings.slowModeSeconds} s.`);
+    }
+    if (settings.minAccountAgeMinutes) {
+      parts.push(`Accounts newer than ${duration(settings.minAccountAgeMinutes)} can't comment.`);
+    }
+    if (settings.holdLinks) parts.push("Comments with links wait for a moderator.");
+    return parts.join(" ");
   }
 
   /** @param {Restriction | null} restriction a ban landed, was lifted or ran out */

@@ -299,3 +299,25 @@ describe("a ban or timeout", () => {
     assert.equal(store.restrictionText(Date.now()), "");
   });
 });
+
+describe("chat modes", () => {
+  test("the modes a moderator turns on are said in words, and none says nothing", () => {
+    const store = new LiveStore("1");
+    const settings = {
+      slowModeSeconds: 0, locked: false, minAccountAgeMinutes: 0, holdLinks: false, shield: false,
+    };
+    store.applyStreamState({
+      streamId: "1", title: "t", status: "live", viewerCount: 1, pinnedComments: [],
+      restriction: null, settings,
+    });
+    assert.equal(store.modesText(), "");
+
+    store.applySettings({ ...settings, slowModeSeconds: 30, locked: true, minAccountAgeMinutes: 1440 });
+
+    assert.equal(
+      store.modesText(),
+      "Chat is locked to moderators. Slow mode: one comment every 30 s. " +
+        "Accounts newer than 1 day can't comment.",
+    );
+  });
+});

@@ -26,10 +26,19 @@ def test_the_stream_page_hands_the_client_its_stream_and_viewer(client, stream, 
     assert response.context["live_config"] == {
         "streamId": str(stream.id),
         "socketPath": "/ws/live/",
-        "user": {"id": str(alice.pk), "username": "alice"},
+        "user": {"id": str(alice.pk), "username": "alice", "moderates": False},
     }
     assert b'id="live-config"' in response.content
     assert b"livecomments/app.js" in response.content
+
+
+def test_the_page_tells_the_client_the_host_and_moderators_moderate(
+    client, stream, host, moderator
+):
+    for user in (host, moderator):
+        client.force_login(user)
+        response = client.get(f"/streams/{stream.id}/")
+        assert response.context["live_config"]["user"]["moderates"] is True
 
 
 def test_an_anonymous_viewer_is_asked_to_log_in(client, stream):
