@@ -5,6 +5,7 @@ API of one gateway, manage.py — and must reach viewers on both gateways within
 """
 
 import asyncio
+import time
 import uuid
 from datetime import timedelta
 
@@ -127,14 +128,15 @@ async def test_a_ban_by_command_tells_the_user_and_removes_their_comments(
             "ban", "alice", "--stream", str(stream.id), "--remove-comments", "--reason", "spam"
         )
 
-        error, removed = await asyncio.gather(
-            banned.receive_type("error", timeout=LIVE_BOUND),
+        changed, removed = await asyncio.gather(
+            banned.receive_type("restriction_changed", timeout=LIVE_BOUND),
             viewer.receive_type("comments_removed", timeout=LIVE_BOUND),
         )
-        assert error["code"] == "BANNED"
+        assert changed["restriction"] == {"code": "BANNED", "until": None, "reason": "spam"}
         assert removed["commentIds"] == [str(spam.id)]
         # The next post is refused, by socket and by HTTP.
-        assert (await banned.post(stream, "hello?"))["status"] == "rejected"
+        ack = await banned.post(stream, "hello?")
+        assert (ack["status"], ack["code"]) == ("rejected", "BANNED")
         status, body = await api(
             first,
             "POST",
@@ -163,13 +165,15 @@ async def test_a_timeout_over_the_api_applies_at_once_and_ends_by_itself(
             {"username": "alice", "streamId": stream.id, "minutes": 5},
         )
         assert status == 201
-        assert (await user.receive_type("error", timeout=LIVE_BOUND))["code"] == "BANNED"
+        changed = await user.receive_type("restriction_changed", timeout=LIVE_BOUND)
+        assert 0 < changed["restriction"]["until"] / 1000 - time.time() <= 5 * 60
+        ack = await user.post(stream, "too soon")
+        assert (ack["code"], 0 < ack["retryAfter"] <= 5 * 60) == ("BANNED", True)
 
         # Five minutes later, nobody has lifted it: it no longer applies.
         await Ban.objects.filter(user=alice).aupdate(
             expires_at=timezone.now() - timedelta(seconds=1)
         )
-        await user.join(stream)
         assert (await user.post(stream, "back again"))["status"] == "accepted"
     finally:
         await user.close()
