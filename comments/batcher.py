@@ -112,7 +112,9 @@ class CommentBatcher:
         max_buffer: int = 2000,
         phase: float = 0.0,
         clock: Clock | None = None,
+        sampled: bool = True,
     ) -> None:
+        """`sampled` False: every comment, whatever the tier (moderators see the whole feed)."""
         self.stream_id = stream_id
         self._send = send
         self._viewers = viewers
@@ -121,6 +123,7 @@ class CommentBatcher:
         self.gateway_id = gateway_id
         self.next_seq = first_seq
         self.phase = phase  # where in each interval the flushes fall, as a fraction of it
+        self.sampled = sampled
         self._last_due = -math.inf
         self._buffer: list[WireComment] = []
         self._task: asyncio.Task[None] | None = None
@@ -144,7 +147,8 @@ class CommentBatcher:
         batch, self._buffer = self._buffer, []
         self._full.clear()
         batch.sort(key=lambda c: int(c["id"]))
-        delivered = sample(batch, tier_for(self._viewers()).delivered)
+        fraction = tier_for(self._viewers()).delivered if self.sampled else 1.0
+        delivered = sample(batch, fraction)
         metrics.LIVE_BATCH_SIZE.observe(len(delivered))
         seq, self.next_seq = self.next_seq, self.next_seq + 1
         text = frame(

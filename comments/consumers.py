@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from livecomments import metrics
 from livecomments.errors import (
+    Forbidden,
     InvalidMessage,
     LiveCommentsError,
     NotJoined,
@@ -24,6 +25,7 @@ from livecomments.errors import (
     error_payload,
 )
 from livecomments.events import Message, frame, user_group
+from moderation import live
 from moderation.selectors import Restriction, is_moderator
 
 from . import services
@@ -32,6 +34,7 @@ from .gateway import gateway
 from .protocol import (
     JoinStream,
     LeaveStream,
+    Moderate,
     PostComment,
     React,
     ReportLatency,
@@ -56,6 +59,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.user = self.scope.get("user")
         self.gateway = gateway()
         self.room: StreamRoom | None = None
+        self.moderating = False  # joined with `moderate: true`, by a moderator or the host
         # This user's ban or timeout on the joined stream, and the timer that lifts a timeout.
         self.restriction: Restriction | None = None
         self._restriction_ends: asyncio.TimerHandle | None = None
@@ -118,8 +122,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
         after = int(payload.lastSeenCommentId) if payload.lastSeenCommentId else None
         self._held = []
         try:
-            snapshot = await services.join_stream(self, int(payload.streamId), self.user, after)
+            snapshot = await services.join_stream(
+                self, int(payload.streamId), self.user, after, moderating=payload.moderate
+            )
             self.room = snapshot.room
+            self.moderating = snapshot.moderating
             self._restrict(snapshot.restriction)
             info = snapshot.info
             await self.send(
@@ -136,6 +143,19 @@ class LiveConsumer(AsyncWebsocketConsumer):
                     },
                 )
             )
+            if snapshot.moderating:
+                # Nothing is held or reported yet: holding and reports come with review.
+                await self.send(
+                    text_data=frame(
+                        "moderation_state",
+                        {
+                            "streamId": str(info.stream_id),
+                            "held": [],
+                            "reports": [],
+                            "settings": snapshot.settings,
+                        },
+                    )
+                )
             await self.send(
                 text_data=frame(
                     "comments_batch",
@@ -179,6 +199,33 @@ class LiveConsumer(AsyncWebsocketConsumer):
         metrics.record_post(
             ack.get("code") or "accepted", (timezone.now() - received_at).total_seconds()
         )
+
+    async def moderate(self, payload: Moderate, received_at: datetime) -> None:
+        key = payload.idempotencyKey
+        try:
+            self._joined(payload.streamId)
+            if not self.moderating:
+                raise Forbidden("Join with moderate: true to moderate.")
+            comment_id = await database_sync_to_async(live.moderate)(
+                self.user,
+                live.ModerationRequest(
+                    stream_id=int(payload.streamId),
+                    action=payload.action,
+                    idempotency_key=key.lower(),
+                    comment_id=int(payload.commentId) if payload.commentId else None,
+                    user_id=int(payload.userId) if payload.userId else None,
+                    duration_seconds=payload.durationSeconds,
+                    reason=payload.reason,
+                    settings=payload.settings.model_dump() if payload.settings else None,
+                ),
+            )
+            ack = ack_payload(key, comment_id)
+        except LiveCommentsError as error:
+            ack = ack_payload(key, error=error)
+        except Exception:
+            logger.exception("moderate %s failed", payload.action)
+            ack = ack_payload(key, error=Unavailable())
+        await self.send(text_data=frame("ack", ack))
 
     async def react(self, payload: React, received_at: datetime) -> None:
         room = self._joined(payload.streamId)
@@ -247,6 +294,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if self.room is not None:
             self.room.remove(self)
             self.room = None
+        self.moderating = False
         self._restrict(None)
 
     # One handler per client message type (comments.protocol.CLIENT_MESSAGES), as Channels
@@ -257,4 +305,5 @@ class LiveConsumer(AsyncWebsocketConsumer):
         "post_comment": post_comment,
         "react": react,
         "report_latency": report_latency,
+        "moderate": moderate,
     }

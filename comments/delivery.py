@@ -48,7 +48,9 @@ class Cohort:
     instead of one burst that holds up the event loop and the sockets at its end.
     """
 
-    def __init__(self, room: "StreamRoom", number: int, phase: float) -> None:
+    def __init__(
+        self, room: "StreamRoom", number: int, phase: float, *, sampled: bool = True
+    ) -> None:
         self.sockets: set[Socket] = set()
         self.batcher = CommentBatcher(
             room.stream_id,
@@ -56,6 +58,7 @@ class Cohort:
             lambda: room.viewer_total,
             gateway_id=f"{room.gateway_id}.{number}",
             phase=phase,
+            sampled=sampled,
         )
 
 
@@ -72,6 +75,9 @@ class StreamRoom:
         self.cohorts = [
             Cohort(self, number, (start + number / COHORTS) % 1) for number in range(COHORTS)
         ]
+        # Moderating sockets read the whole feed, never sampled (SPEC §3): a cohort of their own.
+        self.moderating = Cohort(self, COHORTS, start, sampled=False)
+        self._every_cohort = [*self.cohorts, self.moderating]
         self.reactions = ReactionCounter()
         self.heard_reactions: Counter[str] = Counter()
         self._sending = asyncio.Lock()
@@ -84,34 +90,37 @@ class StreamRoom:
     @property
     def socket_count(self) -> int:
         """This gateway's sockets of the stream."""
-        return sum(len(cohort.sockets) for cohort in self.cohorts)
+        return sum(len(cohort.sockets) for cohort in self._every_cohort)
 
     def all_sockets(self) -> Iterator[Socket]:
-        return itertools.chain.from_iterable(cohort.sockets for cohort in self.cohorts)
+        return itertools.chain.from_iterable(cohort.sockets for cohort in self._every_cohort)
 
-    def add(self, socket: Socket) -> None:
-        min(self.cohorts, key=lambda cohort: len(cohort.sockets)).sockets.add(socket)
+    def add(self, socket: Socket, *, moderating: bool = False) -> None:
+        if moderating:
+            self.moderating.sockets.add(socket)
+        else:
+            min(self.cohorts, key=lambda cohort: len(cohort.sockets)).sockets.add(socket)
 
     def remove(self, socket: Socket) -> None:
-        for cohort in self.cohorts:
+        for cohort in self._every_cohort:
             cohort.sockets.discard(socket)
 
     def batch(self, comments: list[WireComment]) -> None:
-        for cohort in self.cohorts:
+        for cohort in self._every_cohort:
             if cohort.sockets:
                 cohort.batcher.add(comments)
 
     def skip_seq(self) -> None:
         """Leave a batch number out in every cohort: its viewers resume what they missed."""
-        for cohort in self.cohorts:
+        for cohort in self._every_cohort:
             cohort.batcher.skip_seq()
 
     def buffered(self) -> int:
-        return sum(len(cohort.batcher) for cohort in self.cohorts)
+        return sum(len(cohort.batcher) for cohort in self._every_cohort)
 
     async def flush_batches(self) -> None:
         """Stop the batch timers and send what is buffered."""
-        for cohort in self.cohorts:
+        for cohort in self._every_cohort:
             await cohort.batcher.close()
 
     async def send_local(self, text: str, sockets: Iterable[Socket] | None = None) -> None:

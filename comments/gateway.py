@@ -68,10 +68,10 @@ class Gateway:
         self.periodic.ensure_running()
         return room
 
-    async def join(self, socket: Socket, info: StreamInfo) -> StreamRoom:
+    async def join(self, socket: Socket, info: StreamInfo, *, moderating: bool) -> StreamRoom:
         room = await self.room(info.stream_id)
         room.info = info
-        room.add(socket)
+        room.add(socket, moderating=moderating)
         return room
 
     async def forget(self, stream_id: int) -> None:

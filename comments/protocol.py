@@ -45,6 +45,8 @@ class JoinStream(_Payload):
     streamId: IdString
     userId: IdString | None = None
     lastSeenCommentId: IdString | None = None
+    # A moderator's or the host's socket: the whole feed, never sampled, and `moderate`.
+    moderate: bool = False
 
 
 class LeaveStream(_Payload):
@@ -64,6 +66,42 @@ class React(_Payload):
     commentId: IdString | None = None
 
 
+ModerationActionName = Literal[
+    "pin",
+    "unpin",
+    "highlight",
+    "unhighlight",
+    "hide",
+    "unhide",
+    "timeout",
+    "ban",
+    "unban",
+    "settings",
+    "shield_on",
+    "shield_off",
+]
+
+
+class SettingsChange(_Payload):
+    """The chat settings a moderator changes; those left out stay as they are."""
+
+    slowModeSeconds: Annotated[int, Field(ge=0, le=3600)] | None = None
+    locked: bool | None = None
+    minAccountAgeMinutes: Annotated[int, Field(ge=0, le=525_600)] | None = None
+    holdLinks: bool | None = None
+
+
+class Moderate(_Payload):
+    streamId: IdString
+    action: ModerationActionName
+    idempotencyKey: UuidString
+    commentId: IdString | None = None
+    userId: IdString | None = None
+    durationSeconds: Annotated[int, Field(ge=1, le=14 * 24 * 3600)] | None = None
+    reason: Annotated[str, StringConstraints(max_length=500)] = ""
+    settings: SettingsChange | None = None
+
+
 class ReportLatency(_Payload):
     """Display latencies (ms) the browser measured since its last report (SPEC §6)."""
 
@@ -76,6 +114,7 @@ CLIENT_MESSAGES: dict[str, type[_Payload]] = {
     "post_comment": PostComment,
     "react": React,
     "report_latency": ReportLatency,
+    "moderate": Moderate,
 }
 
 
@@ -209,6 +248,22 @@ class StreamSettingsMessage(BaseModel):
     settings: StreamSettings
 
 
+class Report(BaseModel):
+    commentId: IdString
+    comment: CommentOut
+    count: int  # distinct reporters
+    reasons: dict[str, int]
+
+
+class ModerationState(BaseModel):
+    """To a moderating socket on join, right after stream_state."""
+
+    streamId: IdString
+    held: list[CommentOut]
+    reports: list[Report]
+    settings: StreamSettings
+
+
 class RestrictionChanged(BaseModel):
     streamId: IdString
     restriction: Restriction | None
@@ -226,6 +281,7 @@ SERVER_MESSAGES: dict[str, type[BaseModel]] = {
     "stream_ended": StreamEndedMessage,
     "restriction_changed": RestrictionChanged,
     "stream_settings": StreamSettingsMessage,
+    "moderation_state": ModerationState,
 }
 
 
@@ -235,7 +291,7 @@ def ack_payload(
     if error is None:
         return {
             "idempotencyKey": idempotency_key,
-            "commentId": str(comment_id),
+            "commentId": None if comment_id is None else str(comment_id),
             "status": "accepted",
         }
     payload: dict[str, Any] = {

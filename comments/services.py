@@ -12,12 +12,13 @@ from django.utils import timezone
 
 from livecomments.errors import (
     ContentViolation,
+    Forbidden,
     RateLimited,
     StreamEnded,
     StreamNotFound,
     Unauthorized,
 )
-from moderation.selectors import Restriction, restriction_of
+from moderation.selectors import Restriction, may_moderate, restriction_of
 from streams.chat_modes import wire_settings
 from streams.models import Stream
 
@@ -65,10 +66,13 @@ def _info_of(stream: Stream) -> StreamInfo:
 
 
 def _open_stream(
-    stream_id: int, user_id: int | None
+    stream_id: int, user, moderating: bool
 ) -> tuple[StreamInfo, dict[str, Any], list[WireComment], Restriction | None]:
     stream = _load_stream(stream_id)
+    if moderating and not may_moderate(user, stream.host_id):
+        raise Forbidden("Only moderators and the stream's host may moderate it.")
     # A banned or timed-out user joins and reads like anyone else (SPEC §3).
+    user_id = user.id if user is not None and user.is_authenticated else None
     restriction = restriction_of(user_id, stream_id) if user_id is not None else None
     return _info_of(stream), wire_settings(stream), pinned_comments(stream_id), restriction
 
@@ -84,23 +88,26 @@ class JoinSnapshot:
     pinned: list[WireComment]
     backfill: list[WireComment]
     restriction: Restriction | None  # the joining user's ban or timeout here
+    moderating: bool  # a moderator's or the host's socket: moderation_state follows
 
 
 async def join_stream(
-    socket: Socket, stream_id: int, user, last_seen_comment_id: int | None
+    socket: Socket, stream_id: int, user, last_seen_comment_id: int | None, *, moderating: bool
 ) -> JoinSnapshot:
-    """Check that `user` may watch the stream, add `socket` to its room, return the snapshot.
+    """Check that `user` may watch (or moderate) the stream, add `socket` to its room, and
+    return the snapshot.
 
     Frames of the stream reach `socket` from the moment it joins: it holds them until it
     has sent the snapshot.
     """
-    user_id = user.id if user is not None and user.is_authenticated else None
-    opened = await database_sync_to_async(_open_stream)(stream_id, user_id)
+    opened = await database_sync_to_async(_open_stream)(stream_id, user, moderating)
     info, settings, pinned, restriction = opened
-    room = await gateway().join(socket, info)
+    room = await gateway().join(socket, info, moderating=moderating)
     viewer_count = room.viewer_count
     comments = await backfill(stream_id, last_seen_comment_id)
-    return JoinSnapshot(room, info, settings, viewer_count, pinned, comments, restriction)
+    return JoinSnapshot(
+        room, info, settings, viewer_count, pinned, comments, restriction, moderating
+    )
 
 
 async def current_restriction(user_id: int, stream_id: int) -> Restriction | None:

@@ -18,6 +18,8 @@ class ErrorCode(StrEnum):
     STREAM_NOT_FOUND = "STREAM_NOT_FOUND"
     NOT_JOINED = "NOT_JOINED"
     RESTRICTED = "RESTRICTED"
+    NOT_FOUND = "NOT_FOUND"
+    FORBIDDEN = "FORBIDDEN"
     # Not in the seed: the database or Redis is unreachable; the post was not stored.
     UNAVAILABLE = "UNAVAILABLE"
 
@@ -94,6 +96,20 @@ class Restricted(LiveCommentsError):
 
     code = ErrorCode.RESTRICTED
     default_message = "The chat's settings do not let you post right now."
+
+
+class NotFound(LiveCommentsError):
+    """An unknown comment or user in an edit, delete, report or moderation."""
+
+    code = ErrorCode.NOT_FOUND
+    default_message = "There is no such comment or user."
+
+
+class Forbidden(LiveCommentsError):
+    """A signed-in user who may not do this: not the author, not a moderator."""
+
+    code = ErrorCode.FORBIDDEN
+    default_message = "You may not do that."
 
 
 class Unavailable(LiveCommentsError):

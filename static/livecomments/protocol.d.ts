@@ -22,15 +22,30 @@ export interface CommentOut {
   metadata: CommentMetadata;
 }
 
-export type ErrorCode = "RATE_LIMITED" | "BANNED" | "CONTENT_VIOLATION" | "STREAM_ENDED" | "UNAUTHORIZED" | "INVALID_MESSAGE" | "STREAM_NOT_FOUND" | "NOT_JOINED" | "RESTRICTED" | "UNAVAILABLE";
+export type ErrorCode = "RATE_LIMITED" | "BANNED" | "CONTENT_VIOLATION" | "STREAM_ENDED" | "UNAUTHORIZED" | "INVALID_MESSAGE" | "STREAM_NOT_FOUND" | "NOT_JOINED" | "RESTRICTED" | "NOT_FOUND" | "FORBIDDEN" | "UNAVAILABLE";
 
 export type ReactionType = "like" | "love" | "haha" | "wow" | "sad" | "angry";
+
+export interface Report {
+  commentId: string;
+  comment: CommentOut;
+  count: number;
+  reasons: Record<string, number>;
+}
 
 /** A ban (`until` null: until lifted) or a timeout; the user reads on but may not post. */
 export interface Restriction {
   code: "BANNED";
   until: number | null;
   reason: string | null;
+}
+
+/** The chat settings a moderator changes; those left out stay as they are. */
+export interface SettingsChange {
+  slowModeSeconds?: number | null;
+  locked?: boolean | null;
+  minAccountAgeMinutes?: number | null;
+  holdLinks?: boolean | null;
 }
 
 /** A stream's chat modes; the host and moderators are never limited by them. */
@@ -48,6 +63,7 @@ export interface JoinStreamPayload {
   streamId: string;
   userId?: string | null;
   lastSeenCommentId?: string | null;
+  moderate?: boolean;
 }
 
 export interface LeaveStreamPayload {}
@@ -68,6 +84,17 @@ export interface ReactPayload {
 /** Display latencies (ms) the browser measured since its last report (SPEC §6). */
 export interface ReportLatencyPayload {
   samples: Array<number>;
+}
+
+export interface ModeratePayload {
+  streamId: string;
+  action: "pin" | "unpin" | "highlight" | "unhighlight" | "hide" | "unhide" | "timeout" | "ban" | "unban" | "settings" | "shield_on" | "shield_off";
+  idempotencyKey: string;
+  commentId?: string | null;
+  userId?: string | null;
+  durationSeconds?: number | null;
+  reason?: string;
+  settings?: SettingsChange | null;
 }
 
 // Server -> client payloads
@@ -139,6 +166,14 @@ export interface StreamSettingsPayload {
   settings: StreamSettings;
 }
 
+/** To a moderating socket on join, right after stream_state. */
+export interface ModerationStatePayload {
+  streamId: string;
+  held: Array<CommentOut>;
+  reports: Array<Report>;
+  settings: StreamSettings;
+}
+
 // Frames: {type, payload}
 
 export interface ClientMessages {
@@ -147,6 +182,7 @@ export interface ClientMessages {
   post_comment: PostCommentPayload;
   react: ReactPayload;
   report_latency: ReportLatencyPayload;
+  moderate: ModeratePayload;
 }
 
 export interface ServerMessages {
@@ -161,6 +197,7 @@ export interface ServerMessages {
   stream_ended: StreamEndedPayload;
   restriction_changed: RestrictionChangedPayload;
   stream_settings: StreamSettingsPayload;
+  moderation_state: ModerationStatePayload;
 }
 
 export type ClientFrame = {

@@ -39,6 +39,8 @@ export const REASONS = {
   "STREAM_NOT_FOUND": "This stream does not exist.",
   "NOT_JOINED": "Not connected to the stream yet.",
   "RESTRICTED": "The chat's settings do not let you post right now.",
+  "NOT_FOUND": "There is no such comment or user.",
+  "FORBIDDEN": "You may not do that.",
   "UNAVAILABLE": "The service is briefly unavailable."
 };
 

@@ -9,10 +9,17 @@ frames are handled in order, what arrives before the marker's error is the frame
 import asyncio
 import json
 import uuid
+from typing import get_args
 
 import pytest
 
-from comments.protocol import CLIENT_MESSAGES, REACTION_TYPES, SERVER_MESSAGES, parse_client_frame
+from comments.protocol import (
+    CLIENT_MESSAGES,
+    REACTION_TYPES,
+    SERVER_MESSAGES,
+    ModerationActionName,
+    parse_client_frame,
+)
 from livecomments.errors import InvalidMessage
 
 pytest.importorskip("hypothesis", reason="property tests need Hypothesis: pip install -e '.[dev]'")
@@ -55,6 +62,13 @@ def field_values(stream_id: int, user_id: int) -> dict:
         "reactionType": st.sampled_from(REACTION_TYPES),
         "commentId": digits,
         "samples": st.lists(st.integers(-10, 4_000_000), max_size=5),
+        "moderate": st.booleans(),
+        "action": st.sampled_from(get_args(ModerationActionName)),
+        "durationSeconds": st.integers(-5, 10**7),
+        "reason": st.text(max_size=600),
+        "settings": st.fixed_dictionaries(
+            {}, optional={"slowModeSeconds": st.integers(-5, 5000), "locked": st.booleans()}
+        ),
     }
     return {name: mostly(value, json_values) for name, value in valid.items()}
 
@@ -93,12 +107,13 @@ def check_reply(sent: dict | object, replies: list[dict]) -> None:
     codes = [reply["payload"].get("code") for reply in replies]
     if kind == "join_stream":
         if kinds == ["error"]:
-            assert codes[0] in {"UNAUTHORIZED", "STREAM_NOT_FOUND"}, (sent, replies)
+            # FORBIDDEN: a moderating join by a viewer.
+            assert codes[0] in {"UNAUTHORIZED", "STREAM_NOT_FOUND", "FORBIDDEN"}, (sent, replies)
         else:
             assert kinds == ["stream_state", "comments_batch"], (sent, replies)
             assert replies[1]["payload"]["isBackfill"] is True
             assert replies[0]["payload"]["streamId"] == payload.streamId
-    elif kind == "post_comment":
+    elif kind in ("post_comment", "moderate"):
         assert kinds == ["ack"], (sent, replies)
         assert replies[0]["payload"]["idempotencyKey"] == payload.idempotencyKey
     elif kind == "react":
