@@ -6,6 +6,13 @@ from .protocol import REACTION_TYPES
 
 
 class Comment(models.Model):
+    class AuthorRole(models.TextChoices):
+        """The author's standing on the stream when they posted: the badge viewers see."""
+
+        HOST = "host"
+        MODERATOR = "moderator"
+        VIEWER = "viewer"
+
     # A Snowflake (comments.snowflake): time-ordered, unique across gateway processes.
     id = models.BigIntegerField(primary_key=True)
     stream = models.ForeignKey("streams.Stream", on_delete=models.CASCADE, related_name="comments")
@@ -15,6 +22,9 @@ class Comment(models.Model):
     content = models.CharField(max_length=500)
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
+    )
+    author_role = models.CharField(
+        max_length=9, choices=AuthorRole.choices, default=AuthorRole.VIEWER
     )
     is_highlighted = models.BooleanField(default=False)
     is_pinned = models.BooleanField(default=False)

@@ -162,6 +162,8 @@ class CommentOut(BaseModel):
     isPinned: bool
     createdAt: str
     metadata: CommentMetadata
+    # The author's standing on the stream when they posted, for badges.
+    authorRole: Literal["host", "moderator", "viewer"]
 
 
 class Restriction(BaseModel):

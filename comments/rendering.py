@@ -24,6 +24,7 @@ def wire_comment(
     is_pinned: bool,
     created_at: datetime,
     received_at: datetime,
+    author_role: str,
 ) -> WireComment:
     return {
         "id": str(comment_id),
@@ -37,6 +38,7 @@ def wire_comment(
         "isPinned": is_pinned,
         "createdAt": iso_utc(created_at),
         "metadata": {"receivedAt": int(received_at.timestamp() * 1000)},
+        "authorRole": author_role,
     }
 
 
@@ -53,6 +55,7 @@ def render_comment(comment: Any) -> WireComment:
         is_pinned=comment.is_pinned,
         created_at=comment.created_at,
         received_at=comment.received_at,
+        author_role=comment.author_role,
     )
 
 

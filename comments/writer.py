@@ -121,6 +121,13 @@ def store_posts(posts: list[Post]) -> list[Outcome]:
                     content=post.content,
                     parent_id=post.parent_id,
                     is_highlighted=staff,
+                    author_role=(
+                        Comment.AuthorRole.HOST
+                        if post.author_id == stream.host_id
+                        else Comment.AuthorRole.MODERATOR
+                        if staff
+                        else Comment.AuthorRole.VIEWER
+                    ),
                     idempotency_key=post.idempotency_key,
                     created_at=now,
                     received_at=post.received_at,
@@ -154,6 +161,7 @@ def _render(row: Comment, post: Post) -> WireComment:
         is_pinned=False,
         created_at=row.created_at,
         received_at=row.received_at,
+        author_role=row.author_role,
     )
 
 

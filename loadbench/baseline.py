@@ -43,6 +43,7 @@ def _comment_payload(comment: Comment, username: str) -> dict:
         "isPinned": False,
         "createdAt": comment.created_at.isoformat(),
         "metadata": {"receivedAt": int(comment.received_at.timestamp() * 1000)},
+        "authorRole": comment.author_role,
     }
 
 

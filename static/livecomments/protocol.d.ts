@@ -20,6 +20,7 @@ export interface CommentOut {
   isPinned: boolean;
   createdAt: string;
   metadata: CommentMetadata;
+  authorRole: "host" | "moderator" | "viewer";
 }
 
 export type ErrorCode = "RATE_LIMITED" | "BANNED" | "CONTENT_VIOLATION" | "STREAM_ENDED" | "UNAUTHORIZED" | "INVALID_MESSAGE" | "STREAM_NOT_FOUND" | "NOT_JOINED" | "RESTRICTED" | "NOT_FOUND" | "FORBIDDEN" | "UNAVAILABLE";

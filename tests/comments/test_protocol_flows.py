@@ -34,7 +34,26 @@ async def test_posted_comment_is_acked_stored_and_broadcast(clients, alice, bob,
     assert comment["username"] == "alice"
     assert comment["userId"] == str(alice.id)
     assert comment["isHighlighted"] is False
+    assert comment["authorRole"] == "viewer"
     assert isinstance(comment["metadata"]["receivedAt"], int)
+
+
+async def test_the_host_and_moderators_comments_carry_their_badge_live_and_in_backfill(
+    clients, host, moderator, bob, stream
+):
+    viewer = await clients(bob)
+    await viewer.join(stream)
+    for user in (host, moderator):
+        client = await clients(user)
+        await client.join(stream)
+        await client.post(stream, f"{user.username} here")
+
+    live = await viewer.live_comments(2)
+    _, backfill = await (await clients(bob)).join(stream)
+
+    for comments in (live, backfill["comments"]):
+        roles = {c["username"]: (c["authorRole"], c["isHighlighted"]) for c in comments}
+        assert roles == {"hannah": ("host", True), "mona": ("moderator", True)}
 
 
 async def test_resubmitted_key_returns_the_same_comment(clients, alice, bob, stream):
