@@ -67,9 +67,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
         # backfill always comes first.
         self._held: list[str] | None = None
         # Whether this user moderates, read once: moderators are never limited by chat modes.
-        self.moderates = self._user_id is not None and await database_sync_to_async(is_moderator)(
-            self.user
-        )
+        self.is_moderator = self._user_id is not None and await database_sync_to_async(
+            is_moderator
+        )(self.user)
         await self.accept()
         if self._user_id is not None:
             await self.gateway.fanout.listen(user_group(self._user_id), self.on_user_message)
@@ -180,7 +180,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             room = self._joined(payload.streamId)
             assert room.info is not None
             comment_id = await services.post_comment(
-                services.Author.of(self.user, moderates=self.moderates),
+                services.Author.of(self.user, moderates=self.is_moderator),
                 room.info,
                 payload.content,
                 key,

@@ -18,7 +18,7 @@ from livecomments.errors import (
     StreamNotFound,
     Unauthorized,
 )
-from moderation.selectors import Restriction, may_moderate, restriction_of
+from moderation.selectors import Restriction, moderates_stream, restriction_of
 from streams.chat_modes import wire_settings
 from streams.models import Stream
 
@@ -69,7 +69,7 @@ def _open_stream(
     stream_id: int, user, moderating: bool
 ) -> tuple[StreamInfo, dict[str, Any], list[WireComment], Restriction | None]:
     stream = _load_stream(stream_id)
-    if moderating and not may_moderate(user, stream.host_id):
+    if moderating and not moderates_stream(user, stream.host_id):
         raise Forbidden("Only moderators and the stream's host may moderate it.")
     # A banned or timed-out user joins and reads like anyone else (SPEC §3).
     user_id = user.id if user is not None and user.is_authenticated else None

@@ -23,7 +23,7 @@ from streams.models import Stream
 
 from . import services
 from .models import ModerationAction
-from .selectors import may_moderate
+from .selectors import moderates_stream
 
 SOURCE = ModerationAction.Source.SOCKET
 ANSWER_KEPT_SECONDS = 24 * 3600
@@ -51,7 +51,7 @@ def moderate(actor, request: ModerationRequest) -> int | None:
         stream = Stream.objects.only("host_id").get(id=request.stream_id)
     except Stream.DoesNotExist:
         raise NotFound("There is no such stream.") from None
-    if not may_moderate(actor, stream.host_id):
+    if not moderates_stream(actor, stream.host_id):
         raise Forbidden("Only moderators and the stream's host moderate it.")
     comment_id = ACTIONS[request.action](actor, stream, request)
     cache.set(memo, {"commentId": comment_id}, ANSWER_KEPT_SECONDS)

@@ -68,7 +68,7 @@ def moderator_ids(user_ids: Iterable[int]) -> set[int]:
     )
 
 
-def may_moderate(user, host_id: int | None) -> bool:
+def moderates_stream(user, host_id: int | None) -> bool:
     """Moderators moderate every stream; a stream's host moderates their own."""
     return bool(user.is_authenticated and (user.id == host_id or is_moderator(user)))
 
