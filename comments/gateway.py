@@ -57,6 +57,7 @@ class Gateway:
             "stream.resend": self._on_resend,
             "stream.reactions": self._on_reactions,
             "stream.changed": self._on_changed,
+            "stream.recent_invalidated": self._on_recent_invalidated,
         }
 
     async def room(self, stream_id: int) -> StreamRoom:
@@ -79,6 +80,10 @@ class Gateway:
         del self.rooms[stream_id]
         self._next_seqs[stream_id] = self.relays.pop(stream_id).next_publish_seq
         await self.fanout.unlisten(stream_group(stream_id), self.on_stream_message)
+        recent = state.recent_comments()
+        if not recent.shared:
+            # Unheard from now on, its moderation could leave this process's copy stale.
+            await recent.invalidate(stream_id)
 
     async def drain(self) -> None:
         """Before a shutdown: store what is queued, send every batch, count no sockets here."""
@@ -186,6 +191,13 @@ class Gateway:
 
     async def _on_reactions(self, stream_id: int, message: Message) -> None:
         self.rooms[stream_id].heard_reactions.update(message["counts"])
+
+    async def _on_recent_invalidated(self, stream_id: int, message: Message) -> None:
+        # A shared cache was dropped by whoever moderated; a process's own is dropped here,
+        # wherever the moderation happened (a command is another process).
+        recent = state.recent_comments()
+        if not recent.shared:
+            await recent.invalidate(stream_id, message["hiddenIds"], message["shownIds"])
 
     async def _on_changed(self, stream_id: int, message: Message) -> None:
         info = self.rooms[stream_id].info

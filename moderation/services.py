@@ -112,7 +112,11 @@ def _removed_frame(stream_id: int, comment_ids: Sequence[int]):
 def _invalidate_on_commit(
     stream_id: int, hidden_ids: Sequence[int] = (), shown_ids: Sequence[int] = ()
 ) -> None:
-    """Drop the stream's recent-comments cache once committed, before the frames go out."""
+    """Drop the stream's recent-comments cache once committed, before the frames go out.
+
+    A cache of one process's own (the embedded default) is dropped by the serving
+    process when the message reaches it: this may be a command in another process.
+    """
 
     def invalidate() -> None:
         try:
@@ -124,6 +128,14 @@ def _invalidate_on_commit(
             logger.exception("invalidating recent comments of stream %s failed", stream_id)
 
     transaction.on_commit(invalidate)
+    publish_on_commit(
+        stream_group(stream_id),
+        {
+            "type": "stream.recent_invalidated",
+            "hiddenIds": list(hidden_ids),
+            "shownIds": list(shown_ids),
+        },
+    )
 
 
 # --- bans --------------------------------------------------------------------------------

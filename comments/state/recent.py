@@ -28,6 +28,9 @@ class CachedComments:
 
 
 class RecentComments(Protocol):
+    # Whether every gateway reads the same cache (Redis) or each process its own (memory).
+    shared: bool
+
     async def read(self, stream_id: int) -> tuple[int, CachedComments | None]:
         """Return (generation, cached comments or None when the stream is not loaded)."""
         ...
@@ -89,6 +92,8 @@ return 1
 
 
 class RedisRecentComments:
+    shared = True
+
     async def read(self, stream_id: int) -> tuple[int, CachedComments | None]:
         key, meta, hidden = _keys(stream_id)
         async with client().pipeline(transaction=True) as pipe:
@@ -131,6 +136,8 @@ class RedisRecentComments:
 
 
 class MemoryRecentComments:
+    shared = False
+
     def __init__(self, clock=time.monotonic) -> None:
         self._clock = clock
         self._streams: dict[int, dict[str, Any]] = {}

@@ -96,5 +96,10 @@ async def test_a_ban_that_removes_comments_by_command_reaches_viewers_within_a_s
 
     removed = await viewer.receive_type("comments_removed", timeout=LIVE_BOUND)
     assert removed == {"streamId": str(site.stream.id), "commentIds": [ack["commentId"]]}
+    # Nor does it come back to a viewer joining later: the server's own cache was dropped.
+    late = await LiveClient(port=site.gateway.port).connect()
+    _, backfill = await late.join(site.stream)
+    assert backfill["comments"] == []
+    await late.close()
     await viewer.close()
     await bob.close()
