@@ -13,7 +13,13 @@ from moderation.api import (
     BlockedTermListView,
     CommentActionView,
 )
-from streams.api import EndStreamView, SlowModeView, StreamDetailView, StreamListView
+from streams.api import (
+    ChatSettingsView,
+    EndStreamView,
+    SlowModeView,
+    StreamDetailView,
+    StreamListView,
+)
 
 app_name = "api"
 
@@ -24,6 +30,7 @@ urlpatterns = [
     path("streams/<int:stream_id>/comments/", StreamCommentsView.as_view(), name="comments"),
     path("streams/<int:stream_id>/end/", EndStreamView.as_view(), name="end-stream"),
     path("streams/<int:stream_id>/slow-mode/", SlowModeView.as_view(), name="slow-mode"),
+    path("streams/<int:stream_id>/settings/", ChatSettingsView.as_view(), name="chat-settings"),
     *(
         path(
             f"comments/<int:comment_id>/{action}/",

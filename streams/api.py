@@ -12,6 +12,7 @@ from livecomments.errors import StreamNotFound
 from moderation.models import ModerationAction
 
 from . import services
+from .chat_modes import WIRE_NAMES, wire_settings
 from .models import Stream
 from .selectors import live_first, viewer_counts
 
@@ -123,6 +124,45 @@ class SlowModeView(ModeratorView):
             stream_id, data["seconds"], actor=request.user, source=SOURCE, reason=data["reason"]
         )
         return Response(stream_body(stream, None))
+
+
+class ChatSettingsSerializer(ReasonSerializer):
+    """The chat settings to change (those left out stay as they are), and shield mode."""
+
+    slowModeSeconds = serializers.IntegerField(min_value=0, max_value=3600, required=False)
+    locked = serializers.BooleanField(required=False)
+    minAccountAgeMinutes = serializers.IntegerField(min_value=0, max_value=525_600, required=False)
+    holdLinks = serializers.BooleanField(required=False)
+    shield = serializers.BooleanField(
+        required=False, help_text="On raises the settings to shield mode's floor; off restores."
+    )
+
+
+class StreamSettingsSerializer(serializers.Serializer):
+    slowModeSeconds = serializers.IntegerField()
+    locked = serializers.BooleanField()
+    minAccountAgeMinutes = serializers.IntegerField()
+    holdLinks = serializers.BooleanField()
+    shield = serializers.BooleanField()
+
+
+class ChatSettingsView(ModeratorView):
+    @extend_schema(
+        request=ChatSettingsSerializer,
+        responses={200: StreamSettingsSerializer, 400: ErrorSerializer, 404: ErrorSerializer},
+        summary="Change a stream's chat settings or shield mode; every viewer is told",
+    )
+    def post(self, request, stream_id: int):
+        data = _valid(ChatSettingsSerializer, request)
+        get_stream(stream_id)
+        audit = {"actor": request.user, "source": SOURCE, "reason": data.pop("reason")}
+        shield = data.pop("shield", None)
+        if data:
+            changes = {WIRE_NAMES[name]: value for name, value in data.items()}
+            services.change_chat_settings(stream_id, changes, **audit)
+        if shield is not None:
+            services.set_shield(stream_id, shield, **audit)
+        return Response(wire_settings(Stream.objects.get(id=stream_id)))
 
 
 def _valid(serializer_class, request) -> dict:

@@ -245,6 +245,45 @@ def test_slow_mode_refuses_negative_seconds(api, moderator, stream):
     assert response.json()["message"].startswith("seconds:")
 
 
+@pytest.mark.parametrize(("level", "expected"), LEVELS)
+def test_chat_settings_are_for_moderators(api, request, stream, level, expected):
+    url = reverse("api:chat-settings", args=[stream.id])
+    body = {"locked": True, "minAccountAgeMinutes": 60, "reason": "raid"}
+
+    response = api(user_at(level, request)).post(url, body, format="json")
+
+    assert response.status_code == expected
+    stream.refresh_from_db()
+    assert (stream.locked, stream.min_account_age_minutes) == (
+        (True, 60) if expected == 200 else (False, 0)
+    )
+    if expected == 200:
+        assert response.json() == {
+            "slowModeSeconds": 0,
+            "locked": True,
+            "minAccountAgeMinutes": 60,
+            "holdLinks": False,
+            "shield": False,
+        }
+
+
+def test_shield_mode_over_the_api_restores_the_settings_when_off(api, moderator, stream):
+    url = reverse("api:chat-settings", args=[stream.id])
+    client = api(moderator)
+
+    on = client.post(url, {"shield": True}, format="json").json()
+    off = client.post(url, {"shield": False}, format="json").json()
+
+    assert (on["shield"], on["slowModeSeconds"], on["holdLinks"]) == (True, 30, True)
+    assert off == {
+        "slowModeSeconds": 0,
+        "locked": False,
+        "minAccountAgeMinutes": 0,
+        "holdLinks": False,
+        "shield": False,
+    }
+
+
 @pytest.mark.parametrize(("level", "expected"), [*LEVELS[:3], ("moderator", 201)])
 def test_banning_is_for_moderators(api, request, alice, bob, stream, level, expected):
     body = {"username": "bob", "streamId": stream.id, "minutes": 10, "reason": "rude"}
