@@ -10,5 +10,6 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),
     path("accounts/", include("livecomments.accounts")),
+    path("moderate/", include("moderation.urls")),
     path("", include("streams.urls")),
 ]

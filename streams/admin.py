@@ -7,6 +7,8 @@ from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.db import models
 from django.db.models import Count
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import ngettext
 
 from comments.models import Comment
@@ -58,6 +60,7 @@ class StreamAdmin(admin.ModelAdmin):
         "slow_mode",
         "host",
         "created_at",
+        "console_link",
     ]
     list_filter = ["status"]
     list_select_related = ["host"]
@@ -66,8 +69,17 @@ class StreamAdmin(admin.ModelAdmin):
     show_full_result_count = False
     action_form = ReasonActionForm
     actions = ["end_streams", *(f"slow_mode_{s}" for s in SLOW_MODE_PRESETS), "slow_mode_off"]
-    fields = ["title", "host", "video_url", "status", "slow_mode_seconds", "created_at", "ended_at"]
-    readonly_fields = ["status", "created_at", "ended_at"]
+    fields = [
+        "title",
+        "host",
+        "video_url",
+        "status",
+        "console_link",
+        "slow_mode_seconds",
+        "created_at",
+        "ended_at",
+    ]
+    readonly_fields = ["status", "console_link", "created_at", "ended_at"]
     raw_id_fields = ["host"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
@@ -91,6 +103,13 @@ class StreamAdmin(admin.ModelAdmin):
     @admin.display(description="slow mode", ordering="slow_mode_seconds")
     def slow_mode(self, stream):
         return f"{stream.slow_mode_seconds} s" if stream.slow_mode_seconds else "off"
+
+    @admin.display(description="live console")
+    def console_link(self, stream):
+        if stream.pk is None:
+            return "—"
+        url = reverse("moderation:console", args=[stream.pk])
+        return format_html('<a href="{}">Moderate live ↗</a>', url)
 
     def has_delete_permission(self, request, obj=None):
         return False  # end a stream instead; its comments stay for the record
