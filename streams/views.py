@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, render
 from comments.models import REACTION_CHOICES
 from comments.protocol import MAX_CONTENT_CHARS, ReactionTypeName
 from livecomments.errors import ErrorCode
-from moderation.selectors import is_moderator
+from moderation.selectors import moderates_stream
 
 from . import selectors
 from .models import Stream
@@ -49,6 +49,8 @@ def stream_list(request):
 def stream_detail(request, stream_id: int):
     stream = get_object_or_404(Stream, pk=stream_id)
     user = request.user
+    # The host and moderators moderate from the page (and are never limited by chat modes).
+    moderates = moderates_stream(user, stream.host_id)
     live_config = {
         # Ids travel as strings, as in the protocol: Snowflakes do not fit a JS number.
         "streamId": str(stream.id),
@@ -56,8 +58,7 @@ def stream_detail(request, stream_id: int):
         "user": {
             "id": str(user.pk),
             "username": user.get_username(),
-            # The host and moderators are never limited by chat modes (a locked chat).
-            "moderates": stream.host_id == user.pk or is_moderator(user),
+            "moderates": moderates,
         }
         if user.is_authenticated
         else None,
@@ -69,6 +70,7 @@ def stream_detail(request, stream_id: int):
         {
             "stream": stream,
             "live_config": live_config,
+            "moderates": moderates,
             "reactions": reactions,
             "max_content_chars": MAX_CONTENT_CHARS,
         },

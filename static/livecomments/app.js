@@ -8,8 +8,8 @@
 import { LiveConnection } from "./connection.js";
 import { LatencyMonitor, REPORT_INTERVAL_MS } from "./latency.js";
 import { REASONS } from "./protocol.js";
-import { LiveStore, PendingStorage, resumeAfter } from "./store.js";
-import { StreamView } from "./view.js";
+import { LiveStore, PendingStorage, moderationChoices, resumeAfter } from "./store.js";
+import { ModerationMenu, StreamView } from "./view.js";
 
 /**
  * @typedef {import('./protocol').ServerFrame} ServerFrame
@@ -52,8 +52,11 @@ function start() {
   const pendingStorage = user ? new PendingStorage(localStorage, config.streamId, user.id) : null;
   if (pendingStorage) store.restorePending(pendingStorage.load());
   const latency = new LatencyMonitor(console);
+  // The host and moderators join to moderate: the whole feed, unsampled, and a ⋮ menu.
+  let moderating = Boolean(user?.moderates);
   const view = new StreamView(root, {
     username: user?.username ?? null,
+    moderates: moderating,
     reducedMotion: matchMedia("(prefers-reduced-motion: reduce)").matches,
   });
   const form = root.querySelector("[data-composer]");
@@ -63,6 +66,9 @@ function start() {
   const replying = /** @type {HTMLElement | null} */ (root.querySelector("[data-replying]"));
   const reactions = /** @type {HTMLElement | null} */ (root.querySelector("[data-reactions]"));
   const modes = /** @type {HTMLElement | null} */ (root.querySelector("[data-chat-modes]"));
+  const restriction = /** @type {HTMLElement | null} */ (root.querySelector("[data-restriction]"));
+  const moderationStatus = /** @type {HTMLElement | null} */ (root.querySelector("[data-moderation-status]"));
+  const menu = moderating ? new ModerationMenu(root, moderate) : null;
 
   let joined = false;
   let reconnectAt = 0;
@@ -81,6 +87,7 @@ function start() {
     joinPayload: () => ({
       streamId: config.streamId,
       lastSeenCommentId: resumeAfter(store.lastSeenCommentId),
+      ...(moderating ? { moderate: true } : {}),
     }),
     onFrame: handleFrame,
     onDisconnect: (delay) => {
@@ -99,6 +106,7 @@ function start() {
         store.applyStreamState(frame.payload);
         joined = true;
         sendDue(now);
+        for (const payload of store.unansweredModerations()) connection.send({ type: "moderate", payload });
         break;
       case "comments_batch": {
         const added = store.applyBatch(frame.payload.comments);
@@ -122,9 +130,12 @@ function start() {
       case "viewer_count":
         store.viewerCount = frame.payload.count;
         break;
-      case "ack":
-        store.applyAck(frame.payload, now);
+      case "ack": {
+        const moderated = store.applyModerationAck(frame.payload);
+        if (moderated !== null) showModerationStatus(moderated);
+        else store.applyAck(frame.payload, now);
         break;
+      }
       case "error":
         handleError(frame.payload);
         break;
@@ -150,6 +161,13 @@ function start() {
 
   /** @param {import('./protocol').ErrorPayload} error */
   function handleError(error) {
+    if (error.code === "FORBIDDEN" && moderating && !joined) {
+      // No longer a moderator since the page was drawn: read the chat as a viewer.
+      moderating = false;
+      showModerationStatus(`${error.message} The chat is shown as to a viewer.`);
+      connection.rejoin();
+      return;
+    }
     if (error.code === "UNAVAILABLE") connection.joinRefused();
     if (error.code === "STREAM_NOT_FOUND") {
       postingBlockedBy = REASONS[error.code];
@@ -217,6 +235,11 @@ function start() {
     const blocked = postingBlockedBy || restricted || lockedOut || store.status === "ended";
     input.disabled = sendButton.disabled = Boolean(blocked) || cooldown > 0;
     renderReactions(restricted);
+    if (restriction && restriction.textContent !== restricted) {
+      // Said once when it lands or ends; the 250 ms tick notices a timeout running out.
+      restriction.textContent = restricted;
+      restriction.hidden = !restricted;
+    }
     input.placeholder = blocked
       ? postingBlockedBy || restricted || lockedOut || REASONS.STREAM_ENDED
       : cooldown > 0
@@ -251,6 +274,26 @@ function start() {
       button.disabled = Boolean(restricted);
       button.title = restricted || (button.getAttribute("aria-label") ?? "");
     }
+  }
+
+  /**
+   * A choice from a comment's ⋮ menu: sent as `moderate` with a fresh key; its ack says how it went.
+   * @param {import('./store.js').ModerationChoice} choice
+   * @param {Comment} comment
+   * @param {string} reason
+   */
+  function moderate(choice, comment, reason) {
+    const { payload, text } = store.moderate(choice, comment, { idempotencyKey: newIdempotencyKey(), reason });
+    // Not joined yet: it goes with the others once the socket has joined again.
+    if (joined) connection.send({ type: "moderate", payload });
+    showModerationStatus(joined ? text : `${text} (waiting for the connection)`);
+  }
+
+  /** @param {string} text */
+  function showModerationStatus(text) {
+    if (!moderationStatus) return;
+    moderationStatus.textContent = text;
+    moderationStatus.hidden = !text;
   }
 
   /** @param {string | null} commentId */
@@ -288,6 +331,8 @@ function start() {
   view.list.addEventListener("click", (event) => {
     const target = /** @type {HTMLElement} */ (event.target);
     if (target.dataset.replyTo) setReplyTo(target.dataset.replyTo);
+    const moderated = target.dataset.moderate ? store.findComment(target.dataset.moderate) : null;
+    if (menu && moderated) menu.toggle(target, moderated, moderationChoices(moderated, user?.id ?? null));
     if (target.dataset.dismiss) {
       store.dismiss(target.dataset.dismiss);
       update();
@@ -304,6 +349,13 @@ function start() {
       : Math.min(buttons.length - 1, Math.max(0, current + (event.key === "ArrowUp" ? -1 : 1)));
     event.preventDefault();
     buttons[next].focus();
+  });
+
+  view.pinned.addEventListener("click", (event) => {
+    const target = /** @type {HTMLElement} */ (event.target);
+    const pinned = target.dataset.unpin ? store.findComment(target.dataset.unpin) : null;
+    const unpin = pinned && moderationChoices(pinned, user?.id ?? null).find((choice) => choice.action === "unpin");
+    if (pinned && unpin) moderate(unpin, pinned, "");
   });
 
   reactions?.addEventListener("click", (event) => {

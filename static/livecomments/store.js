@@ -17,6 +17,8 @@ import { MAX_CONTENT_CHARS, REASONS, SNOWFLAKE } from "./protocol.js";
  * @typedef {import('./protocol').StreamStatePayload} StreamState
  * @typedef {import('./protocol').Restriction} Restriction
  * @typedef {import('./protocol').StreamSettings} StreamSettings
+ * @typedef {import('./protocol').ModeratePayload} ModeratePayload
+ * @typedef {ModeratePayload['action']} ModerationAction
  */
 
 /** Real comments kept (and so rendered): enough to scroll back, small enough to stay fast. */
@@ -106,9 +108,92 @@ function plural(count, unit) {
   return `${count} ${unit}${count === 1 ? "" : "s"}`;
 }
 
+/** @param {string} text */
+function capitalized(text) {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 /** @param {number} ms */
 function clockTime(ms) {
   return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+// --- Moderation from the page ------------------------------------------------------------
+
+/** The timeouts a moderator picks from in a comment's menu, shortest first. */
+export const TIMEOUTS = [
+  { seconds: 60, label: "1 min" },
+  { seconds: 10 * 60, label: "10 min" },
+  { seconds: 60 * 60, label: "1 h" },
+  { seconds: 24 * 60 * 60, label: "24 h" },
+];
+
+/**
+ * One entry of a comment's moderation menu.
+ * @typedef {object} ModerationChoice
+ * @property {ModerationAction} action
+ * @property {'comment' | 'timeout' | 'ban'} group the menu's row: the comment, or its author
+ * @property {string} label what the button says
+ * @property {string} name its accessible name, which says on whom it acts
+ * @property {number} [durationSeconds] for a timeout
+ *
+ * A moderation sent and not yet acked; kept to say how it went, and sent again with the
+ * same key after a reconnect (the server answers a key once, so a repeat changes nothing).
+ * @typedef {{payload: ModeratePayload, username: string}} ModerationRequest
+ */
+
+/** How each action is said: the verb, its past, and what it is doing. */
+const ACTION_WORDS = /** @type {Record<ModerationAction, [string, string, string]>} */ ({
+  pin: ["pin", "pinned", "pinning"],
+  unpin: ["unpin", "unpinned", "unpinning"],
+  highlight: ["highlight", "highlighted", "highlighting"],
+  unhighlight: ["unhighlight", "unhighlighted", "unhighlighting"],
+  hide: ["hide", "hid", "hiding"],
+  unhide: ["unhide", "unhid", "unhiding"],
+  timeout: ["time out", "timed out", "timing out"],
+  ban: ["ban", "banned", "banning"],
+  unban: ["unban", "unbanned", "unbanning"],
+  settings: ["change the settings of", "changed the settings of", "changing the settings of"],
+  shield_on: ["turn shield mode on for", "turned shield mode on for", "turning shield mode on for"],
+  shield_off: ["turn shield mode off for", "turned shield mode off for", "turning shield mode off for"],
+});
+const USER_ACTIONS = new Set(["timeout", "ban", "unban"]);
+
+/**
+ * What a moderator (or the host) may do to a comment from its menu, in the menu's order.
+ * The page offers no timeout or ban of the host, a moderator or oneself.
+ * @param {Comment} comment
+ * @param {string | null} viewerId
+ * @returns {ModerationChoice[]}
+ */
+export function moderationChoices(comment, viewerId) {
+  const whose = `${comment.username}'s comment`;
+  /** @type {ModerationChoice[]} */
+  const choices = [
+    comment.isPinned
+      ? { action: "unpin", group: "comment", label: "Unpin", name: `Unpin ${whose}` }
+      : { action: "pin", group: "comment", label: "Pin", name: `Pin ${whose}` },
+    comment.isHighlighted
+      ? { action: "unhighlight", group: "comment", label: "Unhighlight", name: `Unhighlight ${whose}` }
+      : { action: "highlight", group: "comment", label: "Highlight", name: `Highlight ${whose}` },
+    { action: "hide", group: "comment", label: "Hide", name: `Hide ${whose}` },
+  ];
+  if (comment.authorRole !== "viewer" || comment.userId === viewerId) return choices;
+  for (const { seconds, label } of TIMEOUTS) {
+    choices.push({
+      action: "timeout", group: "timeout", label, durationSeconds: seconds,
+      name: `Time out ${comment.username} for ${duration(seconds / 60)}`,
+    });
+  }
+  choices.push({ action: "ban", group: "ban", label: `Ban ${comment.username}`, name: `Ban ${comment.username} from this stream` });
+  return choices;
+}
+
+/** @param {ModerationRequest} request */
+function moderationObject({ payload, username }) {
+  if (!USER_ACTIONS.has(payload.action)) return `${username}'s comment`;
+  if (payload.durationSeconds) return `${username} for ${duration(payload.durationSeconds / 60)}`;
+  return username;
 }
 
 export class LiveStore {
@@ -136,6 +221,8 @@ export class LiveStore {
     this.restriction = null;
     /** @type {StreamSettings | null} the chat's modes */
     this.settings = null;
+    /** @type {Map<string, ModerationRequest>} moderations sent from the page, by key, until acked */
+    this.moderations = new Map();
   }
 
   // --- From the server ---------------------------------------------------------------
@@ -286,7 +373,47 @@ export class LiveStore {
     }
   }
 
+  /**
+   * The answer to a moderation this page sent: what to tell the moderator, or null when
+   * the ack is for something else (a comment).
+   * @param {Ack} ack
+   */
+  applyModerationAck(ack) {
+    const request = this.moderations.get(ack.idempotencyKey);
+    if (!request) return null;
+    this.moderations.delete(ack.idempotencyKey);
+    const [verb, past] = ACTION_WORDS[request.payload.action];
+    const object = moderationObject(request);
+    if (ack.status === "accepted") return `${capitalized(past)} ${object}.`;
+    return `Could not ${verb} ${object}: ${REASONS[ack.code ?? "INVALID_MESSAGE"]}`;
+  }
+
   // --- From this viewer --------------------------------------------------------------
+
+  /**
+   * A moderator's choice from a comment's menu, as the `moderate` payload to send; it is
+   * remembered until its ack.
+   * @param {ModerationChoice} choice
+   * @param {Comment} comment
+   * @param {{idempotencyKey: string, reason?: string}} options
+   * @returns {{payload: ModeratePayload, text: string}} and what to show while it is on its way
+   */
+  moderate(choice, comment, { idempotencyKey, reason = "" }) {
+    /** @type {ModeratePayload} */
+    const payload = { streamId: this.streamId, action: choice.action, idempotencyKey };
+    if (USER_ACTIONS.has(choice.action)) payload.userId = comment.userId;
+    else payload.commentId = comment.id;
+    if (choice.durationSeconds) payload.durationSeconds = choice.durationSeconds;
+    if (reason.trim()) payload.reason = reason.trim();
+    const request = { payload, username: comment.username };
+    this.moderations.set(idempotencyKey, request);
+    return { payload, text: `${capitalized(ACTION_WORDS[choice.action][2])} ${moderationObject(request)}…` };
+  }
+
+  /** Moderations with no ack yet: sent again, with their keys, after a rejoin. */
+  unansweredModerations() {
+    return [...this.moderations.values()].map((request) => request.payload);
+  }
 
   /**
    * Add what the viewer wrote as an optimistic comment, or say why it cannot be sent.

@@ -13,6 +13,7 @@ import { REACTION_EMOJI, REASONS } from "./protocol.js";
  * @typedef {import('./store.js').DisplayItem} DisplayItem
  * @typedef {import('./store.js').OptimisticComment} OptimisticComment
  * @typedef {import('./store.js').LiveStore} LiveStore
+ * @typedef {import('./store.js').ModerationChoice} ModerationChoice
  */
 
 /** Within this many pixels of the bottom the reader counts as following the chat. */
@@ -54,10 +55,38 @@ function preview(text, limit) {
   return text.length > limit ? `${text.slice(0, limit - 1)}…` : text;
 }
 
+/**
+ * The badge shown after an author's name, or null for a viewer: short on screen, whole
+ * for a screen reader.
+ * @param {Comment['authorRole'] | undefined} role
+ * @returns {{text: string, label: string, className: string} | null}
+ */
+export function roleBadge(role) {
+  if (role === "host") return { text: "Host", label: "Host", className: "role-badge is-host" };
+  if (role === "moderator") return { text: "Mod", label: "Moderator", className: "role-badge is-moderator" };
+  return null;
+}
+
+/** @param {Comment} comment the author's name and, for the host and moderators, a badge */
+function authorParts(comment) {
+  /** @type {(Node | string)[]} */
+  const parts = [element("span", "comment-author", comment.username)];
+  const badge = roleBadge(comment.authorRole);
+  if (badge) {
+    const node = element("span", badge.className, badge.text);
+    // role=img gives the short text one whole name; the title shows it to a mouse.
+    node.setAttribute("role", "img");
+    node.setAttribute("aria-label", badge.label);
+    node.title = badge.label;
+    parts.push(node);
+  }
+  return parts;
+}
+
 export class StreamView {
   /**
    * @param {HTMLElement} root the panel, with the data-* parts of streams/detail.html
-   * @param {{username: string | null, reducedMotion: boolean}} options
+   * @param {{username: string | null, moderates: boolean, reducedMotion: boolean}} options
    */
   constructor(root, options) {
     this.options = options;
@@ -68,6 +97,7 @@ export class StreamView {
     this.connection = part(root, "[data-connection]", HTMLElement);
     this.announcer = part(root, "[data-announcer]", HTMLElement);
     this.bursts = part(root, "[data-bursts]", HTMLElement);
+    if (options.moderates) this.list.classList.add("is-moderated");
     /** @type {Map<string, {node: HTMLLIElement, signature: string}>} */
     this.rendered = new Map();
     this.unseen = 0;
@@ -145,11 +175,11 @@ export class StreamView {
 
   /** @param {Comment} comment @param {LiveStore} store */
   commentNode(comment, store) {
-    const node = this.shell(comment.username, comment.content, comment.parentId, store);
+    const node = this.shell(authorParts(comment), comment.content, comment.parentId, store);
     node.dataset.commentId = comment.id;
     if (comment.isHighlighted) {
       node.classList.add("is-highlighted");
-      node.querySelector(".comment-author")?.after(element("span", "comment-badge", "Highlighted"));
+      node.querySelector(".comment-content")?.before(element("span", "comment-badge", "Highlighted"), " ");
     }
     if (this.options.username !== null) {
       const reply = element("button", "comment-reply", "Reply");
@@ -159,12 +189,23 @@ export class StreamView {
       reply.dataset.replyTo = comment.id;
       node.append(reply);
     }
+    if (this.options.moderates) {
+      const menu = element("button", "comment-menu-button", "⋮");
+      menu.setAttribute("type", "button");
+      menu.setAttribute("tabindex", "-1");
+      menu.setAttribute("aria-label", `Moderate ${comment.username}'s comment`);
+      menu.setAttribute("aria-haspopup", "dialog");
+      menu.setAttribute("aria-expanded", "false");
+      menu.dataset.moderate = comment.id;
+      node.append(menu);
+    }
     return node;
   }
 
   /** @param {OptimisticComment} entry @param {LiveStore} store @param {number} now */
   optimisticNode(entry, store, now) {
-    const node = this.shell(this.options.username ?? "", entry.content, entry.parentId, store);
+    const author = element("span", "comment-author", this.options.username ?? "");
+    const node = this.shell([author], entry.content, entry.parentId, store);
     node.classList.add("is-own", `is-${entry.status}`);
     const status = optimisticStatusText(entry, now);
     if (status) node.append(element("span", "comment-status", status));
@@ -179,12 +220,12 @@ export class StreamView {
   }
 
   /**
-   * @param {string} username
+   * @param {(Node | string)[]} author the name, and a badge
    * @param {string} content
    * @param {string | null} parentId
    * @param {LiveStore} store
    */
-  shell(username, content, parentId, store) {
+  shell(author, content, parentId, store) {
     const node = /** @type {HTMLLIElement} */ (element("li", "comment"));
     if (parentId) {
       const parent = store.findComment(parentId);
@@ -198,7 +239,9 @@ export class StreamView {
         ),
       );
     }
-    node.append(element("span", "comment-author", username), " ", element("span", "comment-content", content));
+    const text = element("span", "comment-content", content);
+    text.dir = "auto";
+    node.append(...author, " ", text);
     return node;
   }
 
@@ -233,19 +276,22 @@ export class StreamView {
 
   /** @param {Comment[]} pinned */
   renderPinned(pinned) {
-    const signature = pinned.map((comment) => `${comment.id}:${comment.content}`).join("|");
+    const signature = pinned.map((comment) => `${comment.id}:${comment.authorRole}:${comment.content}`).join("|");
     if (this.pinned.dataset.signature === signature) return;
     this.pinned.dataset.signature = signature;
     this.pinned.replaceChildren(
       ...pinned.map((comment) => {
         const banner = element("p", "pinned-comment");
-        banner.append(
-          element("span", "pinned-label", "📌 Pinned"),
-          " ",
-          element("span", "comment-author", comment.username),
-          " ",
-          element("span", "comment-content", comment.content),
-        );
+        const text = element("span", "comment-content", comment.content);
+        text.dir = "auto";
+        banner.append(element("span", "pinned-label", "📌 Pinned"), " ", ...authorParts(comment), " ", text);
+        if (this.options.moderates) {
+          const unpin = element("button", "link-button pinned-unpin", "Unpin");
+          unpin.setAttribute("type", "button");
+          unpin.setAttribute("aria-label", `Unpin ${comment.username}'s comment`);
+          unpin.dataset.unpin = comment.id;
+          banner.append(" ", unpin);
+        }
         return banner;
       }),
     );
@@ -309,7 +355,7 @@ export class StreamView {
 /** @param {Comment} comment @param {LiveStore} store */
 function commentSignature(comment, store) {
   const parentKnown = comment.parentId ? store.findComment(comment.parentId) !== null : false;
-  return `${comment.isHighlighted}|${parentKnown}|${comment.content}`;
+  return `${comment.isHighlighted}|${comment.isPinned}|${parentKnown}|${comment.content}`;
 }
 
 /** @param {OptimisticComment} entry @param {number} now */
@@ -331,4 +377,139 @@ export function optimisticStatusText(entry, now) {
     case "failed":
       return "Not sent: the connection did not come back in time.";
   }
+}
+
+/**
+ * The popup of a comment's ⋮ button, for moderators and the host: an optional reason and
+ * one button per choice. Non-modal: Escape, a choice or a click elsewhere closes it, and
+ * focus goes back to the ⋮ button it came from.
+ */
+export class ModerationMenu {
+  /**
+   * @param {HTMLElement} root the panel, with streams/detail.html's data-moderation-menu
+   * @param {(choice: ModerationChoice, comment: Comment, reason: string) => void} onChoose
+   */
+  constructor(root, onChoose) {
+    this.root = root;
+    this.onChoose = onChoose;
+    this.menu = part(root, "[data-moderation-menu]", HTMLElement);
+    this.target = part(this.menu, "[data-menu-target]", HTMLElement);
+    this.reason = part(this.menu, "[data-menu-reason]", HTMLInputElement);
+    this.actions = part(this.menu, "[data-menu-actions]", HTMLElement);
+    /** @type {{comment: Comment, choices: ModerationChoice[], button: HTMLElement} | null} */
+    this.current = null;
+
+    this.actions.addEventListener("click", (event) => {
+      const button = /** @type {HTMLElement} */ (event.target).closest("[data-choice]");
+      if (!(button instanceof HTMLElement) || !this.current) return;
+      const { comment, choices } = this.current;
+      const choice = choices[Number(button.dataset.choice)];
+      const reason = this.reason.value;
+      this.close();
+      this.onChoose(choice, comment, reason);
+    });
+    this.menu.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") {
+        event.preventDefault();
+        event.stopPropagation();
+        this.close();
+      } else if ((event.key === "ArrowDown" || event.key === "ArrowUp") && event.target !== this.reason) {
+        event.preventDefault();
+        this.moveFocus(event.key === "ArrowDown" ? 1 : -1);
+      }
+    });
+    // Leaving it, by Tab or by a click or touch elsewhere, closes it (focus stays there).
+    this.menu.addEventListener("focusout", (event) => {
+      const next = /** @type {Node | null} */ (event.relatedTarget);
+      if (this.current && next && !this.menu.contains(next) && next !== this.current.button) this.close(false);
+    });
+    document.addEventListener("pointerdown", (event) => {
+      const target = /** @type {Node} */ (event.target);
+      if (this.current && !this.menu.contains(target) && !this.current.button.contains(target)) this.close(false);
+    });
+  }
+
+  get isOpen() {
+    return this.current !== null;
+  }
+
+  /**
+   * Open under (or above) the ⋮ button, focused on its first choice; a second press closes it.
+   * @param {HTMLElement} button
+   * @param {Comment} comment
+   * @param {ModerationChoice[]} choices
+   */
+  toggle(button, comment, choices) {
+    const wasFor = this.current?.comment.id;
+    if (this.current) this.close(false);
+    if (wasFor === comment.id) {
+      button.focus();
+      return;
+    }
+    this.current = { comment, choices, button };
+    button.setAttribute("aria-expanded", "true");
+    this.menu.setAttribute("aria-label", `Moderate ${comment.username}'s comment`);
+    this.target.textContent = `${comment.username}: ${preview(comment.content, PARENT_PREVIEW_CHARS)}`;
+    this.target.dir = "auto";
+    this.reason.value = "";
+    this.actions.replaceChildren(...menuRows(comment, choices));
+    this.menu.hidden = false;
+    this.place(button);
+    /** @type {HTMLElement | null} */ (this.actions.querySelector("button"))?.focus();
+  }
+
+  /** @param {boolean} [returnFocus] false when the user has moved on elsewhere */
+  close(returnFocus = true) {
+    if (!this.current) return;
+    const { button, comment } = this.current;
+    this.current = null;
+    this.menu.hidden = true;
+    button.setAttribute("aria-expanded", "false");
+    if (!returnFocus) return;
+    // The comment may have been drawn again meanwhile: its new ⋮ button, or the list.
+    const again = button.isConnected ? button : this.root.querySelector(`[data-moderate="${CSS.escape(comment.id)}"]`);
+    if (again instanceof HTMLElement) again.focus();
+    else /** @type {HTMLElement | null} */ (this.root.querySelector("[data-comment-list]"))?.focus();
+  }
+
+  /** @param {HTMLElement} button */
+  place(button) {
+    const box = /** @type {HTMLElement} */ (this.menu.offsetParent ?? this.root).getBoundingClientRect();
+    const anchor = button.getBoundingClientRect();
+    const height = this.menu.offsetHeight;
+    let top = anchor.bottom - box.top + 4;
+    if (top + height > box.height) top = anchor.top - box.top - height - 4;
+    this.menu.style.top = `${Math.max(0, Math.min(top, box.height - height))}px`;
+  }
+
+  /** @param {number} step */
+  moveFocus(step) {
+    const buttons = [...this.menu.querySelectorAll("button")];
+    const index = buttons.indexOf(/** @type {HTMLButtonElement} */ (document.activeElement));
+    buttons[(index + step + buttons.length) % buttons.length]?.focus();
+  }
+}
+
+/**
+ * The menu's rows: what to do to the comment, then to its author (timeouts, ban).
+ * @param {Comment} comment
+ * @param {ModerationChoice[]} choices
+ */
+function menuRows(comment, choices) {
+  /** @type {Map<string, HTMLElement>} */
+  const rows = new Map();
+  choices.forEach((choice, index) => {
+    let row = rows.get(choice.group);
+    if (!row) {
+      row = element("div", `moderation-menu-row is-${choice.group}`);
+      if (choice.group === "timeout") row.append(element("span", "moderation-menu-label", `Time out ${comment.username}:`));
+      rows.set(choice.group, row);
+    }
+    const button = element("button", `moderation-choice is-${choice.action}`, choice.label);
+    button.setAttribute("type", "button");
+    button.setAttribute("aria-label", choice.name);
+    button.dataset.choice = String(index);
+    row.append(button);
+  });
+  return [...rows.values()];
 }

@@ -20,6 +20,7 @@ export function comment(id, overrides = {}) {
     isPinned: false,
     createdAt: "2025-01-01T00:00:00Z",
     metadata: { receivedAt: 1_000 },
+    authorRole: "viewer",
     ...overrides,
   };
 }
