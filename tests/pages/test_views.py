@@ -41,6 +41,17 @@ def test_the_page_tells_the_client_the_host_and_moderators_moderate(
         assert response.context["live_config"]["user"]["moderates"] is True
 
 
+def test_only_the_host_and_moderators_get_a_link_to_the_moderation_console(
+    client, stream, alice, host, moderator
+):
+    link = f'href="/moderate/{stream.id}/"'.encode()
+    client.force_login(alice)
+    assert link not in client.get(f"/streams/{stream.id}/").content
+    for user in (host, moderator):
+        client.force_login(user)
+        assert link in client.get(f"/streams/{stream.id}/").content
+
+
 def test_an_anonymous_viewer_is_asked_to_log_in(client, stream):
     response = client.get(f"/streams/{stream.id}/")
 
