@@ -23,18 +23,23 @@ CHAT = [
     ("bob", "Hello from Lisbon!"),
     ("charlie", "How long until liftoff?"),
     ("hannah", "Welcome! Be kind, and keep spoilers out of chat."),
+    ("mona", "Questions for the crew go in chat, we'll pass them on."),
     ("bob", "that camera angle 😍"),
     ("charlie", "GO GO GO"),
     ("bob", "the sound is incredible"),
 ]
+
+ROLES = {"hannah": Comment.AuthorRole.HOST, "mona": Comment.AuthorRole.MODERATOR}
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("LC_SCREENSHOTS"), reason="set LC_SCREENSHOTS=1 to rewrite docs/screenshots"
 )
 
 
-def test_take_screenshots_of_the_stream_page(open_page, stream, alice, bob, charlie, host):
-    people = {"bob": bob, "charlie": charlie, "hannah": host}
+def test_take_screenshots_of_the_stream_page(
+    open_page, stream, alice, bob, charlie, host, moderator
+):
+    people = {"bob": bob, "charlie": charlie, "hannah": host, "mona": moderator}
     ids = snowflake.generator()
     start = timezone.now() - timedelta(minutes=5)
     for n, (username, content) in enumerate(CHAT):
@@ -44,7 +49,8 @@ def test_take_screenshots_of_the_stream_page(open_page, stream, alice, bob, char
             stream=stream,
             author=people[username],
             content=content,
-            is_highlighted=username == "hannah",
+            author_role=ROLES.get(username, Comment.AuthorRole.VIEWER),
+            is_highlighted=username in ROLES,
             is_pinned=username == "hannah",
             idempotency_key=uuid.uuid4(),
             created_at=moment,
@@ -63,3 +69,11 @@ def test_take_screenshots_of_the_stream_page(open_page, stream, alice, bob, char
         expect(page.locator(".comment-status")).to_have_count(0)
         page.get_by_label("Your comment").fill("Is the countdown on the pad clock?")
         page.screenshot(path=SCREENSHOTS / name, full_page=name.endswith("phone.png"))
+
+    # A moderator's page with a comment's ⋮ menu open.
+    page = open_page(stream, moderator, viewport={"width": 1280, "height": 760})
+    page.get_by_role("button", name="Moderate charlie's comment").first.click()
+    menu = page.get_by_role("dialog", name="Moderate charlie's comment")
+    menu.get_by_label("Reason (optional)").fill("spam")
+    expect(menu.get_by_role("button", name="Pin charlie's comment")).to_be_visible()
+    page.screenshot(path=SCREENSHOTS / "stream-moderator.png")
