@@ -1,0 +1,883 @@
+// @ts-check
+/**
+ * The live moderation console (`/moderate/<stream id>/`, templates/moderation/console.html):
+ * the stream's whole feed on a moderating socket (`join_stream` with `moderate: true`),
+ * one-click and keyboard actions on every comment, the chat settings, and a user card.
+ *
+ * It reuses the stream page's modules: LiveConnection for the socket, LiveStore for the
+ * comments (capped, ordered, resumed) and StreamView for the keyed list that keeps the
+ * reader's place. What differs is kept here: a hidden comment stays in the feed, struck
+ * through, so that it can be unhidden; each row carries the moderation actions.
+ * Every action is authorised again by the server; the page only shows what it answered.
+ */
+
+import { LiveConnection } from "./connection.js";
+import { REASONS } from "./protocol.js";
+import { LiveStore, resumeAfter } from "./store.js";
+import { StreamView } from "./view.js";
+
+/**
+ * @typedef {import('./protocol').ServerFrame} ServerFrame
+ * @typedef {import('./protocol').CommentOut} Comment
+ * @typedef {import('./protocol').AckPayload} Ack
+ * @typedef {import('./protocol').ModeratePayload} ModeratePayload
+ * @typedef {import('./protocol').StreamSettings} StreamSettings
+ * @typedef {import('./protocol').Restriction} Restriction
+ * @typedef {import('./store.js').DisplayItem} DisplayItem
+ *
+ * @typedef {object} ConsoleConfig
+ * @property {string} streamId
+ * @property {string} socketPath
+ * @property {{id: string, username: string}} user
+ * @property {string} usersUrl the card of user N is usersUrl + "N/", their note usersUrl + "N/note/"
+ * @property {boolean} keepsNotes
+ * @property {string} csrfToken
+ *
+ * @typedef {Omit<ModeratePayload, 'streamId' | 'idempotencyKey'>} Action
+ *
+ * @typedef {object} PendingAction
+ * @property {ModeratePayload} payload
+ * @property {string} label what the moderator did, in words
+ * @property {HTMLLIElement} logEntry
+ *
+ * @typedef {object} UserCard
+ * @property {{id: string, username: string, dateJoined: string, accountAgeMinutes: number, isHost: boolean}} user
+ * @property {Restriction | null} restriction
+ * @property {number} commentCount
+ * @property {number} hiddenCount
+ * @property {{id: string, content: string, createdAt: string, isHidden: boolean, isPinned: boolean, isHighlighted: boolean}[]} comments
+ * @property {{kind: string, at: string, by: string | null, reason: string, until: string | null, siteWide: boolean, stream: string | null, commentId: string | null}[]} history
+ * @property {{text: string, updatedBy: string | null, updatedAt: string | null} | null} note
+ */
+
+/** The one-click timeouts on every comment and on the card, in seconds. */
+const TIMEOUTS = [
+  { seconds: 60, label: "1m" },
+  { seconds: 600, label: "10m" },
+  { seconds: 3600, label: "1h" },
+  { seconds: 86400, label: "24h" },
+];
+/** T on a focused comment: the timeout moderators reach for most. */
+const KEY_TIMEOUT_SECONDS = 600;
+/** The comment rate counts the comments of this window. */
+export const RATE_WINDOW_MS = 60_000;
+/** Entries kept in "Your actions". */
+const ACTION_LOG_LIMIT = 30;
+const TICK_MS = 1000;
+const PARENT_PREVIEW_CHARS = 60;
+
+// Refusals as a moderator reads them; the viewer's wording (REASONS) is about posting.
+/** @type {Partial<Record<import('./protocol').ErrorCode, string>>} */
+const ACTION_REASONS = {
+  FORBIDDEN: "You may not moderate this stream.",
+  NOT_FOUND: "That comment or user no longer exists.",
+  INVALID_MESSAGE: "The server did not understand the request.",
+};
+
+/** @param {import('./protocol').ErrorCode | null | undefined} code */
+export function refusalText(code) {
+  if (!code) return "Refused.";
+  return ACTION_REASONS[code] ?? REASONS[code];
+}
+
+/** Comments per minute over the last minute, from the times comments arrived. */
+export class RateMeter {
+  constructor() {
+    /** @type {number[]} ascending arrival times (ms) */
+    this.times = [];
+  }
+
+  /** @param {number} at */
+  add(at) {
+    const times = this.times;
+    if (!times.length || at >= times[times.length - 1]) times.push(at);
+    else times.splice(times.findIndex((t) => t > at), 0, at);
+  }
+
+  /** @param {number} now */
+  perMinute(now) {
+    const since = now - RATE_WINDOW_MS;
+    let first = 0;
+    while (first < this.times.length && this.times[first] <= since) first++;
+    if (first) this.times.splice(0, first);
+    return this.times.length;
+  }
+}
+
+/**
+ * The console's state: LiveStore's, plus comments hidden since they arrived (kept in place,
+ * struck through, so that they can be unhidden) and the restrictions this console knows.
+ */
+export class ConsoleStore extends LiveStore {
+  /** @param {string} streamId */
+  constructor(streamId) {
+    super(streamId);
+    /** @type {Set<string>} */
+    this.hiddenIds = new Set();
+    /** @type {Map<string, Restriction | null>} by user id, from acks and cards */
+    this.restrictions = new Map();
+  }
+
+  /**
+   * @override
+   * @param {string[]} commentIds hidden by a moderator or removed with a ban
+   */
+  applyRemoved(commentIds) {
+    const removed = new Set(commentIds);
+    for (const id of removed) if (this.commentsById.has(id)) this.hiddenIds.add(id);
+    this.pinned = this.pinned.filter((comment) => !removed.has(comment.id));
+  }
+
+  /**
+   * @override
+   * @param {Comment} comment pinned, highlighted, edited, or unhidden
+   */
+  applyCommentUpdated(comment) {
+    // Only an unhide sends a hidden comment again: the console offers nothing else on one.
+    this.hiddenIds.delete(comment.id);
+    super.applyCommentUpdated(comment);
+  }
+
+  /**
+   * @override
+   * @param {Comment[]} batch
+   */
+  applyBatch(batch) {
+    const added = super.applyBatch(batch);
+    for (const id of this.hiddenIds) if (!this.commentsById.has(id)) this.hiddenIds.delete(id);
+    return added;
+  }
+
+  /** @param {string} commentId */
+  isHidden(commentId) {
+    return this.hiddenIds.has(commentId);
+  }
+
+  /**
+   * "Banned", "Timed out" or "" for a user, as far as this console knows.
+   * @param {string} userId @param {number} now
+   */
+  restrictionLabel(userId, now) {
+    const restriction = this.restrictions.get(userId);
+    if (!restriction) return "";
+    if (restriction.until === null) return "Banned";
+    return restriction.until > now ? "Timed out" : "";
+  }
+}
+
+/**
+ * @param {string} tag
+ * @param {string} className
+ * @param {string} [text]
+ */
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/**
+ * A row button: out of the tab order (the list is one tab stop; keys act on the row).
+ * @param {string} text @param {string} label @param {Record<string, string>} data
+ * @param {string} [extraClass]
+ */
+function rowButton(text, label, data, extraClass = "") {
+  const button = /** @type {HTMLButtonElement} */ (element("button", `mod-button ${extraClass}`.trim(), text));
+  button.type = "button";
+  button.tabIndex = -1;
+  button.setAttribute("aria-label", label);
+  button.title = label;
+  Object.assign(button.dataset, data);
+  return button;
+}
+
+/** @param {string} iso */
+function clockTime(iso) {
+  return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+}
+
+/** @param {number} seconds */
+export function durationText(seconds) {
+  if (seconds % 86400 === 0) return `${seconds / 86400} d`;
+  if (seconds % 3600 === 0) return `${seconds / 3600} h`;
+  if (seconds % 60 === 0) return `${seconds / 60} min`;
+  return `${seconds} s`;
+}
+
+/** @param {number} minutes */
+function ageText(minutes) {
+  if (minutes < 60) return `${minutes} min`;
+  if (minutes < 48 * 60) return `${Math.floor(minutes / 60)} h`;
+  if (minutes < 60 * 24 * 60) return `${Math.floor(minutes / (24 * 60))} days`;
+  return `${Math.floor(minutes / (30 * 24 * 60))} months`;
+}
+
+/** The feed: StreamView's list, with a moderator's row for each comment. */
+class ConsoleView extends StreamView {
+  /**
+   * @param {HTMLElement} root
+   * @param {() => number} clock
+   */
+  constructor(root, clock) {
+    // Not the page's reader: no reply buttons, no menus, no bursts.
+    const options = { username: null, moderates: false, reducedMotion: true };
+    super(root, options);
+    this.clock = clock;
+  }
+
+  /**
+   * StreamView redraws a row when its signature changes; a moderator's row also shows
+   * pinned, hidden and the author's restriction.
+   * @override
+   * @param {DisplayItem} item @param {LiveStore} store @param {number} now
+   */
+  upToDate(item, store, now) {
+    if (!item.comment || !(store instanceof ConsoleStore)) return super.upToDate(item, store, now);
+    const comment = item.comment;
+    const parentKnown = comment.parentId ? store.findComment(comment.parentId) !== null : false;
+    const signature = [
+      comment.isPinned, comment.isHighlighted, store.isHidden(comment.id), parentKnown,
+      store.restrictionLabel(comment.userId, now), comment.content,
+    ].join("|");
+    const existing = this.rendered.get(item.key);
+    if (existing && existing.signature === signature) return existing.node;
+    const node = this.commentNode(comment, store);
+    this.rendered.set(item.key, { node, signature });
+    return node;
+  }
+
+  /**
+   * @override
+   * @param {Comment} comment @param {LiveStore} store
+   */
+  commentNode(comment, store) {
+    const hidden = store instanceof ConsoleStore && store.isHidden(comment.id);
+    const restricted = store instanceof ConsoleStore ? store.restrictionLabel(comment.userId, this.clock()) : "";
+    const node = /** @type {HTMLLIElement} */ (element("li", "comment mod-row"));
+    node.tabIndex = -1;
+    node.dataset.commentId = comment.id;
+    node.dataset.userId = comment.userId;
+    node.classList.toggle("is-highlighted", comment.isHighlighted);
+    node.classList.toggle("is-pinned", comment.isPinned);
+    node.classList.toggle("is-hidden", hidden);
+    const who = comment.username;
+
+    const quick = element("span", "mod-quick");
+    quick.append(
+      hidden
+        ? rowButton("Unhide", `Unhide ${who}'s comment`, { act: "unhide" })
+        : rowButton("Hide", `Hide ${who}'s comment`, { act: "hide" }),
+      rowButton("10m", `Time out ${who} for 10 minutes`, { act: "timeout", seconds: "600" }),
+      rowButton("Ban", `Ban ${who} from this stream`, { act: "ban" }, "danger"),
+    );
+    const time = element("time", "mod-time", clockTime(comment.createdAt));
+    time.setAttribute("datetime", comment.createdAt);
+    node.append(time, quick);
+
+    const body = element("span", "mod-body");
+    if (comment.parentId) {
+      const parent = store.findComment(comment.parentId);
+      const text = parent ? `↪ ${parent.username}: ${parent.content}` : "↪ a reply";
+      body.append(element("span", "mod-parent", text.length > PARENT_PREVIEW_CHARS ? `${text.slice(0, PARENT_PREVIEW_CHARS - 1)}…` : text));
+    }
+    if (comment.authorRole !== "viewer") {
+      body.append(element("span", `mod-role mod-role-${comment.authorRole}`, comment.authorRole === "host" ? "Host" : "Mod"));
+    }
+    const author = rowButton(who, `Open ${who}'s user card`, { card: comment.userId }, "mod-user");
+    author.className = "mod-user";
+    body.append(author, element("span", "comment-content", comment.content));
+    for (const [on, text] of /** @type {[boolean, string][]} */ ([
+      [comment.isPinned, "Pinned"], [comment.isHighlighted, "Highlighted"], [hidden, "Hidden"],
+      [restricted !== "", restricted],
+    ])) {
+      if (on) body.append(element("span", `flag flag-${text.toLowerCase().replace(" ", "-")}`, text));
+    }
+    node.append(body);
+
+    const more = element("span", "mod-more");
+    if (!hidden) {
+      more.append(
+        comment.isPinned
+          ? rowButton("Unpin", `Unpin ${who}'s comment`, { act: "unpin" })
+          : rowButton("Pin", `Pin ${who}'s comment`, { act: "pin" }),
+        comment.isHighlighted
+          ? rowButton("Unhighlight", `Unhighlight ${who}'s comment`, { act: "unhighlight" })
+          : rowButton("Highlight", `Highlight ${who}'s comment`, { act: "highlight" }),
+      );
+    }
+    for (const { seconds, label } of TIMEOUTS) {
+      if (seconds === 600) continue; // always visible on the left
+      more.append(rowButton(label, `Time out ${who} for ${durationText(seconds)}`, { act: "timeout", seconds: String(seconds) }));
+    }
+    node.append(more);
+    return node;
+  }
+
+}
+
+/** A v4 UUID; crypto.randomUUID exists only on https and localhost pages. */
+function newIdempotencyKey() {
+  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = [...bytes].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/**
+ * @template {Element} T
+ * @param {ParentNode} root @param {string} selector @param {new () => T} type
+ * @returns {T}
+ */
+function part(root, selector, type) {
+  const found = root.querySelector(selector);
+  if (!(found instanceof type)) throw new Error(`moderation console: missing ${selector}`);
+  return found;
+}
+
+function start() {
+  const script = document.getElementById("console-config");
+  if (!script?.textContent) throw new Error("moderation console: the page has no #console-config");
+  /** @type {ConsoleConfig} */
+  const config = JSON.parse(script.textContent);
+  const root = part(document, "[data-console]", HTMLElement);
+  const store = new ConsoleStore(config.streamId);
+  const view = new ConsoleView(root, () => Date.now());
+  const rate = new RateMeter();
+  const reasonInput = part(root, "[data-reason]", HTMLInputElement);
+  const rateOut = part(root, "[data-comment-rate]", HTMLElement);
+  const statusBadge = part(root, "[data-stream-status]", HTMLElement);
+  const actionStatus = part(root, "[data-action-status]", HTMLElement);
+  const actionLog = part(root, "[data-action-log]", HTMLOListElement);
+  const settingsForm = part(root, "[data-settings]", HTMLFormElement);
+  const shield = part(root, "[data-shield]", HTMLButtonElement);
+  const card = part(root, "[data-user-card]", HTMLElement);
+
+  let joined = false;
+  let refused = "";
+  let reconnectAt = 0;
+  let arrivedSinceRender = 0;
+  let renderQueued = false;
+  /** @type {string | null} the comment the moderator moved to with the keys */
+  let focusedId = null;
+  /** @type {Map<string, PendingAction>} by idempotency key, until acked */
+  const pending = new Map();
+  /** Settings fields changed here and not yet answered: not overwritten meanwhile. */
+  const settingsInFlight = new Set();
+
+  const connection = new LiveConnection({
+    url: `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}${config.socketPath}`,
+    createSocket: (url) => new WebSocket(url),
+    joinPayload: () => ({
+      streamId: config.streamId,
+      lastSeenCommentId: resumeAfter(store.lastSeenCommentId),
+      moderate: true,
+    }),
+    onFrame: handleFrame,
+    onDisconnect: (delay) => {
+      joined = false;
+      reconnectAt = Date.now() + delay;
+      store.connectionLost();
+      update();
+    },
+  });
+
+  /** @param {ServerFrame} frame */
+  function handleFrame(frame) {
+    const now = Date.now();
+    switch (frame.type) {
+      case "stream_state":
+        store.applyStreamState(frame.payload);
+        joined = true;
+        // Sent again with the same keys: the server answers a key it has seen once.
+        for (const entry of pending.values()) connection.send({ type: "moderate", payload: entry.payload });
+        break;
+      case "moderation_state":
+        store.applySettings(frame.payload.settings);
+        break;
+      case "comments_batch": {
+        const added = store.applyBatch(frame.payload.comments);
+        if (frame.payload.isBackfill) {
+          connection.joined();
+          for (const comment of added) rate.add(comment.metadata.receivedAt);
+        } else {
+          for (let i = 0; i < added.length; i++) rate.add(now);
+          view.queueAnnouncement(added);
+        }
+        if (store.noteBatchSeq(frame.payload.gatewayId, frame.payload.seq)) connection.rejoin();
+        arrivedSinceRender += added.length;
+        break;
+      }
+      case "viewer_count":
+        store.viewerCount = frame.payload.count;
+        break;
+      case "comment_updated":
+        store.applyCommentUpdated(frame.payload.comment);
+        break;
+      case "comments_removed":
+        store.applyRemoved(frame.payload.commentIds);
+        break;
+      case "stream_settings":
+        store.applySettings(frame.payload.settings);
+        break;
+      case "stream_ended":
+        store.applyStreamEnded();
+        break;
+      case "ack":
+        applyAck(frame.payload);
+        break;
+      case "error":
+        if (frame.payload.code === "UNAVAILABLE") connection.joinRefused();
+        if (frame.payload.code === "FORBIDDEN" && !joined) {
+          refused = "You may not moderate this stream.";
+          connection.stop();
+        }
+        setStatus(frame.payload.message || REASONS[frame.payload.code], true);
+        break;
+    }
+    update();
+  }
+
+  // --- Actions ------------------------------------------------------------------------
+
+  /**
+   * Send one `moderate` message; "Your actions" shows it until its ack says how it went.
+   * @param {Action} action @param {string} label
+   */
+  function act(action, label) {
+    /** @type {ModeratePayload} */
+    const payload = { streamId: config.streamId, idempotencyKey: newIdempotencyKey(), ...action };
+    const logEntry = /** @type {HTMLLIElement} */ (element("li", "is-pending"));
+    logEntry.append(element("span", "log-text", `${label}…`));
+    actionLog.prepend(logEntry);
+    while (actionLog.childElementCount > ACTION_LOG_LIMIT) actionLog.lastElementChild?.remove();
+    pending.set(payload.idempotencyKey, { payload, label, logEntry });
+    if (!joined || !connection.send({ type: "moderate", payload })) {
+      setStatus(`${label}: waiting for the connection…`, false);
+    }
+  }
+
+  /** @param {Ack} ack */
+  function applyAck(ack) {
+    const entry = pending.get(ack.idempotencyKey);
+    if (!entry) return;
+    pending.delete(ack.idempotencyKey);
+    const { payload, label, logEntry } = entry;
+    if (payload.action === "settings") for (const name of Object.keys(payload.settings ?? {})) settingsInFlight.delete(name);
+    if (payload.action === "shield_on" || payload.action === "shield_off") settingsInFlight.delete("shield");
+    logEntry.classList.remove("is-pending");
+    const text = /** @type {HTMLElement} */ (logEntry.querySelector(".log-text"));
+    if (ack.status !== "accepted") {
+      const why = refusalText(ack.code);
+      logEntry.classList.add("is-refused");
+      text.textContent = `✗ ${label}: ${why}`;
+      setStatus(`Not done: ${label}. ${why}`, true);
+      return;
+    }
+    logEntry.classList.add("is-done");
+    text.textContent = `✓ ${label}`;
+    setStatus(`Done: ${label}.`, false);
+    const now = Date.now();
+    if (payload.userId) {
+      if (payload.action === "ban") store.restrictions.set(payload.userId, { code: "BANNED", until: null, reason: payload.reason || null });
+      if (payload.action === "timeout") {
+        const until = now + (payload.durationSeconds ?? 0) * 1000;
+        store.restrictions.set(payload.userId, { code: "BANNED", until, reason: payload.reason || null });
+      }
+      if (payload.action === "unban") store.restrictions.delete(payload.userId);
+      if (card.dataset.userId === payload.userId) openCard(payload.userId, false);
+    }
+    if (payload.action === "unhide" && payload.commentId) store.hiddenIds.delete(payload.commentId);
+    const undo = undoOf(payload);
+    if (undo) {
+      const button = element("button", "link-button log-undo", "Undo");
+      button.setAttribute("aria-label", `Undo: ${label}`);
+      button.addEventListener("click", () => {
+        button.remove();
+        act(undo.action, undo.label);
+      }, { once: true });
+      logEntry.append(button);
+    }
+  }
+
+  /** @param {ModeratePayload} payload @returns {{action: Action, label: string} | null} */
+  function undoOf(payload) {
+    const { commentId, userId } = payload;
+    /** @type {Partial<Record<ModeratePayload['action'], ModeratePayload['action']>>} */
+    const opposite = { hide: "unhide", unhide: "hide", pin: "unpin", unpin: "pin", ban: "unban", timeout: "unban" };
+    const action = opposite[payload.action];
+    if (!action) return null;
+    return commentId
+      ? { action: { action, commentId }, label: `${action} comment (undo)` }
+      : { action: { action, userId }, label: `lift the restriction (undo)` };
+  }
+
+  /** @param {string} text @param {boolean} isError */
+  function setStatus(text, isError) {
+    actionStatus.textContent = text;
+    actionStatus.classList.toggle("is-error", isError);
+  }
+
+  function reason() {
+    return reasonInput.value.trim();
+  }
+
+  /**
+   * Carry out the action a row button or key names, on that comment or its author.
+   * @param {string} name @param {Comment} comment @param {number} [seconds]
+   */
+  function actOnComment(name, comment, seconds) {
+    const who = comment.username;
+    const why = reason();
+    const labelled = (/** @type {string} */ what) => (why ? `${what} — ${why}` : what);
+    switch (name) {
+      case "timeout": {
+        const duration = seconds ?? KEY_TIMEOUT_SECONDS;
+        act({ action: "timeout", userId: comment.userId, durationSeconds: duration, reason: why }, labelled(`Time out ${who} for ${durationText(duration)}`));
+        break;
+      }
+      case "ban":
+        act({ action: "ban", userId: comment.userId, reason: why }, labelled(`Ban ${who}`));
+        break;
+      case "pin": case "unpin": case "highlight": case "unhighlight": case "hide": case "unhide":
+        act({ action: name, commentId: comment.id, reason: why }, labelled(`${name[0].toUpperCase()}${name.slice(1)} ${who}'s comment`));
+        break;
+    }
+  }
+
+  view.list.addEventListener("click", (event) => {
+    const target = /** @type {HTMLElement} */ (event.target);
+    const button = target.closest("button");
+    const row = target.closest("li[data-comment-id]");
+    if (!(row instanceof HTMLLIElement)) return;
+    const comment = store.findComment(row.dataset.commentId ?? "");
+    if (!comment) return;
+    focusedId = comment.id;
+    if (button?.dataset.card) {
+      openCard(button.dataset.card, true);
+    } else if (button?.dataset.act) {
+      actOnComment(button.dataset.act, comment, button.dataset.seconds ? Number(button.dataset.seconds) : undefined);
+    }
+  });
+
+  view.list.addEventListener("focusin", (event) => {
+    const row = /** @type {HTMLElement} */ (event.target).closest("li[data-comment-id]");
+    if (row instanceof HTMLElement) focusedId = row.dataset.commentId ?? null;
+  });
+
+  view.list.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    const rows = /** @type {HTMLLIElement[]} */ ([...view.list.querySelectorAll("li[data-comment-id]")]);
+    if (!rows.length) return;
+    const current = /** @type {HTMLElement} */ (document.activeElement).closest?.("li[data-comment-id]");
+    const index = current ? rows.indexOf(/** @type {HTMLLIElement} */ (current)) : -1;
+    /** @param {number} to */
+    const move = (to) => {
+      const row = rows[Math.max(0, Math.min(rows.length - 1, to))];
+      focusedId = row.dataset.commentId ?? null;
+      row.focus();
+      event.preventDefault();
+    };
+    switch (event.key) {
+      case "ArrowUp": return move(index === -1 ? rows.length - 1 : index - 1);
+      case "ArrowDown": return move(index === -1 ? rows.length - 1 : index + 1);
+      case "Home": return move(0);
+      case "End": return move(rows.length - 1);
+      case "Escape":
+        focusedId = null;
+        view.list.focus();
+        view.scrollToNewest();
+        event.preventDefault();
+        return;
+    }
+    if (index === -1) return;
+    const comment = store.findComment(rows[index].dataset.commentId ?? "");
+    if (!comment) return;
+    const hidden = store.isHidden(comment.id);
+    /** @type {Record<string, () => void>} */
+    const keys = {
+      p: () => !hidden && actOnComment(comment.isPinned ? "unpin" : "pin", comment),
+      l: () => !hidden && actOnComment(comment.isHighlighted ? "unhighlight" : "highlight", comment),
+      h: () => actOnComment(hidden ? "unhide" : "hide", comment),
+      t: () => actOnComment("timeout", comment, KEY_TIMEOUT_SECONDS),
+      b: () => actOnComment("ban", comment),
+      u: () => openCard(comment.userId, true),
+      enter: () => openCard(comment.userId, true),
+    };
+    const handler = keys[event.key.toLowerCase()];
+    if (handler) {
+      event.preventDefault();
+      handler();
+    }
+  });
+
+  // --- Chat settings -------------------------------------------------------------------
+
+  settingsForm.addEventListener("change", (event) => {
+    const input = /** @type {HTMLInputElement | HTMLSelectElement} */ (event.target);
+    const name = /** @type {keyof import('./protocol').SettingsChange | undefined} */ (input.dataset.setting);
+    if (!name) return;
+    const value = input instanceof HTMLInputElement && input.type === "checkbox" ? input.checked : Number(input.value);
+    settingsInFlight.add(name);
+    const words = {
+      slowModeSeconds: `Slow mode ${value ? durationText(Number(value)) : "off"}`,
+      minAccountAgeMinutes: `Minimum account age ${value ? ageText(Number(value)) : "off"}`,
+      locked: value ? "Lock the chat" : "Unlock the chat",
+      holdLinks: value ? "Hold comments with links" : "Stop holding links",
+    };
+    act({ action: "settings", settings: { [name]: value }, reason: reason() }, words[name]);
+  });
+  settingsForm.addEventListener("submit", (event) => event.preventDefault());
+  shield.addEventListener("click", () => {
+    const on = shield.getAttribute("aria-checked") !== "true";
+    settingsInFlight.add("shield");
+    setSwitch(on);
+    act({ action: on ? "shield_on" : "shield_off", reason: reason() }, on ? "Shield mode on" : "Shield mode off");
+  });
+
+  /** @param {boolean} on */
+  function setSwitch(on) {
+    shield.setAttribute("aria-checked", String(on));
+    const text = shield.querySelector(".switch-text");
+    if (text) text.textContent = on ? "On" : "Off";
+  }
+
+  function renderSettings() {
+    const settings = store.settings;
+    if (!settings) return;
+    if (!settingsInFlight.has("shield")) setSwitch(settings.shield);
+    for (const input of settingsForm.querySelectorAll("[data-setting]")) {
+      const name = /** @type {keyof StreamSettings} */ (/** @type {HTMLElement} */ (input).dataset.setting);
+      if (settingsInFlight.has(name)) continue;
+      const value = settings[name];
+      if (input instanceof HTMLInputElement) {
+        if (input.checked !== value) input.checked = Boolean(value);
+      } else if (input instanceof HTMLSelectElement && input.value !== String(value)) {
+        if (![...input.options].some((option) => option.value === String(value))) {
+          // Set elsewhere (the admin, the API) to a value this list does not offer.
+          const option = new Option(name === "slowModeSeconds" ? durationText(Number(value)) : ageText(Number(value)), String(value));
+          input.add(option);
+        }
+        input.value = String(value);
+      }
+    }
+  }
+
+  // --- The user card -------------------------------------------------------------------
+
+  const cardName = part(card, "[data-card-name]", HTMLElement);
+  const cardFacts = part(card, "[data-card-facts]", HTMLElement);
+  const cardRestriction = part(card, "[data-card-restriction]", HTMLElement);
+  const cardReason = part(card, "[data-card-reason]", HTMLInputElement);
+  const cardSeconds = part(card, "[data-card-seconds]", HTMLInputElement);
+  const cardUnban = part(card, "[data-card-unban]", HTMLButtonElement);
+  const cardNote = part(card, "[data-card-note]", HTMLFormElement);
+  const cardNoteText = part(card, "[data-card-note-text]", HTMLTextAreaElement);
+  const cardNoteStatus = part(card, "[data-card-note-status]", HTMLElement);
+  const cardComments = part(card, "[data-card-comments]", HTMLOListElement);
+  const cardHistory = part(card, "[data-card-history]", HTMLOListElement);
+  /** @type {HTMLElement | null} where focus goes back when the card closes */
+  let cardOpener = null;
+  let cardRequest = 0;
+
+  /**
+   * @param {string} userId
+   * @param {boolean} fresh a new card (focus it, clear its reason), or a refresh after an action
+   */
+  async function openCard(userId, fresh) {
+    const request = ++cardRequest;
+    if (fresh) {
+      cardOpener = /** @type {HTMLElement | null} */ (document.activeElement);
+      cardReason.value = reason();
+      cardNoteStatus.textContent = "";
+      cardName.textContent = "Loading…";
+    }
+    card.dataset.userId = userId;
+    card.hidden = false;
+    if (fresh) card.focus();
+    let data;
+    try {
+      const response = await fetch(`${config.usersUrl}${userId}/`, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      if (!response.ok) throw new Error(`the server answered ${response.status}`);
+      data = /** @type {UserCard} */ (await response.json());
+    } catch (error) {
+      if (request === cardRequest) cardFacts.textContent = `Could not load this user: ${error instanceof Error ? error.message : error}`;
+      return;
+    }
+    if (request !== cardRequest) return; // another card was opened meanwhile
+    renderCard(data);
+  }
+
+  /** @param {UserCard} data */
+  function renderCard(data) {
+    const { user } = data;
+    store.restrictions.set(user.id, data.restriction);
+    cardName.textContent = user.username;
+    if (user.isHost) cardName.append(" ", element("span", "mod-role mod-role-host", "Host"));
+    const joinedOn = new Date(user.dateJoined).toLocaleDateString([], { year: "numeric", month: "short", day: "numeric" });
+    cardFacts.textContent =
+      `Account ${ageText(user.accountAgeMinutes)} old (joined ${joinedOn}) · ` +
+      `${data.commentCount} comment${data.commentCount === 1 ? "" : "s"} here · ${data.hiddenCount} hidden`;
+    const restriction = data.restriction;
+    cardRestriction.hidden = restriction === null;
+    cardUnban.hidden = restriction === null;
+    if (restriction) {
+      const why = restriction.reason ? ` — ${restriction.reason}` : "";
+      cardRestriction.textContent = restriction.until === null
+        ? `Banned from this stream${why}`
+        : `Timed out until ${new Date(restriction.until).toLocaleTimeString([], { hour12: false })}${why}`;
+    }
+    cardNote.hidden = !config.keepsNotes || data.note === null;
+    if (data.note && document.activeElement !== cardNoteText) {
+      cardNoteText.value = data.note.text;
+      cardNoteStatus.textContent = data.note.updatedBy && data.note.updatedAt
+        ? `Last saved by ${data.note.updatedBy}, ${new Date(data.note.updatedAt).toLocaleString()}`
+        : "";
+    }
+    cardComments.replaceChildren(...(data.comments.length
+      ? data.comments.map((comment) => {
+          const item = element("li", comment.isHidden ? "is-hidden" : "");
+          item.append(element("time", "mod-time", clockTime(comment.createdAt)), " ", element("span", "comment-content", comment.content));
+          if (comment.isHidden) item.append(" ", element("span", "flag flag-hidden", "Hidden"));
+          if (comment.isPinned) item.append(" ", element("span", "flag flag-pinned", "Pinned"));
+          return item;
+        })
+      : [element("li", "empty", "No comments on this stream.")]));
+    cardHistory.replaceChildren(...(data.history.length
+      ? data.history.map((entry) => {
+          const item = element("li", `history-${entry.kind}`);
+          const when = new Date(entry.at).toLocaleString([], { dateStyle: "short", timeStyle: "short" });
+          const what = entry.kind === "timeout" && entry.until
+            ? `Timed out until ${new Date(entry.until).toLocaleString([], { dateStyle: "short", timeStyle: "short" })}`
+            : { ban: "Banned", unban: "Unbanned", hide: "Comment hidden", unhide: "Comment unhidden" }[entry.kind] ?? entry.kind;
+          const where = entry.siteWide ? "site-wide" : entry.stream ? `on “${entry.stream}”` : "";
+          item.append(element("strong", "", what), ` ${where} · ${when}${entry.by ? ` by ${entry.by}` : ""}`);
+          if (entry.reason) item.append(element("span", "history-reason", ` — ${entry.reason}`));
+          return item;
+        })
+      : [element("li", "empty", "Nothing yet.")]));
+    update();
+  }
+
+  function closeCard() {
+    card.hidden = true;
+    delete card.dataset.userId;
+    cardRequest++;
+    if (cardOpener?.isConnected) cardOpener.focus();
+    else view.list.focus();
+  }
+
+  /** @param {Action} action @param {string} what */
+  function actFromCard(action, what) {
+    const why = cardReason.value.trim();
+    act({ ...action, reason: why }, why ? `${what} — ${why}` : what);
+  }
+
+  function cardUser() {
+    return { id: card.dataset.userId ?? "", name: cardName.firstChild?.textContent ?? "" };
+  }
+
+  card.addEventListener("click", (event) => {
+    const button = /** @type {HTMLElement} */ (event.target).closest("button");
+    if (!button) return;
+    const { id, name } = cardUser();
+    if (button.matches("[data-card-close]")) closeCard();
+    else if (button.dataset.cardTimeout) {
+      const seconds = Number(button.dataset.cardTimeout);
+      actFromCard({ action: "timeout", userId: id, durationSeconds: seconds }, `Time out ${name} for ${durationText(seconds)}`);
+    } else if (button.matches("[data-card-ban]")) actFromCard({ action: "ban", userId: id }, `Ban ${name}`);
+    else if (button.matches("[data-card-unban]")) actFromCard({ action: "unban", userId: id }, `Lift ${name}'s ban or timeout`);
+  });
+  part(card, "[data-card-custom]", HTMLFormElement).addEventListener("submit", (event) => {
+    event.preventDefault();
+    const seconds = Math.round(Number(cardSeconds.value));
+    if (!(seconds >= 1 && seconds <= 14 * 86400)) return;
+    const { id, name } = cardUser();
+    actFromCard({ action: "timeout", userId: id, durationSeconds: seconds }, `Time out ${name} for ${durationText(seconds)}`);
+  });
+  card.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") {
+      event.preventDefault();
+      closeCard();
+    }
+  });
+  cardNote.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const userId = card.dataset.userId;
+    if (!userId) return;
+    cardNoteStatus.textContent = "Saving…";
+    try {
+      const response = await fetch(`${config.usersUrl}${userId}/note/`, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": config.csrfToken },
+        body: JSON.stringify({ text: cardNoteText.value }),
+      });
+      const body = await response.json();
+      cardNoteStatus.textContent = response.ok ? "Note saved." : `Not saved: ${body.error}`;
+    } catch {
+      cardNoteStatus.textContent = "Not saved: the server could not be reached.";
+    }
+  });
+
+  // --- Rendering -----------------------------------------------------------------------
+
+  function update() {
+    if (renderQueued) return;
+    renderQueued = true;
+    requestAnimationFrame(render);
+  }
+
+  function render() {
+    renderQueued = false;
+    const now = Date.now();
+    view.renderComments(store, arrivedSinceRender, now);
+    arrivedSinceRender = 0;
+    restoreFocus();
+    view.renderPinned(store.pinned);
+    view.renderViewerCount(store.viewerCount);
+    view.renderConnection(connectionText(now));
+    rateOut.textContent = rate.perMinute(now).toLocaleString();
+    if (store.status === "ended" && statusBadge.textContent !== "Ended") {
+      statusBadge.textContent = "Ended";
+      statusBadge.className = "ended-badge";
+    }
+    renderSettings();
+  }
+
+  /** A row redrawn (pinned, hidden…) is a new node: keep the keyboard on it. */
+  function restoreFocus() {
+    if (!focusedId || view.list.contains(document.activeElement)) return;
+    if (document.activeElement !== document.body) return;
+    const row = view.list.querySelector(`li[data-comment-id="${focusedId}"]`);
+    if (row instanceof HTMLElement) row.focus({ preventScroll: true });
+    else view.list.focus({ preventScroll: true });
+  }
+
+  /** @param {number} now */
+  function connectionText(now) {
+    if (refused) return refused;
+    if (joined) return store.status === "ended" ? "Connected · stream ended" : "Live";
+    if (store.status === "reconnecting") {
+      const seconds = Math.ceil((reconnectAt - now) / 1000);
+      return seconds > 0 ? `Reconnecting in ${seconds}s…` : "Reconnecting…";
+    }
+    return "Connecting…";
+  }
+
+  setInterval(() => {
+    view.announceIfDue(Date.now());
+    update();
+  }, TICK_MS);
+  addEventListener("online", () => connection.reconnectNow());
+  addEventListener("pagehide", () => connection.stop());
+  addEventListener("pageshow", (event) => {
+    if (event.persisted) connection.start();
+  });
+  connection.start();
+  update();
+}
+
+if (typeof document !== "undefined") start();
