@@ -6,6 +6,8 @@ broadcast to every viewer like any other. A comment is described by the protocol
 `CommentOut` (drf-spectacular reads pydantic models), so the schema cannot drift from it.
 """
 
+from typing import Literal
+
 from asgiref.sync import SyncToAsync, async_to_sync
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -42,8 +44,9 @@ class NewCommentSerializer(serializers.Serializer):
 class AcceptedComment(BaseModel):
     idempotencyKey: str
     commentId: str
-    status: str
-    comment: CommentOut
+    status: Literal["accepted", "held"]
+    # Null while it is held for review: nobody sees it until a moderator approves it.
+    comment: CommentOut | None
 
 
 class StreamCommentsView(ApiView):
@@ -85,6 +88,7 @@ class StreamCommentsView(ApiView):
         ],
         responses={
             201: AcceptedComment,
+            202: AcceptedComment,
             400: ErrorSerializer,
             401: ErrorSerializer,
             403: ErrorSerializer,
@@ -103,7 +107,7 @@ class StreamCommentsView(ApiView):
         body.is_valid(raise_exception=True)
         parent = body.validated_data.get("parentId")
         info = services.load_stream_info(stream_id)
-        comment_id = run_on_gateway(
+        posted = run_on_gateway(
             author,
             info,
             body.validated_data["content"],
@@ -111,14 +115,18 @@ class StreamCommentsView(ApiView):
             int(parent) if parent else None,
             received_at,
         )
-        comment = visible_comments(stream_id).filter(id=comment_id).first()
+        # A held comment is shown to nobody, its author included, until it is approved.
+        comment = visible_comments(stream_id).filter(id=posted.comment_id).first()
         return Response(
-            {**ack_payload(key, comment_id), "comment": comment and render_comment(comment)},
-            status=status.HTTP_201_CREATED,
+            {
+                **ack_payload(key, posted.comment_id, held=posted.held),
+                "comment": comment and render_comment(comment),
+            },
+            status=status.HTTP_202_ACCEPTED if posted.held else status.HTTP_201_CREATED,
         )
 
 
-def run_on_gateway(*args) -> int:
+def run_on_gateway(*args) -> services.Posted:
     """Run `services.post_comment` on this process's gateway, from a synchronous view.
 
     Under daphne (and in async tests) the view's thread belongs to the server's event loop,
@@ -132,7 +140,7 @@ def run_on_gateway(*args) -> int:
     return async_to_sync(_post_and_drain)(*args)
 
 
-async def _post_and_drain(*args) -> int:
+async def _post_and_drain(*args) -> services.Posted:
     try:
         return await services.post_comment(*args)
     finally:

@@ -144,13 +144,12 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 )
             )
             if snapshot.moderating:
-                # Nothing is held or reported yet: holding and reports come with review.
                 await self.send(
                     text_data=frame(
                         "moderation_state",
                         {
                             "streamId": str(info.stream_id),
-                            "held": [],
+                            "held": snapshot.held,
                             "reports": [],
                             "settings": snapshot.settings,
                         },
@@ -179,7 +178,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         try:
             room = self._joined(payload.streamId)
             assert room.info is not None
-            comment_id = await services.post_comment(
+            posted = await services.post_comment(
                 services.Author.of(self.user, moderates=self.is_moderator),
                 room.info,
                 payload.content,
@@ -187,7 +186,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 int(payload.parentId) if payload.parentId else None,
                 received_at,
             )
-            ack = ack_payload(key, comment_id)
+            ack = ack_payload(key, posted.comment_id, held=posted.held)
         except LiveCommentsError as error:
             ack = ack_payload(key, error=error)
         except Exception:
@@ -247,7 +246,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
     # --- group messages (user group) --------------------------------------------------
 
     async def on_user_message(self, message: Message) -> None:
-        if message["type"] == "user.restriction":
+        if message["type"] == "user.frame":
+            await self.send_frame(message["frame"])
+        elif message["type"] == "user.restriction":
             stream_id = message.get("streamId")
             if self.room is not None and stream_id in (None, self.room.stream_id):
                 await self._send_restriction()

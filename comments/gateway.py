@@ -19,7 +19,14 @@ from collections.abc import Awaitable, Callable, Iterator
 
 from channels.db import database_sync_to_async
 
-from livecomments.events import FanOut, Message, stream_group, stream_of_group
+from livecomments.events import (
+    FanOut,
+    Message,
+    moderators_frame,
+    publish,
+    stream_group,
+    stream_of_group,
+)
 
 from . import state
 from .delivery import Socket, StreamInfo, StreamRoom
@@ -53,6 +60,7 @@ class Gateway:
         self._handlers: dict[str, Callable[[int, Message], Awaitable[None]]] = {
             "stream.comments": self._on_comments,
             "stream.frame": self._on_frame,
+            "stream.moderators_frame": self._on_moderators_frame,
             "stream.seq": self._on_seq,
             "stream.resend": self._on_resend,
             "stream.reactions": self._on_reactions,
@@ -114,7 +122,14 @@ class Gateway:
             for post, result in stored
         }
         await state.idempotency_store().remember(list(keys.values()))
-        comments = [result.comment for _, result in stored if result.comment is not None]
+        held = [result for _, result in stored if result.held_reason is not None]
+        if held:
+            await self._tell_moderators_held(held, [keys.pop(r.comment_id) for r in held])
+        comments = [
+            result.comment
+            for _, result in stored
+            if result.comment is not None and result.held_reason is None
+        ]
         replayed = [result.comment_id for _, result in stored if result.comment is None]
         if replayed:
             # A retry reached the database because the gateway that stored the key never
@@ -122,6 +137,20 @@ class Gateway:
             # again; viewers that had it drop it by id.
             comments += await database_sync_to_async(visible_by_ids)(replayed)
         await self.broadcast(comments, keys)
+
+    async def _tell_moderators_held(self, held: list[Stored], keys: list[IdempotencyEntry]) -> None:
+        """Held comments go to the stream's moderating sockets only, never to the feed."""
+        for result in held:
+            if result.comment is not None:  # new, not a retry of one held before
+                comment = {**result.comment, "heldReason": result.held_reason}
+                await publish(
+                    stream_group(int(comment["streamId"])),
+                    moderators_frame(
+                        "comment_held", {"streamId": comment["streamId"], "comment": comment}
+                    ),
+                )
+        # Nothing to publish to viewers: the sweep must not look for these.
+        await state.idempotency_store().mark_published(keys)
 
     async def republish_unpublished(self) -> None:
         """Publish comments whose gateway stored them but died before publishing them.
@@ -178,6 +207,10 @@ class Gateway:
 
     async def _on_frame(self, stream_id: int, message: Message) -> None:
         await self.rooms[stream_id].send_local(message["frame"])
+
+    async def _on_moderators_frame(self, stream_id: int, message: Message) -> None:
+        room = self.rooms[stream_id]
+        await room.send_local(message["frame"], room.moderating.sockets)
 
     async def _on_seq(self, stream_id: int, message: Message) -> None:
         listened = bool(self.rooms[stream_id].socket_count)

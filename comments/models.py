@@ -13,6 +13,14 @@ class Comment(models.Model):
         MODERATOR = "moderator"
         VIEWER = "viewer"
 
+    class Review(models.TextChoices):
+        """Where a comment stands with the moderators: held ones are shown to no viewer."""
+
+        NONE = "", "Not held"
+        HELD = "held", "Held for review"
+        APPROVED = "approved", "Approved"
+        DENIED = "denied", "Denied"
+
     # A Snowflake (comments.snowflake): time-ordered, unique across gateway processes.
     id = models.BigIntegerField(primary_key=True)
     stream = models.ForeignKey("streams.Stream", on_delete=models.CASCADE, related_name="comments")
@@ -28,7 +36,12 @@ class Comment(models.Model):
     )
     is_highlighted = models.BooleanField(default=False)
     is_pinned = models.BooleanField(default=False)
+    # Held and denied comments are hidden too, so every read of visible comments skips them.
     is_hidden = models.BooleanField(default=False)
+    review = models.CharField(max_length=8, choices=Review.choices, default="", blank=True)
+    held_reason = models.CharField(
+        max_length=200, blank=True, help_text="The rule that held it, as moderators see it."
+    )
     idempotency_key = models.UUIDField()
     created_at = models.DateTimeField()
     received_at = models.DateTimeField(help_text="When a gateway received the post.")
@@ -52,6 +65,10 @@ class Comment(models.Model):
                 fields=["stream"], condition=Q(is_pinned=True), name="comment_pinned_by_stream"
             ),
             models.Index(fields=["author", "stream"], name="comment_by_author"),
+            # The held queue of a stream, oldest first.
+            models.Index(
+                fields=["stream", "id"], condition=Q(review="held"), name="comment_held_by_stream"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -67,6 +67,8 @@ class React(_Payload):
 
 
 ModerationActionName = Literal[
+    "approve",
+    "deny",
     "pin",
     "unpin",
     "highlight",
@@ -220,7 +222,7 @@ class ViewerCount(BaseModel):
 class Ack(BaseModel):
     idempotencyKey: str
     commentId: IdString | None
-    status: Literal["accepted", "rate_limited", "rejected"]
+    status: Literal["accepted", "held", "rate_limited", "rejected"]
     code: ErrorCode | None = None
     retryAfter: int | None = None
 
@@ -257,11 +259,28 @@ class Report(BaseModel):
     reasons: dict[str, int]
 
 
+class HeldComment(CommentOut):
+    """A comment waiting for a moderator (comment_held, moderation_state)."""
+
+    heldReason: str  # the rule that held it, as moderators see it
+
+
+class CommentHeld(BaseModel):
+    streamId: IdString
+    comment: HeldComment
+
+
+class CommentReviewed(BaseModel):
+    streamId: IdString
+    commentId: IdString
+    decision: Literal["approved", "denied"]
+
+
 class ModerationState(BaseModel):
     """To a moderating socket on join, right after stream_state."""
 
     streamId: IdString
-    held: list[CommentOut]
+    held: list[HeldComment]
     reports: list[Report]
     settings: StreamSettings
 
@@ -284,17 +303,23 @@ SERVER_MESSAGES: dict[str, type[BaseModel]] = {
     "restriction_changed": RestrictionChanged,
     "stream_settings": StreamSettingsMessage,
     "moderation_state": ModerationState,
+    "comment_held": CommentHeld,
+    "comment_reviewed": CommentReviewed,
 }
 
 
 def ack_payload(
-    idempotency_key: str, comment_id: int | None = None, error: LiveCommentsError | None = None
+    idempotency_key: str,
+    comment_id: int | None = None,
+    error: LiveCommentsError | None = None,
+    *,
+    held: bool = False,
 ) -> dict[str, Any]:
     if error is None:
         return {
             "idempotencyKey": idempotency_key,
             "commentId": None if comment_id is None else str(comment_id),
-            "status": "accepted",
+            "status": "held" if held else "accepted",
         }
     payload: dict[str, Any] = {
         "idempotencyKey": idempotency_key,

@@ -28,6 +28,19 @@ def visible_by_ids(comment_ids: list[int]) -> list[WireComment]:
     return [render_comment(c) for c in rows.order_by("id")]
 
 
+def is_held(comment_id: int) -> bool:
+    return Comment.objects.filter(id=comment_id, review=Comment.Review.HELD).exists()
+
+
+def held_comments(stream_id: int) -> list[WireComment]:
+    """The stream's held queue, oldest first, each with the reason it is held."""
+    rows = Comment.objects.filter(stream_id=stream_id, review=Comment.Review.HELD)
+    return [
+        {**render_comment(c), "heldReason": c.held_reason}
+        for c in rows.select_related("author").order_by("id")
+    ]
+
+
 def pinned_comments(stream_id: int) -> list[WireComment]:
     return [
         render_comment(c) for c in visible_comments(stream_id).filter(is_pinned=True).order_by("id")

@@ -27,7 +27,7 @@ from .delivery import Socket, StreamInfo, StreamRoom
 from .gateway import gateway
 from .protocol import MAX_CONTENT_CHARS
 from .rendering import WireComment
-from .selectors import backfill, pinned_comments
+from .selectors import backfill, held_comments, is_held, pinned_comments
 from .writer import CommentWriter, Post
 
 
@@ -89,6 +89,7 @@ class JoinSnapshot:
     backfill: list[WireComment]
     restriction: Restriction | None  # the joining user's ban or timeout here
     moderating: bool  # a moderator's or the host's socket: moderation_state follows
+    held: list[WireComment]  # for a moderating socket: the held queue, oldest first
 
 
 async def join_stream(
@@ -105,14 +106,21 @@ async def join_stream(
     room = await gateway().join(socket, info, moderating=moderating)
     viewer_count = room.viewer_count
     comments = await backfill(stream_id, last_seen_comment_id)
+    held = await database_sync_to_async(held_comments)(stream_id) if moderating else []
     return JoinSnapshot(
-        room, info, settings, viewer_count, pinned, comments, restriction, moderating
+        room, info, settings, viewer_count, pinned, comments, restriction, moderating, held
     )
 
 
 async def current_restriction(user_id: int, stream_id: int) -> Restriction | None:
     """The user's ban or timeout on the stream as it stands now."""
     return await database_sync_to_async(restriction_of)(user_id, stream_id)
+
+
+@dataclass(frozen=True)
+class Posted:
+    comment_id: int
+    held: bool  # stored, but shown to nobody until a moderator approves it
 
 
 async def post_comment(
@@ -122,12 +130,12 @@ async def post_comment(
     idempotency_key: str,
     parent_id: int | None,
     received_at: datetime,
-) -> int:
-    """Store a comment and queue it for broadcast; return its id once committed."""
+) -> Posted:
+    """Store a comment and queue it for broadcast (or hold it); return it once committed."""
     key = str(idempotency_key).lower()
     known = await state.idempotency_store().get(author.id, key)
     if known is not None:
-        return known
+        return Posted(known, await database_sync_to_async(is_held)(known))
     writer = gateway().writer
     return await writer.once(
         author.id,
@@ -144,7 +152,7 @@ async def _post_new(
     key: str,
     parent_id: int | None,
     received_at: datetime,
-) -> int:
+) -> Posted:
     exempt = author.moderates or author.id == stream.host_id
     wait = await state.rate_limiter().check_and_count(
         author.id, stream.stream_id, 0 if exempt else stream.slow_mode_seconds
@@ -169,7 +177,7 @@ async def _post_new(
             received_at=received_at,
         )
     )
-    return stored.comment_id
+    return Posted(stored.comment_id, stored.held_reason is not None)
 
 
 async def react(

@@ -12,6 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar
 
 from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
@@ -29,6 +30,7 @@ from livecomments.errors import (
     StreamNotFound,
     Unavailable,
 )
+from moderation.holding import HoldRules, hold_reason
 from moderation.selectors import bans_in_force, blocked_terms_pattern, moderator_ids, restriction_in
 from streams.chat_modes import chat_mode_refusal
 from streams.models import Stream
@@ -40,6 +42,16 @@ from .rendering import WireComment, wire_comment
 logger = logging.getLogger(__name__)
 
 User = get_user_model()
+T = TypeVar("T")
+# What the rules read of each stream a flush posts to.
+STREAM_FIELDS = (
+    "status",
+    "host_id",
+    "locked",
+    "min_account_age_minutes",
+    "hold_links",
+    "shield_saved",
+)
 
 
 @dataclass(frozen=True)
@@ -58,6 +70,8 @@ class Stored:
     comment_id: int
     # The new comment, or None when the key had stored one before (nothing to broadcast).
     comment: WireComment | None
+    # Why it waits for a moderator (shown to nobody until approved), or None.
+    held_reason: str | None = None
 
 
 Outcome = Stored | LiveCommentsError
@@ -70,12 +84,21 @@ def store_posts(posts: list[Post]) -> list[Outcome]:
     stream_ids = {p.stream_id for p in posts}
     author_ids = {p.author_id for p in posts}
     with transaction.atomic():
-        streams = {
-            s.id: s
-            for s in Stream.objects.filter(id__in=stream_ids).only(
-                "status", "host_id", "locked", "min_account_age_minutes"
-            )
+        streams = {s.id: s for s in Stream.objects.filter(id__in=stream_ids).only(*STREAM_FIELDS)}
+        rules = {
+            s.id: HoldRules(s.hold_links, s.shield_saved is not None) for s in streams.values()
         }
+        shielded = [stream_id for stream_id, r in rules.items() if r.hold_first_comments]
+        # Who has a comment showing on a shielded stream already: their next one is no first.
+        commented = (
+            set(
+                Comment.objects.filter(
+                    stream_id__in=shielded, author_id__in=author_ids, is_hidden=False
+                ).values_list("author_id", "stream_id")
+            )
+            if shielded
+            else set()
+        )
         bans = bans_in_force(author_ids, stream_ids)
         moderators = moderator_ids(author_ids)
         joined = (
@@ -114,6 +137,10 @@ def store_posts(posts: list[Post]) -> list[Outcome]:
             elif post.parent_id is not None and parent_streams.get(post.parent_id) != stream.id:
                 outcomes[index] = InvalidMessage("parentId is not a comment of this stream.")
             else:
+                held = None
+                if not staff:
+                    first_here = (post.author_id, post.stream_id) not in commented
+                    held = hold_reason(rules[stream.id], post.content, first_here=first_here)
                 rows[index] = Comment(
                     id=ids.next_id(),
                     stream_id=post.stream_id,
@@ -131,21 +158,26 @@ def store_posts(posts: list[Post]) -> list[Outcome]:
                     idempotency_key=post.idempotency_key,
                     created_at=now,
                     received_at=post.received_at,
+                    is_hidden=held is not None,
+                    review=Comment.Review.HELD if held else Comment.Review.NONE,
+                    held_reason=held or "",
                 )
         if rows:
             # A key stored before (a retry after a reconnect, or a twin on another gateway)
             # conflicts and is skipped; the lookup below finds which comment owns each key.
             Comment.objects.bulk_create(rows.values(), ignore_conflicts=True)
             owners = {
-                (author_id, str(key)): comment_id
-                for comment_id, author_id, key in Comment.objects.filter(
+                (author_id, str(key)): (comment_id, review, reason)
+                for comment_id, author_id, key, review, reason in Comment.objects.filter(
                     idempotency_key__in=[row.idempotency_key for row in rows.values()]
-                ).values_list("id", "author_id", "idempotency_key")
+                ).values_list("id", "author_id", "idempotency_key", "review", "held_reason")
             }
             for index, row in rows.items():
                 post = posts[index]
-                owner = owners[(post.author_id, str(post.idempotency_key))]
-                outcomes[index] = Stored(owner, _render(row, post) if owner == row.id else None)
+                owner, review, reason = owners[(post.author_id, str(post.idempotency_key))]
+                comment = _render(row, post) if owner == row.id else None
+                held = reason if review == Comment.Review.HELD else None
+                outcomes[index] = Stored(owner, comment, held)
     return outcomes  # type: ignore[return-value]
 
 
@@ -176,9 +208,9 @@ class CommentWriter:
         self._task: asyncio.Task[None] | None = None
         self._store = database_sync_to_async(store_posts)
         # Posts of one (author, idempotency key) being stored right now: a twin waits for it.
-        self._in_flight: dict[tuple[int, str], asyncio.Future[int]] = {}
+        self._in_flight: dict[tuple[int, str], asyncio.Future[Any]] = {}
 
-    async def once(self, author_id: int, key: str, post: Callable[[], Awaitable[int]]) -> int:
+    async def once(self, author_id: int, key: str, post: Callable[[], Awaitable[T]]) -> T:
         """Run `post` for this author's key, unless a twin is in flight: then share its outcome.
 
         A twin (a retry sent before the first answer) must neither count against the limits
@@ -187,17 +219,17 @@ class CommentWriter:
         twin = self._in_flight.get((author_id, key))
         if twin is not None:
             return await asyncio.shield(twin)
-        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._in_flight[(author_id, key)] = future
         try:
-            comment_id = await post()
+            result = await post()
         except BaseException as error:
             future.set_exception(error)
             future.exception()  # a twin may not be waiting; don't warn about an unread error
             raise
         else:
-            future.set_result(comment_id)
-            return comment_id
+            future.set_result(result)
+            return result
         finally:
             del self._in_flight[(author_id, key)]
 

@@ -56,6 +56,16 @@ def stream_frame(kind: str, payload: dict[str, Any]) -> Message:
     return {"type": "stream.frame", "frame": frame(kind, payload)}
 
 
+def moderators_frame(kind: str, payload: dict[str, Any]) -> Message:
+    """A message that every gateway writes, as is, to its moderating sockets of the stream."""
+    return {"type": "stream.moderators_frame", "frame": frame(kind, payload)}
+
+
+def user_frame(kind: str, payload: dict[str, Any]) -> Message:
+    """A message for a user's group: each of the user's sockets is sent the frame as is."""
+    return {"type": "user.frame", "frame": frame(kind, payload)}
+
+
 # Called with each message of a group it listens on; a bound method, so that the same
 # listener can be named again to stop listening.
 Listener = Callable[[Message], Awaitable[None]]

@@ -125,6 +125,8 @@ def _shield(on: bool) -> Callable[..., None]:
 
 # One handler per action of the `moderate` message (comments.protocol.ModerationActionName).
 ACTIONS: dict[str, Callable[..., int | None]] = {
+    "approve": _on_comment(services.approve_comment),
+    "deny": _on_comment(services.deny_comment),
     "pin": _on_comment(services.pin_comment),
     "unpin": _on_comment(services.unpin_comment),
     "highlight": _on_comment(services.highlight_comment),

@@ -60,6 +60,8 @@ class ModerationAction(models.Model):
         UNHIGHLIGHT = "unhighlight"
         HIDE = "hide"
         UNHIDE = "unhide"
+        APPROVE = "approve"
+        DENY = "deny"
         BAN = "ban"
         UNBAN = "unban"
         END_STREAM = "end_stream"

@@ -20,7 +20,14 @@ from django.utils import timezone
 from comments import state
 from comments.models import Comment
 from comments.rendering import render_comment
-from livecomments.events import publish_on_commit, stream_frame, stream_group, user_group
+from livecomments.events import (
+    moderators_frame,
+    publish_on_commit,
+    stream_frame,
+    stream_group,
+    user_frame,
+    user_group,
+)
 
 from . import audit
 from .models import Ban, BlockedTerm, ModerationAction
@@ -67,6 +74,8 @@ def _set_flag(comment_id, field, value, kind, actor, source, reason) -> Comment:
         )
         if getattr(comment, field) == value:
             return comment
+        if field == "is_hidden" and comment.review in (Comment.Review.HELD, Comment.Review.DENIED):
+            return comment  # held and denied comments come out only by approval
         setattr(comment, field, value)
         comment.save(update_fields=[field])
         audit.record(
@@ -93,6 +102,64 @@ def _set_flag(comment_id, field, value, kind, actor, source, reason) -> Comment:
             _invalidate_on_commit(comment.stream_id)
             if not comment.is_hidden:
                 publish_on_commit(group, _updated_frame(comment))
+    return comment
+
+
+def approve_comment(comment_id: int, *, actor=None, source, reason: str = "") -> Comment:
+    """Let a held comment out: it goes out in the live feed, then is in backfill and the API."""
+    return _review(comment_id, Comment.Review.APPROVED, Kind.APPROVE, actor, source, reason)
+
+
+def deny_comment(comment_id: int, *, actor=None, source, reason: str = "") -> Comment:
+    """Keep a held comment from everyone, for good."""
+    return _review(comment_id, Comment.Review.DENIED, Kind.DENY, actor, source, reason)
+
+
+def _review(comment_id, decision, kind, actor, source, reason) -> Comment:
+    with transaction.atomic():
+        comment = (
+            Comment.objects.select_for_update(of=("self",))
+            .select_related("author", "stream")
+            .get(id=comment_id)
+        )
+        if comment.review != Comment.Review.HELD:
+            return comment  # decided already, or never held: nothing changes
+        comment.review = decision
+        comment.is_hidden = decision != Comment.Review.APPROVED
+        comment.save(update_fields=["review", "is_hidden"])
+        audit.record(
+            kind,
+            source,
+            actor=actor,
+            stream=comment.stream,
+            target_user=comment.author,
+            comment_id=comment.id,
+            reason=reason,
+            held_reason=comment.held_reason,
+        )
+        stream_id = comment.stream_id
+        if decision == Comment.Review.APPROVED:
+            _invalidate_on_commit(stream_id, shown_ids=[comment.id])
+            # Outside any gateway's numbering: a live batch of its own, which every gateway
+            # writes to every socket of the stream as is.
+            publish_on_commit(
+                stream_group(stream_id),
+                stream_frame(
+                    "comments_batch",
+                    {
+                        "streamId": str(stream_id),
+                        "comments": [render_comment(comment)],
+                        "isBackfill": False,
+                    },
+                ),
+            )
+        reviewed = {
+            "streamId": str(stream_id),
+            "commentId": str(comment.id),
+            "decision": str(decision),
+        }
+        publish_on_commit(user_group(comment.author_id), user_frame("comment_reviewed", reviewed))
+        publish_on_commit(stream_group(stream_id), moderators_frame("comment_reviewed", reviewed))
     return comment
 
 

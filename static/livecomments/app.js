@@ -152,6 +152,9 @@ function start() {
       case "restriction_changed":
         store.applyRestriction(frame.payload.restriction);
         break;
+      case "comment_reviewed":
+        store.applyReviewed(frame.payload);
+        break;
       case "stream_settings":
         store.applySettings(frame.payload.settings);
         break;

@@ -25,6 +25,23 @@ export interface CommentOut {
 
 export type ErrorCode = "RATE_LIMITED" | "BANNED" | "CONTENT_VIOLATION" | "STREAM_ENDED" | "UNAUTHORIZED" | "INVALID_MESSAGE" | "STREAM_NOT_FOUND" | "NOT_JOINED" | "RESTRICTED" | "NOT_FOUND" | "FORBIDDEN" | "UNAVAILABLE";
 
+/** A comment waiting for a moderator (comment_held, moderation_state). */
+export interface HeldComment {
+  id: string;
+  streamId: string;
+  userId: string;
+  username: string;
+  avatarUrl: string | null;
+  content: string;
+  parentId: string | null;
+  isHighlighted: boolean;
+  isPinned: boolean;
+  createdAt: string;
+  metadata: CommentMetadata;
+  authorRole: "host" | "moderator" | "viewer";
+  heldReason: string;
+}
+
 export type ReactionType = "like" | "love" | "haha" | "wow" | "sad" | "angry";
 
 export interface Report {
@@ -89,7 +106,7 @@ export interface ReportLatencyPayload {
 
 export interface ModeratePayload {
   streamId: string;
-  action: "pin" | "unpin" | "highlight" | "unhighlight" | "hide" | "unhide" | "timeout" | "ban" | "unban" | "settings" | "shield_on" | "shield_off";
+  action: "approve" | "deny" | "pin" | "unpin" | "highlight" | "unhighlight" | "hide" | "unhide" | "timeout" | "ban" | "unban" | "settings" | "shield_on" | "shield_off";
   idempotencyKey: string;
   commentId?: string | null;
   userId?: string | null;
@@ -132,7 +149,7 @@ export interface ViewerCountPayload {
 export interface AckPayload {
   idempotencyKey: string;
   commentId: string | null;
-  status: "accepted" | "rate_limited" | "rejected";
+  status: "accepted" | "held" | "rate_limited" | "rejected";
   code?: ErrorCode | null;
   retryAfter?: number | null;
 }
@@ -170,9 +187,20 @@ export interface StreamSettingsPayload {
 /** To a moderating socket on join, right after stream_state. */
 export interface ModerationStatePayload {
   streamId: string;
-  held: Array<CommentOut>;
+  held: Array<HeldComment>;
   reports: Array<Report>;
   settings: StreamSettings;
+}
+
+export interface CommentHeldPayload {
+  streamId: string;
+  comment: HeldComment;
+}
+
+export interface CommentReviewedPayload {
+  streamId: string;
+  commentId: string;
+  decision: "approved" | "denied";
 }
 
 // Frames: {type, payload}
@@ -199,6 +227,8 @@ export interface ServerMessages {
   restriction_changed: RestrictionChangedPayload;
   stream_settings: StreamSettingsPayload;
   moderation_state: ModerationStatePayload;
+  comment_held: CommentHeldPayload;
+  comment_reviewed: CommentReviewedPayload;
 }
 
 export type ClientFrame = {

@@ -71,7 +71,7 @@ export function reconnectDelay(attempt, random = Math.random) {
 }
 
 /**
- * @typedef {'sending' | 'retrying' | 'sent' | 'rejected' | 'failed'} OptimisticStatus
+ * @typedef {'sending' | 'retrying' | 'sent' | 'held' | 'denied' | 'rejected' | 'failed'} OptimisticStatus
  * sending: waiting for a connection or for its ack; retrying: waiting until `retryAt`;
  * sent: accepted, shown until its real comment arrives; rejected: refused with `code`;
  * failed: given up after PENDING_MAX_AGE_MS or MAX_RETRIES.
@@ -360,6 +360,9 @@ export class LiveStore {
         return;
       }
       Object.assign(entry, { status: "sent", commentId: ack.commentId, retryAt: null, code: null });
+    } else if (ack.status === "held" && ack.commentId) {
+      // Stored, but shown to nobody else until a moderator approves it.
+      Object.assign(entry, { status: "held", commentId: ack.commentId, retryAt: null, code: null });
     } else if (ack.status === "rate_limited") {
       const retryAt = now + Math.max(1, ack.retryAfter ?? 1) * 1000;
       Object.assign(entry, { status: "retrying", retryAt, code: "RATE_LIMITED" });
@@ -371,6 +374,20 @@ export class LiveStore {
     } else {
       this.reject(entry, ack.code ?? "INVALID_MESSAGE");
     }
+  }
+
+  /**
+   * A moderator decided on this viewer's held comment: approved, it goes out like any
+   * other (the live feed brings it); denied, it stays with its author, marked so.
+   * @param {import('./protocol').CommentReviewedPayload} reviewed
+   */
+  applyReviewed(reviewed) {
+    const entry = this.optimistic.find((item) => item.commentId === reviewed.commentId);
+    if (!entry || entry.status !== "held") return;
+    if (reviewed.decision === "denied") entry.status = "denied";
+    else if (this.commentsById.has(reviewed.commentId)) {
+      this.optimistic = this.optimistic.filter((item) => item !== entry);
+    } else entry.status = "sent";
   }
 
   /**

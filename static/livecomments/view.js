@@ -372,6 +372,10 @@ export function optimisticStatusText(entry, now) {
       return `Retry in ${Math.max(1, Math.ceil(((entry.retryAt ?? now) - now) / 1000))}s…`;
     case "sent":
       return "";
+    case "held":
+      return "Held for review: only you see it until a moderator approves it.";
+    case "denied":
+      return "Not approved by a moderator.";
     case "rejected":
       return `Not posted: ${REASONS[entry.code ?? "INVALID_MESSAGE"]}`;
     case "failed":

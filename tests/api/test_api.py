@@ -11,6 +11,7 @@ from django.urls import reverse
 from comments.models import Comment
 from moderation.models import Ban, BlockedTerm, ModerationAction
 from streams.models import Stream
+from streams.services import change_chat_settings
 from tests.moderation.conftest import add_comment
 
 pytestmark = pytest.mark.django_db
@@ -466,3 +467,22 @@ def test_readyz_is_503_when_redis_is_unreachable(client, settings):
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["redis"] == "unreachable"
+
+
+@posting
+def test_a_held_comment_posted_over_rest_is_answered_202_with_no_comment(
+    api, alice, moderator, stream
+):
+    change_chat_settings(stream.id, {"hold_links": True}, actor=moderator, source="admin")
+
+    response = api(alice).post(
+        reverse("api:comments", args=[stream.id]),
+        {"content": "linky.example"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
+    )
+
+    assert response.status_code == 202
+    body = response.json()
+    assert (body["status"], body["comment"]) == ("held", None)
+    assert body["commentId"]

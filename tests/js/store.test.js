@@ -321,3 +321,30 @@ describe("chat modes", () => {
     );
   });
 });
+
+describe("a comment held for review", () => {
+  function heldStore() {
+    const store = new LiveStore("1");
+    const entry = composed(store);
+    store.applyAck({ idempotencyKey: entry.idempotencyKey, commentId: "42", status: "held" }, 0);
+    return { store, entry };
+  }
+
+  test("stays with its author, marked held, and counts as settled", () => {
+    const { store, entry } = heldStore();
+
+    assert.equal(entry.status, "held");
+    assert.equal(store.unresolved().length, 0);
+    assert.equal(store.displayItems().at(-1).optimistic, entry);
+  });
+
+  test("denied, it is marked so; approved, it goes out as sent", () => {
+    const denied = heldStore();
+    denied.store.applyReviewed({ streamId: "1", commentId: "42", decision: "denied" });
+    assert.equal(denied.entry.status, "denied");
+
+    const approved = heldStore();
+    approved.store.applyReviewed({ streamId: "1", commentId: "42", decision: "approved" });
+    assert.equal(approved.entry.status, "sent");
+  });
+});

@@ -1,0 +1,34 @@
+"""The rules that hold a comment for review (SPEC §3 "Held for review"), one evaluator.
+
+A held comment is stored but shown to nobody until a moderator approves it. Each rule
+says why it acted, in the words a moderator sees in the held queue. The host and
+moderators are never held.
+"""
+
+import re
+from dataclasses import dataclass
+
+# http(s) URLs, and bare domains ("spam.example", "www.shop.co.uk/x"): a name of letters,
+# digits and hyphens, a dot, and a top-level name of letters only.
+LINK = re.compile(
+    r"https?://\S+|(?<![\w@.-])(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,24}\b(?![.-]\w)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class HoldRules:
+    """What holds comments on one stream right now."""
+
+    hold_links: bool = False
+    # Shield mode: a user's first comment on the stream waits for a moderator.
+    hold_first_comments: bool = False
+
+
+def hold_reason(rules: HoldRules, content: str, *, first_here: bool) -> str | None:
+    """Why `content` is held on a stream with these rules, or None when it goes out."""
+    if rules.hold_first_comments and first_here:
+        return "first comment here (shield mode)"
+    if rules.hold_links and LINK.search(content):
+        return "link"
+    return None
