@@ -213,17 +213,24 @@ function ageText(minutes) {
   return `${Math.floor(minutes / (30 * 24 * 60))} months`;
 }
 
+/** @param {Comment} comment @param {string} selfId */
+function restrictableAuthor(comment, selfId) {
+  return comment.authorRole === "viewer" && comment.userId !== selfId;
+}
+
 /** The feed: StreamView's list, with a moderator's row for each comment. */
 class ConsoleView extends StreamView {
   /**
    * @param {HTMLElement} root
    * @param {() => number} clock
+   * @param {string} selfId the moderator, whom the console offers no timeout or ban
    */
-  constructor(root, clock) {
+  constructor(root, clock, selfId) {
     // Not the page's reader: no reply buttons, no menus, no bursts.
     const options = { username: null, moderates: false, reducedMotion: true };
     super(root, options);
     this.clock = clock;
+    this.selfId = selfId;
   }
 
   /**
@@ -268,9 +275,15 @@ class ConsoleView extends StreamView {
       hidden
         ? rowButton("Unhide", `Unhide ${who}'s comment`, { act: "unhide" })
         : rowButton("Hide", `Hide ${who}'s comment`, { act: "hide" }),
-      rowButton("10m", `Time out ${who} for 10 minutes`, { act: "timeout", seconds: "600" }),
-      rowButton("Ban", `Ban ${who} from this stream`, { act: "ban" }, "danger"),
     );
+    // As on the stream page: no timeout or ban of the host, a moderator or oneself.
+    const restrictable = restrictableAuthor(comment, this.selfId);
+    if (restrictable) {
+      quick.append(
+        rowButton("10m", `Time out ${who} for 10 minutes`, { act: "timeout", seconds: "600" }),
+        rowButton("Ban", `Ban ${who} from this stream`, { act: "ban" }, "danger"),
+      );
+    }
     const time = element("time", "mod-time", clockTime(comment.createdAt));
     time.setAttribute("datetime", comment.createdAt);
     node.append(time, quick);
@@ -306,7 +319,7 @@ class ConsoleView extends StreamView {
           : rowButton("Highlight", `Highlight ${who}'s comment`, { act: "highlight" }),
       );
     }
-    for (const { seconds, label } of TIMEOUTS) {
+    for (const { seconds, label } of restrictable ? TIMEOUTS : []) {
       if (seconds === 600) continue; // always visible on the left
       more.append(rowButton(label, `Time out ${who} for ${durationText(seconds)}`, { act: "timeout", seconds: String(seconds) }));
     }
@@ -344,7 +357,7 @@ function start() {
   const config = JSON.parse(script.textContent);
   const root = part(document, "[data-console]", HTMLElement);
   const store = new ConsoleStore(config.streamId);
-  const view = new ConsoleView(root, () => Date.now());
+  const view = new ConsoleView(root, () => Date.now(), config.user.id);
   const rate = new RateMeter();
   const reasonInput = part(root, "[data-reason]", HTMLInputElement);
   const rateOut = part(root, "[data-comment-rate]", HTMLElement);
@@ -601,8 +614,8 @@ function start() {
       p: () => !hidden && actOnComment(comment.isPinned ? "unpin" : "pin", comment),
       l: () => !hidden && actOnComment(comment.isHighlighted ? "unhighlight" : "highlight", comment),
       h: () => actOnComment(hidden ? "unhide" : "hide", comment),
-      t: () => actOnComment("timeout", comment, KEY_TIMEOUT_SECONDS),
-      b: () => actOnComment("ban", comment),
+      t: () => restrictableAuthor(comment, config.user.id) && actOnComment("timeout", comment, KEY_TIMEOUT_SECONDS),
+      b: () => restrictableAuthor(comment, config.user.id) && actOnComment("ban", comment),
       u: () => openCard(comment.userId, true),
       enter: () => openCard(comment.userId, true),
     };
