@@ -37,6 +37,7 @@ from .protocol import (
     Moderate,
     PostComment,
     React,
+    ReportComment,
     ReportLatency,
     ack_payload,
     parse_client_frame,
@@ -150,7 +151,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
                         {
                             "streamId": str(info.stream_id),
                             "held": snapshot.held,
-                            "reports": [],
+                            "reports": snapshot.reports,
                             "settings": snapshot.settings,
                         },
                     )
@@ -223,6 +224,27 @@ class LiveConsumer(AsyncWebsocketConsumer):
             ack = ack_payload(key, error=error)
         except Exception:
             logger.exception("moderate %s failed", payload.action)
+            ack = ack_payload(key, error=Unavailable())
+        await self.send(text_data=frame("ack", ack))
+
+    async def report(self, payload: ReportComment, received_at: datetime) -> None:
+        key = payload.idempotencyKey
+        try:
+            self._joined(payload.streamId)
+            if self._user_id is None:
+                raise Unauthorized("Log in to report a comment.")
+            await database_sync_to_async(live.report)(
+                self.user,
+                int(payload.streamId),
+                int(payload.commentId),
+                payload.reason,
+                key.lower(),
+            )
+            ack = ack_payload(key, int(payload.commentId))
+        except LiveCommentsError as error:
+            ack = ack_payload(key, error=error)
+        except Exception:
+            logger.exception("report failed")
             ack = ack_payload(key, error=Unavailable())
         await self.send(text_data=frame("ack", ack))
 
@@ -307,4 +329,5 @@ class LiveConsumer(AsyncWebsocketConsumer):
         "react": react,
         "report_latency": report_latency,
         "moderate": moderate,
+        "report": report,
     }

@@ -31,6 +31,8 @@ UuidString = Annotated[
 # The one list of reaction types: the model's choices, the page and the client follow it.
 ReactionTypeName = Literal["like", "love", "haha", "wow", "sad", "angry"]
 REACTION_TYPES: tuple[ReactionTypeName, ...] = get_args(ReactionTypeName)
+ReportReasonName = Literal["spam", "harassment", "hate", "sexual", "violence", "other"]
+REPORT_REASONS: tuple[ReportReasonName, ...] = get_args(ReportReasonName)
 
 
 # --- Client → server -----------------------------------------------------------------
@@ -69,6 +71,7 @@ class React(_Payload):
 ModerationActionName = Literal[
     "approve",
     "deny",
+    "dismiss_reports",
     "pin",
     "unpin",
     "highlight",
@@ -104,6 +107,15 @@ class Moderate(_Payload):
     settings: SettingsChange | None = None
 
 
+class ReportComment(_Payload):
+    """A signed-in viewer reports a comment; a repeat is acked and not counted."""
+
+    streamId: IdString
+    commentId: IdString
+    reason: ReportReasonName
+    idempotencyKey: UuidString
+
+
 class ReportLatency(_Payload):
     """Display latencies (ms) the browser measured since its last report (SPEC §6)."""
 
@@ -117,6 +129,7 @@ CLIENT_MESSAGES: dict[str, type[_Payload]] = {
     "react": React,
     "report_latency": ReportLatency,
     "moderate": Moderate,
+    "report": ReportComment,
 }
 
 
@@ -256,7 +269,7 @@ class Report(BaseModel):
     commentId: IdString
     comment: CommentOut
     count: int  # distinct reporters
-    reasons: dict[str, int]
+    reasons: dict[ReportReasonName, int]
 
 
 class HeldComment(CommentOut):
@@ -268,6 +281,11 @@ class HeldComment(CommentOut):
 class CommentHeld(BaseModel):
     streamId: IdString
     comment: HeldComment
+
+
+class CommentReported(BaseModel):
+    streamId: IdString
+    report: Report
 
 
 class CommentReviewed(BaseModel):
@@ -305,6 +323,7 @@ SERVER_MESSAGES: dict[str, type[BaseModel]] = {
     "moderation_state": ModerationState,
     "comment_held": CommentHeld,
     "comment_reviewed": CommentReviewed,
+    "comment_reported": CommentReported,
 }
 
 

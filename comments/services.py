@@ -18,6 +18,7 @@ from livecomments.errors import (
     StreamNotFound,
     Unauthorized,
 )
+from moderation.reports import open_reports
 from moderation.selectors import Restriction, moderates_stream, restriction_of
 from streams.chat_modes import wire_settings
 from streams.models import Stream
@@ -90,6 +91,7 @@ class JoinSnapshot:
     restriction: Restriction | None  # the joining user's ban or timeout here
     moderating: bool  # a moderator's or the host's socket: moderation_state follows
     held: list[WireComment]  # for a moderating socket: the held queue, oldest first
+    reports: list[dict[str, Any]]  # for a moderating socket: reported comments, most first
 
 
 async def join_stream(
@@ -106,10 +108,25 @@ async def join_stream(
     room = await gateway().join(socket, info, moderating=moderating)
     viewer_count = room.viewer_count
     comments = await backfill(stream_id, last_seen_comment_id)
-    held = await database_sync_to_async(held_comments)(stream_id) if moderating else []
-    return JoinSnapshot(
-        room, info, settings, viewer_count, pinned, comments, restriction, moderating, held
+    held, reports = (
+        await database_sync_to_async(_review_queues)(stream_id) if moderating else ([], [])
     )
+    return JoinSnapshot(
+        room=room,
+        info=info,
+        settings=settings,
+        viewer_count=viewer_count,
+        pinned=pinned,
+        backfill=comments,
+        restriction=restriction,
+        moderating=moderating,
+        held=held,
+        reports=reports,
+    )
+
+
+def _review_queues(stream_id: int) -> tuple[list[WireComment], list[dict[str, Any]]]:
+    return held_comments(stream_id), open_reports(stream_id)
 
 
 async def current_restriction(user_id: int, stream_id: int) -> Restriction | None:

@@ -250,6 +250,8 @@ LIVE_COMMENTS: dict[str, Any] = {
     "LOGIN_FAILURES": (env_int("LC_LOGIN_FAILURES", 10), env_int("LC_LOGIN_WINDOW_SECONDS", 300)),
     # When set, /metrics answers only "Authorization: Bearer <token>".
     "METRICS_TOKEN": os.environ.get("LC_METRICS_TOKEN", ""),
+    # Distinct reporters that take a comment out of the feed and hold it for review.
+    "REPORT_HOLD_THRESHOLD": env_int("LC_REPORT_HOLD_THRESHOLD", 3),
 }
 
 if not DEBUG:

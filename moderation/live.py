@@ -1,5 +1,6 @@
 """The `moderate` message (SPEC §3): one action from a moderating socket, carried out by
-the same services as the admin, the API and the commands, and logged with source SOCKET.
+the same services as the admin, the API and the commands, and logged with source SOCKET;
+and a viewer's `report`.
 
 Every action is authorised here, on the server, whatever the socket's join said; each is
 answered once per idempotency key (a retry after a lost ack gets the same answer and
@@ -9,7 +10,7 @@ changes nothing again), remembered in the cache the settings pick: Redis, or mem
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
@@ -27,6 +28,7 @@ from .selectors import moderates_stream
 
 SOURCE = ModerationAction.Source.SOCKET
 ANSWER_KEPT_SECONDS = 24 * 3600
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -43,19 +45,37 @@ class ModerationRequest:
 
 def moderate(actor, request: ModerationRequest) -> int | None:
     """Carry out one moderation action; return the id of the comment acted on, if any."""
-    memo = f"moderate:{actor.id}:{request.idempotency_key}"
+
+    def act() -> int | None:
+        try:
+            stream = Stream.objects.only("host_id").get(id=request.stream_id)
+        except Stream.DoesNotExist:
+            raise NotFound("There is no such stream.") from None
+        if not moderates_stream(actor, stream.host_id):
+            raise Forbidden("Only moderators and the stream's host moderate it.")
+        return ACTIONS[request.action](actor, stream, request)
+
+    return answer_once("moderate", actor.id, request.idempotency_key, act)
+
+
+def report(reporter, stream_id: int, comment_id: int, reason: str, idempotency_key: str) -> None:
+    """A viewer's report of a comment (SPEC §3 "Reports"), answered once per key."""
+
+    def act() -> None:
+        services.report_comment(comment_id, reporter=reporter, stream_id=stream_id, reason=reason)
+
+    answer_once("report", reporter.id, idempotency_key, act)
+
+
+def answer_once(kind: str, user_id: int, key: str, act: Callable[[], T]) -> T:
+    """Run `act` once per user and key: a retry after a lost ack gets the first answer."""
+    memo = f"{kind}:{user_id}:{key}"
     answered = cache.get(memo)
     if answered is not None:
-        return answered["commentId"]
-    try:
-        stream = Stream.objects.only("host_id").get(id=request.stream_id)
-    except Stream.DoesNotExist:
-        raise NotFound("There is no such stream.") from None
-    if not moderates_stream(actor, stream.host_id):
-        raise Forbidden("Only moderators and the stream's host moderate it.")
-    comment_id = ACTIONS[request.action](actor, stream, request)
-    cache.set(memo, {"commentId": comment_id}, ANSWER_KEPT_SECONDS)
-    return comment_id
+        return answered["result"]
+    result = act()
+    cache.set(memo, {"result": result}, ANSWER_KEPT_SECONDS)
+    return result
 
 
 def _on_comment(service: Callable[..., Comment]) -> Callable[..., int]:
@@ -127,6 +147,7 @@ def _shield(on: bool) -> Callable[..., None]:
 ACTIONS: dict[str, Callable[..., int | None]] = {
     "approve": _on_comment(services.approve_comment),
     "deny": _on_comment(services.deny_comment),
+    "dismiss_reports": _on_comment(services.dismiss_reports),
     "pin": _on_comment(services.pin_comment),
     "unpin": _on_comment(services.unpin_comment),
     "highlight": _on_comment(services.highlight_comment),

@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 
+from comments.protocol import REPORT_REASONS
+
 
 class Ban(models.Model):
     """A user barred from one stream, or site-wide when stream is null; expiring, a timeout."""
@@ -62,6 +64,7 @@ class ModerationAction(models.Model):
         UNHIDE = "unhide"
         APPROVE = "approve"
         DENY = "deny"
+        DISMISS_REPORTS = "dismiss_reports"
         BAN = "ban"
         UNBAN = "unban"
         END_STREAM = "end_stream"
@@ -123,3 +126,37 @@ class ModeratorNote(models.Model):
 
     def __str__(self) -> str:
         return f"note on {self.user}"
+
+
+class Report(models.Model):
+    """A signed-in viewer's report of a comment; one per reporter until moderators dismiss."""
+
+    comment = models.ForeignKey(
+        "comments.Comment", on_delete=models.CASCADE, related_name="reports"
+    )
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reports_made"
+    )
+    reason = models.CharField(max_length=10, choices=[(r, r.capitalize()) for r in REPORT_REASONS])
+    # Dismissed reports stay as history but count no more.
+    dismissed = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["comment", "reporter"],
+                condition=models.Q(dismissed=False),
+                name="report_once_per_reporter",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["comment"],
+                condition=models.Q(dismissed=False),
+                name="report_open_by_comment",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reason} report on {self.comment_id}"

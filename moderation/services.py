@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from asgiref.sync import async_to_sync
+from django.conf import settings
 from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -20,6 +21,7 @@ from django.utils import timezone
 from comments import state
 from comments.models import Comment
 from comments.rendering import render_comment
+from livecomments.errors import Forbidden, NotFound
 from livecomments.events import (
     moderators_frame,
     publish_on_commit,
@@ -30,7 +32,8 @@ from livecomments.events import (
 )
 
 from . import audit
-from .models import Ban, BlockedTerm, ModerationAction
+from .models import Ban, BlockedTerm, ModerationAction, Report
+from .reports import open_report
 
 logger = logging.getLogger(__name__)
 
@@ -160,6 +163,81 @@ def _review(comment_id, decision, kind, actor, source, reason) -> Comment:
         }
         publish_on_commit(user_group(comment.author_id), user_frame("comment_reviewed", reviewed))
         publish_on_commit(stream_group(stream_id), moderators_frame("comment_reviewed", reviewed))
+    return comment
+
+
+# --- reports -----------------------------------------------------------------------------
+
+
+def report_comment(comment_id: int, *, reporter, stream_id: int, reason: str) -> bool:
+    """Count a viewer's report of a comment on the stream; return False for a repeat.
+
+    Moderating sockets are told each time the count changes; at the threshold of distinct
+    reporters the comment leaves the feed and is held for review ("reported").
+    """
+    with transaction.atomic():
+        comment = (
+            Comment.objects.select_for_update(of=("self",))
+            .select_related("author", "stream")
+            .filter(id=comment_id, stream_id=stream_id)
+            .first()
+        )
+        if comment is None:
+            raise NotFound("There is no such comment on this stream.")
+        if comment.author_id == reporter.id:
+            raise Forbidden("You cannot report your own comment.")
+        if Report.objects.filter(comment=comment, reporter=reporter, dismissed=False).exists():
+            return False
+        Report.objects.create(comment=comment, reporter=reporter, reason=reason)
+        report = open_report(comment)
+        publish_on_commit(
+            stream_group(stream_id),
+            moderators_frame("comment_reported", {"streamId": str(stream_id), "report": report}),
+        )
+        threshold = settings.LIVE_COMMENTS["REPORT_HOLD_THRESHOLD"]
+        if report["count"] >= threshold and not comment.is_hidden:
+            _hold_reported(comment)
+    return True
+
+
+def _hold_reported(comment: Comment) -> None:
+    comment.is_hidden = True
+    comment.review = Comment.Review.HELD
+    comment.held_reason = "reported"
+    comment.save(update_fields=["is_hidden", "review", "held_reason"])
+    group = stream_group(comment.stream_id)
+    _invalidate_on_commit(comment.stream_id, hidden_ids=[comment.id])
+    publish_on_commit(group, _removed_frame(comment.stream_id, [comment.id]))
+    held = {**render_comment(comment), "heldReason": comment.held_reason}
+    publish_on_commit(
+        group,
+        moderators_frame("comment_held", {"streamId": str(comment.stream_id), "comment": held}),
+    )
+
+
+def dismiss_reports(comment_id: int, *, actor=None, source, reason: str = "") -> Comment:
+    """Clear a comment's open reports: moderators looked and found nothing to do."""
+    with transaction.atomic():
+        comment = Comment.objects.select_related("author", "stream").get(id=comment_id)
+        dismissed = Report.objects.filter(comment=comment, dismissed=False).update(dismissed=True)
+        if dismissed:
+            audit.record(
+                Kind.DISMISS_REPORTS,
+                source,
+                actor=actor,
+                stream=comment.stream,
+                target_user=comment.author,
+                comment_id=comment.id,
+                reason=reason,
+                reports=dismissed,
+            )
+            publish_on_commit(
+                stream_group(comment.stream_id),
+                moderators_frame(
+                    "comment_reported",
+                    {"streamId": str(comment.stream_id), "report": open_report(comment)},
+                ),
+            )
     return comment
 
 

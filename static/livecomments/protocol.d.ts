@@ -48,7 +48,7 @@ export interface Report {
   commentId: string;
   comment: CommentOut;
   count: number;
-  reasons: Record<string, number>;
+  reasons: Partial<Record<"spam" | "harassment" | "hate" | "sexual" | "violence" | "other", number>>;
 }
 
 /** A ban (`until` null: until lifted) or a timeout; the user reads on but may not post. */
@@ -106,13 +106,21 @@ export interface ReportLatencyPayload {
 
 export interface ModeratePayload {
   streamId: string;
-  action: "approve" | "deny" | "pin" | "unpin" | "highlight" | "unhighlight" | "hide" | "unhide" | "timeout" | "ban" | "unban" | "settings" | "shield_on" | "shield_off";
+  action: "approve" | "deny" | "dismiss_reports" | "pin" | "unpin" | "highlight" | "unhighlight" | "hide" | "unhide" | "timeout" | "ban" | "unban" | "settings" | "shield_on" | "shield_off";
   idempotencyKey: string;
   commentId?: string | null;
   userId?: string | null;
   durationSeconds?: number | null;
   reason?: string;
   settings?: SettingsChange | null;
+}
+
+/** A signed-in viewer reports a comment; a repeat is acked and not counted. */
+export interface ReportPayload {
+  streamId: string;
+  commentId: string;
+  reason: "spam" | "harassment" | "hate" | "sexual" | "violence" | "other";
+  idempotencyKey: string;
 }
 
 // Server -> client payloads
@@ -203,6 +211,11 @@ export interface CommentReviewedPayload {
   decision: "approved" | "denied";
 }
 
+export interface CommentReportedPayload {
+  streamId: string;
+  report: Report;
+}
+
 // Frames: {type, payload}
 
 export interface ClientMessages {
@@ -212,6 +225,7 @@ export interface ClientMessages {
   react: ReactPayload;
   report_latency: ReportLatencyPayload;
   moderate: ModeratePayload;
+  report: ReportPayload;
 }
 
 export interface ServerMessages {
@@ -229,6 +243,7 @@ export interface ServerMessages {
   moderation_state: ModerationStatePayload;
   comment_held: CommentHeldPayload;
   comment_reviewed: CommentReviewedPayload;
+  comment_reported: CommentReportedPayload;
 }
 
 export type ClientFrame = {

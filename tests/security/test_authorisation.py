@@ -81,11 +81,22 @@ def world(alice, bob, charlie, stream):
     }
 
 
+STREAM_STATE = (
+    "id",
+    "status",
+    "slow_mode_seconds",
+    "locked",
+    "min_account_age_minutes",
+    "hold_links",
+    "shield_saved",
+)
+
+
 def snapshot() -> tuple:
     """What any moderation changes: flags, streams, bans, terms and the moderation log."""
     return (
         sorted(Comment.objects.values_list("id", "is_pinned", "is_highlighted", "is_hidden")),
-        sorted(Stream.objects.values_list("id", "status", "slow_mode_seconds")),
+        sorted(Stream.objects.values_list(*STREAM_STATE)),
         sorted(Ban.objects.values_list("id", "user_id", "stream_id")),
         sorted(BlockedTerm.objects.values_list("term", flat=True)),
         ModerationAction.objects.count(),
@@ -209,6 +220,7 @@ MODERATION_ENDPOINTS = [
 
 BODIES = {
     "slow-mode": lambda w: {"seconds": 30},
+    "chat-settings": lambda w: {"locked": True, "shield": True},
     "bans": lambda w: {"username": "alice", "streamId": w["stream"].id},
     "blocked-terms": lambda w: {"term": "leak"},
 }
@@ -218,7 +230,7 @@ def api_url(name, world):
     if name.startswith("comment-"):
         undoing = name.startswith("comment-un")
         return reverse(f"api:{name}", args=[world["flagged" if undoing else "plain"].id])
-    if name in ("end-stream", "slow-mode"):
+    if name in ("end-stream", "slow-mode", "chat-settings"):
         return reverse(f"api:{name}", args=[world["stream"].id])
     if name == "ban":
         return reverse("api:ban", args=[world["ban"].id])

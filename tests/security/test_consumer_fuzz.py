@@ -16,6 +16,7 @@ import pytest
 from comments.protocol import (
     CLIENT_MESSAGES,
     REACTION_TYPES,
+    REPORT_REASONS,
     SERVER_MESSAGES,
     ModerationActionName,
     parse_client_frame,
@@ -65,7 +66,7 @@ def field_values(stream_id: int, user_id: int) -> dict:
         "moderate": st.booleans(),
         "action": st.sampled_from(get_args(ModerationActionName)),
         "durationSeconds": st.integers(-5, 10**7),
-        "reason": st.text(max_size=600),
+        "reason": st.sampled_from(REPORT_REASONS) | st.text(max_size=600),
         "settings": st.fixed_dictionaries(
             {}, optional={"slowModeSeconds": st.integers(-5, 5000), "locked": st.booleans()}
         ),
@@ -113,7 +114,7 @@ def check_reply(sent: dict | object, replies: list[dict]) -> None:
             assert kinds == ["stream_state", "comments_batch"], (sent, replies)
             assert replies[1]["payload"]["isBackfill"] is True
             assert replies[0]["payload"]["streamId"] == payload.streamId
-    elif kind in ("post_comment", "moderate"):
+    elif kind in ("post_comment", "moderate", "report"):
         assert kinds == ["ack"], (sent, replies)
         assert replies[0]["payload"]["idempotencyKey"] == payload.idempotencyKey
     elif kind == "react":
