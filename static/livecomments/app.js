@@ -8,7 +8,7 @@
 import { LiveConnection } from "./connection.js";
 import { LatencyMonitor, REPORT_INTERVAL_MS } from "./latency.js";
 import { REASONS } from "./protocol.js";
-import { LiveStore, PendingStorage, moderationChoices, resumeAfter } from "./store.js";
+import { LiveStore, PendingStorage, moderationChoices, reportChoices, resumeAfter } from "./store.js";
 import { ModerationMenu, StreamView } from "./view.js";
 
 /**
@@ -56,6 +56,7 @@ function start() {
   let moderating = Boolean(user?.moderates);
   const view = new StreamView(root, {
     username: user?.username ?? null,
+    userId: user?.id ?? null,
     moderates: moderating,
     reducedMotion: matchMedia("(prefers-reduced-motion: reduce)").matches,
   });
@@ -68,7 +69,8 @@ function start() {
   const modes = /** @type {HTMLElement | null} */ (root.querySelector("[data-chat-modes]"));
   const restriction = /** @type {HTMLElement | null} */ (root.querySelector("[data-restriction]"));
   const moderationStatus = /** @type {HTMLElement | null} */ (root.querySelector("[data-moderation-status]"));
-  const menu = moderating ? new ModerationMenu(root, moderate) : null;
+  // The ⋮ menu: a moderator's actions, or a viewer's report of someone else's comment.
+  const menu = user ? new ModerationMenu(root, choose) : null;
 
   let joined = false;
   let reconnectAt = 0;
@@ -107,6 +109,7 @@ function start() {
         joined = true;
         sendDue(now);
         for (const payload of store.unansweredModerations()) connection.send({ type: "moderate", payload });
+        for (const payload of store.unansweredReports()) connection.send({ type: "report", payload });
         break;
       case "comments_batch": {
         const added = store.applyBatch(frame.payload.comments);
@@ -131,8 +134,8 @@ function start() {
         store.viewerCount = frame.payload.count;
         break;
       case "ack": {
-        const moderated = store.applyModerationAck(frame.payload);
-        if (moderated !== null) showModerationStatus(moderated);
+        const answered = store.applyModerationAck(frame.payload) ?? store.applyReportAck(frame.payload);
+        if (answered !== null) showModerationStatus(answered);
         else store.applyAck(frame.payload, now);
         break;
       }
@@ -280,6 +283,38 @@ function start() {
   }
 
   /**
+   * The choices of a comment's ⋮ menu for this user.
+   * @param {Comment} comment
+   */
+  function menuChoices(comment) {
+    const moderation = moderating ? moderationChoices(comment, user?.id ?? null) : [];
+    return [...moderation, ...reportChoices(comment, user && { id: user.id, moderates: moderating }, store)];
+  }
+
+  /**
+   * A choice from a comment's ⋮ menu.
+   * @param {import('./store.js').ModerationChoice} choice
+   * @param {Comment} comment
+   * @param {string} reason a moderator's reason, for the log
+   */
+  function choose(choice, comment, reason) {
+    if (choice.action === "report" && choice.reason) report(comment, choice.reason);
+    else moderate(choice, comment, reason);
+  }
+
+  /**
+   * A viewer's report: sent with a fresh key, the comment marked "Reporting…" until its ack.
+   * @param {Comment} comment
+   * @param {import('./store.js').ReportReason} reason
+   */
+  function report(comment, reason) {
+    const { payload, text } = store.report(comment, reason, { idempotencyKey: newIdempotencyKey() });
+    if (joined) connection.send({ type: "report", payload });
+    showModerationStatus(joined ? text : `${text} (waiting for the connection)`);
+    update();
+  }
+
+  /**
    * A choice from a comment's ⋮ menu: sent as `moderate` with a fresh key; its ack says how it went.
    * @param {import('./store.js').ModerationChoice} choice
    * @param {Comment} comment
@@ -335,7 +370,10 @@ function start() {
     const target = /** @type {HTMLElement} */ (event.target);
     if (target.dataset.replyTo) setReplyTo(target.dataset.replyTo);
     const moderated = target.dataset.moderate ? store.findComment(target.dataset.moderate) : null;
-    if (menu && moderated) menu.toggle(target, moderated, moderationChoices(moderated, user?.id ?? null));
+    if (menu && moderated) {
+      const choices = menuChoices(moderated);
+      if (choices.length) menu.toggle(target, moderated, choices);
+    }
     if (target.dataset.dismiss) {
       store.dismiss(target.dataset.dismiss);
       update();

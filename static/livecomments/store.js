@@ -19,6 +19,8 @@ import { MAX_CONTENT_CHARS, REASONS, SNOWFLAKE } from "./protocol.js";
  * @typedef {import('./protocol').StreamSettings} StreamSettings
  * @typedef {import('./protocol').ModeratePayload} ModeratePayload
  * @typedef {ModeratePayload['action']} ModerationAction
+ * @typedef {import('./protocol').ReportPayload} ReportPayload
+ * @typedef {ReportPayload['reason']} ReportReason
  */
 
 /** Real comments kept (and so rendered): enough to scroll back, small enough to stay fast. */
@@ -129,13 +131,14 @@ export const TIMEOUTS = [
 ];
 
 /**
- * One entry of a comment's moderation menu.
+ * One entry of a comment's ⋮ menu: a moderation, or a viewer's report with its reason.
  * @typedef {object} ModerationChoice
- * @property {ModerationAction} action
- * @property {'comment' | 'timeout' | 'ban'} group the menu's row: the comment, or its author
+ * @property {ModerationAction | 'report'} action
+ * @property {'comment' | 'timeout' | 'ban' | 'report'} group the menu's row: the comment, its author, or a report
  * @property {string} label what the button says
  * @property {string} name its accessible name, which says on whom it acts
  * @property {number} [durationSeconds] for a timeout
+ * @property {ReportReason} [reason] for a report
  *
  * A moderation sent and not yet acked; kept to say how it went, and sent again with the
  * same key after a reconnect (the server answers a key once, so a repeat changes nothing).
@@ -144,6 +147,9 @@ export const TIMEOUTS = [
 
 /** How each action is said: the verb, its past, and what it is doing. */
 const ACTION_WORDS = /** @type {Record<ModerationAction, [string, string, string]>} */ ({
+  approve: ["approve", "approved", "approving"],
+  deny: ["deny", "denied", "denying"],
+  dismiss_reports: ["dismiss the reports on", "dismissed the reports on", "dismissing the reports on"],
   pin: ["pin", "pinned", "pinning"],
   unpin: ["unpin", "unpinned", "unpinning"],
   highlight: ["highlight", "highlighted", "highlighting"],
@@ -189,6 +195,54 @@ export function moderationChoices(comment, viewerId) {
   return choices;
 }
 
+// --- Reports from viewers ----------------------------------------------------------------
+
+/**
+ * What a viewer may report a comment for, in the menu's order, as the button says it.
+ * Typed against the protocol's reasons, so a reason added in Python fails `tsc` here
+ * until it has words.
+ * @type {Readonly<Record<ReportReason, string>>}
+ */
+export const REPORT_REASONS = Object.freeze({
+  spam: "Spam",
+  harassment: "Harassment",
+  hate: "Hate",
+  sexual: "Sexual content",
+  violence: "Violence",
+  other: "Something else",
+});
+
+// Refusals of a report as its reporter reads them; other codes say what REASONS says.
+/** @type {Partial<Record<ErrorCode, string>>} */
+const REPORT_REFUSALS = {
+  FORBIDDEN: "You cannot report your own comment.",
+  NOT_FOUND: "That comment is no longer there.",
+  UNAUTHORIZED: "Log in to report a comment.",
+};
+
+/**
+ * A report this viewer sent: "sending" until its ack, then "reported". Remembered by
+ * comment id, so the comment stays marked however often it is drawn again.
+ * @typedef {{payload: ReportPayload, username: string, status: 'sending' | 'reported'}} ViewerReport
+ */
+
+/**
+ * The report entries of a comment's ⋮ menu: one per reason, for a signed-in viewer on
+ * someone else's comment that they have not reported yet. Moderators get none: they hide
+ * what they would report.
+ * @param {Comment} comment
+ * @param {{id: string, moderates: boolean} | null} viewer
+ * @param {LiveStore} store
+ * @returns {ModerationChoice[]}
+ */
+export function reportChoices(comment, viewer, store) {
+  if (!viewer || viewer.moderates || comment.userId === viewer.id || store.reportStatus(comment.id)) return [];
+  return Object.entries(REPORT_REASONS).map(([reason, label]) => ({
+    action: "report", group: "report", label, reason: /** @type {ReportReason} */ (reason),
+    name: `Report ${comment.username}'s comment: ${label.toLowerCase()}`,
+  }));
+}
+
 /** @param {ModerationRequest} request */
 function moderationObject({ payload, username }) {
   if (!USER_ACTIONS.has(payload.action)) return `${username}'s comment`;
@@ -223,6 +277,8 @@ export class LiveStore {
     this.settings = null;
     /** @type {Map<string, ModerationRequest>} moderations sent from the page, by key, until acked */
     this.moderations = new Map();
+    /** @type {Map<string, ViewerReport>} this viewer's reports, by comment id */
+    this.reports = new Map();
   }
 
   // --- From the server ---------------------------------------------------------------
@@ -405,6 +461,24 @@ export class LiveStore {
     return `Could not ${verb} ${object}: ${REASONS[ack.code ?? "INVALID_MESSAGE"]}`;
   }
 
+  /**
+   * The answer to a report this viewer sent: what to tell them, or null when the ack is
+   * for something else. Accepted (a repeat is accepted too), the comment stays marked
+   * "Reported"; refused, the mark goes and the report may be made again.
+   * @param {Ack} ack
+   */
+  applyReportAck(ack) {
+    const entry = [...this.reports.values()].find((item) => item.payload.idempotencyKey === ack.idempotencyKey);
+    if (!entry) return null;
+    const whose = `${entry.username}'s comment`;
+    if (ack.status === "accepted") {
+      entry.status = "reported";
+      return `Reported ${whose}. Thank you: a moderator will look at it.`;
+    }
+    this.reports.delete(entry.payload.commentId);
+    const code = ack.code ?? "INVALID_MESSAGE";
+    return `Could not report ${whose}: ${REPORT_REFUSALS[code] ?? REASONS[code]}`;
+  }
   // --- From this viewer --------------------------------------------------------------
 
   /**
@@ -416,15 +490,44 @@ export class LiveStore {
    * @returns {{payload: ModeratePayload, text: string}} and what to show while it is on its way
    */
   moderate(choice, comment, { idempotencyKey, reason = "" }) {
+    const action = choice.action;
+    if (action === "report") throw new Error("a report is sent with report(), not moderate()");
     /** @type {ModeratePayload} */
-    const payload = { streamId: this.streamId, action: choice.action, idempotencyKey };
-    if (USER_ACTIONS.has(choice.action)) payload.userId = comment.userId;
+    const payload = { streamId: this.streamId, action, idempotencyKey };
+    if (USER_ACTIONS.has(action)) payload.userId = comment.userId;
     else payload.commentId = comment.id;
     if (choice.durationSeconds) payload.durationSeconds = choice.durationSeconds;
     if (reason.trim()) payload.reason = reason.trim();
     const request = { payload, username: comment.username };
     this.moderations.set(idempotencyKey, request);
-    return { payload, text: `${capitalized(ACTION_WORDS[choice.action][2])} ${moderationObject(request)}…` };
+    return { payload, text: `${capitalized(ACTION_WORDS[action][2])} ${moderationObject(request)}…` };
+  }
+
+  /**
+   * A viewer's report of a comment, as the `report` payload to send; the comment is
+   * marked at once and stays marked unless the server refuses.
+   * @param {Comment} comment
+   * @param {ReportReason} reason
+   * @param {{idempotencyKey: string}} options
+   */
+  report(comment, reason, { idempotencyKey }) {
+    /** @type {ReportPayload} */
+    const payload = { streamId: this.streamId, commentId: comment.id, reason, idempotencyKey };
+    this.reports.set(comment.id, { payload, username: comment.username, status: "sending" });
+    return { payload, text: `Reporting ${comment.username}'s comment…` };
+  }
+
+  /**
+   * "sending", "reported", or null when this viewer has not reported the comment.
+   * @param {string} commentId
+   */
+  reportStatus(commentId) {
+    return this.reports.get(commentId)?.status ?? null;
+  }
+
+  /** Reports with no ack yet: sent again, with their keys, after a rejoin. */
+  unansweredReports() {
+    return [...this.reports.values()].filter((entry) => entry.status === "sending").map((entry) => entry.payload);
   }
 
   /** Moderations with no ack yet: sent again, with their keys, after a rejoin. */

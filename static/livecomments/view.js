@@ -86,7 +86,9 @@ function authorParts(comment) {
 export class StreamView {
   /**
    * @param {HTMLElement} root the panel, with the data-* parts of streams/detail.html
-   * @param {{username: string | null, moderates: boolean, reducedMotion: boolean}} options
+   * @param {{username: string | null, userId?: string | null, moderates: boolean, reducedMotion: boolean}} options
+   * a signed-in viewer (username) gets Reply and, on others' comments, a ⋮ to report them;
+   * a moderator's ⋮ is on every comment
    */
   constructor(root, options) {
     this.options = options;
@@ -98,6 +100,7 @@ export class StreamView {
     this.announcer = part(root, "[data-announcer]", HTMLElement);
     this.bursts = part(root, "[data-bursts]", HTMLElement);
     if (options.moderates) this.list.classList.add("is-moderated");
+    if (options.username !== null) this.list.classList.add("has-menus");
     /** @type {Map<string, {node: HTMLLIElement, signature: string}>} */
     this.rendered = new Map();
     this.unseen = 0;
@@ -189,11 +192,19 @@ export class StreamView {
       reply.dataset.replyTo = comment.id;
       node.append(reply);
     }
-    if (this.options.moderates) {
+    const reported = store.reportStatus(comment.id);
+    if (reported) {
+      const mark = element("span", "comment-reported", reported === "reported" ? "Reported" : "Reporting…");
+      mark.title = "You reported this comment; moderators will look at it.";
+      node.append(" ", mark);
+    }
+    const own = comment.userId === this.options.userId;
+    const reportable = this.options.username !== null && !own && !reported;
+    if (this.options.moderates || reportable) {
       const menu = element("button", "comment-menu-button", "⋮");
       menu.setAttribute("type", "button");
       menu.setAttribute("tabindex", "-1");
-      menu.setAttribute("aria-label", `Moderate ${comment.username}'s comment`);
+      menu.setAttribute("aria-label", `${this.options.moderates ? "Moderate" : "Report"} ${comment.username}'s comment`);
       menu.setAttribute("aria-haspopup", "dialog");
       menu.setAttribute("aria-expanded", "false");
       menu.dataset.moderate = comment.id;
@@ -355,7 +366,7 @@ export class StreamView {
 /** @param {Comment} comment @param {LiveStore} store */
 function commentSignature(comment, store) {
   const parentKnown = comment.parentId ? store.findComment(comment.parentId) !== null : false;
-  return `${comment.isHighlighted}|${comment.isPinned}|${parentKnown}|${comment.content}`;
+  return `${comment.isHighlighted}|${comment.isPinned}|${parentKnown}|${store.reportStatus(comment.id)}|${comment.content}`;
 }
 
 /** @param {OptimisticComment} entry @param {number} now */
@@ -384,8 +395,8 @@ export function optimisticStatusText(entry, now) {
 }
 
 /**
- * The popup of a comment's ⋮ button, for moderators and the host: an optional reason and
- * one button per choice. Non-modal: Escape, a choice or a click elsewhere closes it, and
+ * The popup of a comment's ⋮ button: for moderators and the host an optional reason and
+ * one button per moderation; for a signed-in viewer one button per reason to report it. Non-modal: Escape, a choice or a click elsewhere closes it, and
  * focus goes back to the ⋮ button it came from.
  */
 export class ModerationMenu {
@@ -399,6 +410,7 @@ export class ModerationMenu {
     this.menu = part(root, "[data-moderation-menu]", HTMLElement);
     this.target = part(this.menu, "[data-menu-target]", HTMLElement);
     this.reason = part(this.menu, "[data-menu-reason]", HTMLInputElement);
+    this.reasonField = /** @type {HTMLElement} */ (this.reason.closest("label") ?? this.reason);
     this.actions = part(this.menu, "[data-menu-actions]", HTMLElement);
     /** @type {{comment: Comment, choices: ModerationChoice[], button: HTMLElement} | null} */
     this.current = null;
@@ -452,7 +464,10 @@ export class ModerationMenu {
     }
     this.current = { comment, choices, button };
     button.setAttribute("aria-expanded", "true");
-    this.menu.setAttribute("aria-label", `Moderate ${comment.username}'s comment`);
+    const moderating = choices.some((choice) => choice.group !== "report");
+    this.menu.setAttribute("aria-label", `${moderating ? "Moderate" : "Report"} ${comment.username}'s comment`);
+    // The reason box goes with a moderation; a report's reason is the button chosen.
+    this.reasonField.hidden = !moderating;
     this.target.textContent = `${comment.username}: ${preview(comment.content, PARENT_PREVIEW_CHARS)}`;
     this.target.dir = "auto";
     this.reason.value = "";
@@ -507,6 +522,7 @@ function menuRows(comment, choices) {
     if (!row) {
       row = element("div", `moderation-menu-row is-${choice.group}`);
       if (choice.group === "timeout") row.append(element("span", "moderation-menu-label", `Time out ${comment.username}:`));
+      if (choice.group === "report") row.append(element("span", "moderation-menu-label", "Report this comment for:"));
       rows.set(choice.group, row);
     }
     const button = element("button", `moderation-choice is-${choice.action}`, choice.label);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { LiveStore, TIMEOUTS, moderationChoices } from "../../static/livecomments/store.js";
+import { LiveStore, REPORT_REASONS, TIMEOUTS, moderationChoices, reportChoices } from "../../static/livecomments/store.js";
 import { REASONS } from "../../static/livecomments/protocol.js";
 import { roleBadge } from "../../static/livecomments/view.js";
 import { comment, key } from "./helpers.js";
@@ -106,5 +106,105 @@ describe("moderating from the page", () => {
       store.applyModerationAck({ idempotencyKey: first.payload.idempotencyKey, commentId: null, status: "accepted" }),
       "Timed out alice for 1 minute.",
     );
+  });
+});
+
+describe("a viewer's report", () => {
+  const VIEWER = { id: "42", moderates: false };
+
+  test("offers one entry per reason on someone else's comment, none on one's own", () => {
+    const store = new LiveStore("1");
+    const entries = reportChoices(comment(1), VIEWER, store);
+    assert.deepEqual(entries.map((entry) => entry.reason), Object.keys(REPORT_REASONS));
+    assert.deepEqual(entries.map((entry) => entry.label), ["Spam", "Harassment", "Hate", "Sexual content", "Violence", "Something else"]);
+    assert.equal(entries[0].name, "Report alice's comment: spam");
+    assert.deepEqual(reportChoices(comment(1, { userId: "42" }), VIEWER, store), []);
+  });
+
+  test("offers none to someone signed out, nor to a moderator, who hides instead", () => {
+    const store = new LiveStore("1");
+    assert.deepEqual(reportChoices(comment(1), null, store), []);
+    assert.deepEqual(reportChoices(comment(1), { id: "42", moderates: true }, store), []);
+  });
+
+  test("sends the report with the key and marks the comment until the ack", () => {
+    const store = new LiveStore("1");
+    const idempotencyKey = key();
+    const { payload, text } = store.report(comment(5), "spam", { idempotencyKey });
+    assert.deepEqual(payload, { streamId: "1", commentId: "5", reason: "spam", idempotencyKey });
+    assert.equal(text, "Reporting alice's comment…");
+    assert.equal(store.reportStatus("5"), "sending");
+    assert.deepEqual(reportChoices(comment(5), VIEWER, store), [], "not offered twice");
+
+    const answer = store.applyReportAck({ idempotencyKey, commentId: "5", status: "accepted" });
+    assert.equal(answer, "Reported alice's comment. Thank you: a moderator will look at it.");
+    assert.equal(store.reportStatus("5"), "reported");
+  });
+
+  test("the mark stays when the comment is redrawn or the batch comes again", () => {
+    const store = new LiveStore("1");
+    store.applyBatch([comment(5)]);
+    const idempotencyKey = key();
+    store.report(comment(5), "hate", { idempotencyKey });
+    store.applyReportAck({ idempotencyKey, commentId: "5", status: "accepted" });
+    store.applyCommentUpdated(comment(5, { isPinned: true }));
+    store.applyBatch([comment(5), comment(6)]);
+    assert.equal(store.reportStatus("5"), "reported");
+    assert.equal(store.reportStatus("6"), null);
+  });
+
+  test("a refusal says why and lets the viewer report again", () => {
+    const store = new LiveStore("1");
+    const idempotencyKey = key();
+    store.report(comment(5), "spam", { idempotencyKey });
+    const answer = store.applyReportAck({ idempotencyKey, commentId: null, status: "rejected", code: "NOT_FOUND" });
+    assert.equal(answer, "Could not report alice's comment: That comment is no longer there.");
+    assert.equal(store.reportStatus("5"), null);
+    assert.equal(reportChoices(comment(5), VIEWER, store).length, 6);
+
+    const other = key();
+    store.report(comment(6, { username: "bob" }), "spam", { idempotencyKey: other });
+    assert.equal(
+      store.applyReportAck({ idempotencyKey: other, commentId: null, status: "rejected", code: "UNAVAILABLE" }),
+      `Could not report bob's comment: ${REASONS.UNAVAILABLE}`,
+    );
+  });
+
+  test("an unanswered report goes again with its key after a reconnect; an answered one does not", () => {
+    const store = new LiveStore("1");
+    const first = key();
+    const second = key();
+    store.report(comment(5), "spam", { idempotencyKey: first });
+    store.report(comment(6), "other", { idempotencyKey: second });
+    store.applyReportAck({ idempotencyKey: second, commentId: "6", status: "accepted" });
+    assert.deepEqual(store.unansweredReports().map((payload) => payload.idempotencyKey), [first]);
+  });
+
+  test("an ack for a comment or a moderation is not taken for a report's", () => {
+    const store = new LiveStore("1");
+    store.report(comment(5), "spam", { idempotencyKey: key() });
+    assert.equal(store.applyReportAck({ idempotencyKey: key(), commentId: "9", status: "accepted" }), null);
+    assert.equal(store.reportStatus("5"), "sending");
+  });
+
+  test("a moderator's menu cannot send a report as a moderation", () => {
+    const store = new LiveStore("1");
+    const [entry] = reportChoices(comment(1), VIEWER, store);
+    assert.throws(() => store.moderate(entry, comment(1), { idempotencyKey: key() }));
+  });
+});
+
+describe("held comments and reports, moderated from the page", () => {
+  test("approve, deny and dismiss are said in words", () => {
+    const store = new LiveStore("1");
+    for (const [action, said] of [
+      ["approve", "Approved alice's comment."],
+      ["deny", "Denied alice's comment."],
+      ["dismiss_reports", "Dismissed the reports on alice's comment."],
+    ]) {
+      const idempotencyKey = key();
+      store.moderate({ action, group: "comment", label: action, name: action }, comment(1), { idempotencyKey });
+      assert.equal(store.applyModerationAck({ idempotencyKey, commentId: "1", status: "accepted" }), said);
+    }
   });
 });
