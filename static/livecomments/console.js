@@ -2,7 +2,8 @@
 /**
  * The live moderation console (`/moderate/<stream id>/`, templates/moderation/console.html):
  * the stream's whole feed on a moderating socket (`join_stream` with `moderate: true`),
- * one-click and keyboard actions on every comment, the chat settings, and a user card.
+ * one-click and keyboard actions on every comment, the held-for-review queue, the
+ * viewers' reports, the chat settings, and a user card.
  *
  * It reuses the stream page's modules: LiveConnection for the socket, LiveStore for the
  * comments (capped, ordered, resumed) and StreamView for the keyed list that keeps the
@@ -13,7 +14,7 @@
 
 import { LiveConnection } from "./connection.js";
 import { REASONS } from "./protocol.js";
-import { LiveStore, resumeAfter } from "./store.js";
+import { LiveStore, REPORT_REASONS, compareIds, resumeAfter } from "./store.js";
 import { StreamView } from "./view.js";
 
 /**
@@ -23,7 +24,12 @@ import { StreamView } from "./view.js";
  * @typedef {import('./protocol').ModeratePayload} ModeratePayload
  * @typedef {import('./protocol').StreamSettings} StreamSettings
  * @typedef {import('./protocol').Restriction} Restriction
+ * @typedef {import('./protocol').HeldComment} HeldComment
+ * @typedef {import('./protocol').Report} Report
+ * @typedef {import('./protocol').ModerationStatePayload} ModerationState
+ * @typedef {import('./protocol').CommentReviewedPayload} Reviewed
  * @typedef {import('./store.js').DisplayItem} DisplayItem
+ * @typedef {import('./store.js').ReportReason} ReportReason
  *
  * @typedef {object} ConsoleConfig
  * @property {string} streamId
@@ -105,8 +111,34 @@ export class RateMeter {
 }
 
 /**
+ * The rule that held a comment, as the queue shows it. The server says why in words
+ * ("link", "reported", "first comment here (shield mode)", a blocked term's rule…);
+ * the common ones get a shorter tag, anything else is shown as it came.
+ * @param {string} heldReason
+ */
+export function heldReasonText(heldReason) {
+  /** @type {Record<string, string>} */
+  const known = { link: "Link", reported: "Reported by viewers" };
+  const text = known[heldReason] ?? heldReason;
+  return text ? text.charAt(0).toUpperCase() + text.slice(1) : "Held";
+}
+
+/**
+ * A report's reasons in words, most given first: "spam 2 · harassment 1".
+ * @param {Report['reasons']} reasons
+ */
+export function reportReasonsText(reasons) {
+  return Object.entries(reasons)
+    .filter(([, count]) => count)
+    .sort(([a, x], [b, y]) => (y ?? 0) - (x ?? 0) || a.localeCompare(b))
+    .map(([reason, count]) => `${(REPORT_REASONS[/** @type {ReportReason} */ (reason)] ?? reason).toLowerCase()} ${count}`)
+    .join(" · ");
+}
+
+/**
  * The console's state: LiveStore's, plus comments hidden since they arrived (kept in place,
- * struck through, so that they can be unhidden) and the restrictions this console knows.
+ * struck through, so that they can be unhidden), the restrictions this console knows, the
+ * held queue and the open reports.
  */
 export class ConsoleStore extends LiveStore {
   /** @param {string} streamId */
@@ -116,6 +148,62 @@ export class ConsoleStore extends LiveStore {
     this.hiddenIds = new Set();
     /** @type {Map<string, Restriction | null>} by user id, from acks and cards */
     this.restrictions = new Map();
+    /** @type {Map<string, HeldComment>} comments waiting for a moderator, by id */
+    this.held = new Map();
+    /** @type {Set<string>} held comments this console approved or denied, until the server says so */
+    this.reviewing = new Set();
+    /** @type {Map<string, Report>} comments with open reports, by comment id */
+    this.openReports = new Map();
+  }
+
+  /**
+   * The queue and the reports as they stand, sent on every (re)join: they replace what
+   * this console had, since it may have missed changes while disconnected.
+   * @param {ModerationState} state
+   */
+  applyModerationState(state) {
+    this.held = new Map(state.held.map((comment) => [comment.id, comment]));
+    for (const id of this.reviewing) if (!this.held.has(id)) this.reviewing.delete(id);
+    this.openReports = new Map(state.reports.filter((report) => report.count > 0).map((report) => [report.commentId, report]));
+    this.applySettings(state.settings);
+  }
+
+  /** @param {HeldComment} comment a rule held it, or three viewers reported it */
+  applyHeld(comment) {
+    this.held.set(comment.id, comment);
+  }
+
+  /**
+   * A moderator, here or elsewhere, approved or denied a held comment: it leaves the queue.
+   * (Approved, it reaches the feed in a live batch like any comment.)
+   * @override
+   * @param {Reviewed} reviewed
+   */
+  applyReviewed(reviewed) {
+    this.held.delete(reviewed.commentId);
+    this.reviewing.delete(reviewed.commentId);
+    super.applyReviewed(reviewed);
+  }
+
+  /** @param {Report} report its count changed; 0 once a moderator dismissed it */
+  applyReport(report) {
+    if (report.count > 0) this.openReports.set(report.commentId, report);
+    else this.openReports.delete(report.commentId);
+  }
+
+  /** The held queue, oldest first (the order they wait in). */
+  heldQueue() {
+    return [...this.held.values()].sort((a, b) => compareIds(a.id, b.id));
+  }
+
+  /** Reported comments, most reported first, then oldest first (as the server lists them). */
+  reportList() {
+    return [...this.openReports.values()].sort((a, b) => b.count - a.count || compareIds(a.commentId, b.commentId));
+  }
+
+  /** @param {string} commentId */
+  reportCount(commentId) {
+    return this.openReports.get(commentId)?.count ?? 0;
   }
 
   /**
@@ -124,7 +212,7 @@ export class ConsoleStore extends LiveStore {
    */
   applyRemoved(commentIds) {
     const removed = new Set(commentIds);
-    for (const id of removed) if (this.commentsById.has(id)) this.hiddenIds.add(id);
+    for (const id of removed) if (this.commentsById.has(id) || this.openReports.has(id)) this.hiddenIds.add(id);
     this.pinned = this.pinned.filter((comment) => !removed.has(comment.id));
   }
 
@@ -135,6 +223,8 @@ export class ConsoleStore extends LiveStore {
   applyCommentUpdated(comment) {
     // Only an unhide sends a hidden comment again: the console offers nothing else on one.
     this.hiddenIds.delete(comment.id);
+    const report = this.openReports.get(comment.id);
+    if (report) this.openReports.set(comment.id, { ...report, comment });
     super.applyCommentUpdated(comment);
   }
 
@@ -144,7 +234,7 @@ export class ConsoleStore extends LiveStore {
    */
   applyBatch(batch) {
     const added = super.applyBatch(batch);
-    for (const id of this.hiddenIds) if (!this.commentsById.has(id)) this.hiddenIds.delete(id);
+    for (const id of this.hiddenIds) if (!this.commentsById.has(id) && !this.openReports.has(id)) this.hiddenIds.delete(id);
     return added;
   }
 
@@ -245,7 +335,7 @@ class ConsoleView extends StreamView {
     const parentKnown = comment.parentId ? store.findComment(comment.parentId) !== null : false;
     const signature = [
       comment.isPinned, comment.isHighlighted, store.isHidden(comment.id), parentKnown,
-      store.restrictionLabel(comment.userId, now), comment.content,
+      store.restrictionLabel(comment.userId, now), store.reportCount(comment.id), comment.content,
     ].join("|");
     const existing = this.rendered.get(item.key);
     if (existing && existing.signature === signature) return existing.node;
@@ -306,6 +396,8 @@ class ConsoleView extends StreamView {
     ])) {
       if (on) body.append(element("span", `flag flag-${text.toLowerCase().replace(" ", "-")}`, text));
     }
+    const reports = store instanceof ConsoleStore ? store.reportCount(comment.id) : 0;
+    if (reports) body.append(element("span", "flag flag-reported", reports === 1 ? "1 report" : `${reports} reports`));
     node.append(body);
 
     const more = element("span", "mod-more");
@@ -367,6 +459,14 @@ function start() {
   const settingsForm = part(root, "[data-settings]", HTMLFormElement);
   const shield = part(root, "[data-shield]", HTMLButtonElement);
   const card = part(root, "[data-user-card]", HTMLElement);
+  const heldList = part(root, "[data-held-list]", HTMLOListElement);
+  const heldCount = part(root, "[data-held-count]", HTMLElement);
+  const heldEmpty = part(root, "[data-held-empty]", HTMLElement);
+  const reportList = part(root, "[data-report-list]", HTMLOListElement);
+  const reportCount = part(root, "[data-report-count]", HTMLElement);
+  const reportEmpty = part(root, "[data-report-empty]", HTMLElement);
+  const queueAnnouncer = part(root, "[data-queue-announcer]", HTMLElement);
+  const pageTitle = document.title;
 
   let joined = false;
   let refused = "";
@@ -408,7 +508,18 @@ function start() {
         for (const entry of pending.values()) connection.send({ type: "moderate", payload: entry.payload });
         break;
       case "moderation_state":
-        store.applySettings(frame.payload.settings);
+        store.applyModerationState(frame.payload);
+        break;
+      case "comment_held":
+        store.applyHeld(frame.payload.comment);
+        queueAnnouncer.textContent =
+          `Held for review: ${frame.payload.comment.username}, ${heldReasonText(frame.payload.comment.heldReason).toLowerCase()}.`;
+        break;
+      case "comment_reviewed":
+        store.applyReviewed(frame.payload);
+        break;
+      case "comment_reported":
+        store.applyReport(frame.payload.report);
         break;
       case "comments_batch": {
         const added = store.applyBatch(frame.payload.comments);
@@ -482,7 +593,9 @@ function start() {
     if (payload.action === "shield_on" || payload.action === "shield_off") settingsInFlight.delete("shield");
     logEntry.classList.remove("is-pending");
     const text = /** @type {HTMLElement} */ (logEntry.querySelector(".log-text"));
+    const { commentId } = payload;
     if (ack.status !== "accepted") {
+      if (commentId) store.reviewing.delete(commentId);
       const why = refusalText(ack.code);
       logEntry.classList.add("is-refused");
       text.textContent = `✗ ${label}: ${why}`;
@@ -502,7 +615,10 @@ function start() {
       if (payload.action === "unban") store.restrictions.delete(payload.userId);
       if (card.dataset.userId === payload.userId) openCard(payload.userId, false);
     }
-    if (payload.action === "unhide" && payload.commentId) store.hiddenIds.delete(payload.commentId);
+    if (payload.action === "unhide" && commentId) store.hiddenIds.delete(commentId);
+    // Decided already elsewhere, the server changes nothing and sends no comment_reviewed.
+    if ((payload.action === "approve" || payload.action === "deny") && commentId) store.held.delete(commentId);
+    if (payload.action === "dismiss_reports" && commentId) store.openReports.delete(commentId);
     const undo = undoOf(payload);
     if (undo) {
       const button = element("button", "link-button log-undo", "Undo");
@@ -557,6 +673,13 @@ function start() {
       case "pin": case "unpin": case "highlight": case "unhighlight": case "hide": case "unhide":
         act({ action: name, commentId: comment.id, reason: why }, labelled(`${name[0].toUpperCase()}${name.slice(1)} ${who}'s comment`));
         break;
+      case "approve": case "deny":
+        store.reviewing.add(comment.id);
+        act({ action: name, commentId: comment.id, reason: why }, labelled(`${name === "approve" ? "Approve" : "Deny"} ${who}'s held comment`));
+        break;
+      case "dismiss_reports":
+        act({ action: name, commentId: comment.id, reason: why }, labelled(`Dismiss the reports on ${who}'s comment`));
+        break;
     }
   }
 
@@ -593,6 +716,11 @@ function start() {
       row.focus();
       event.preventDefault();
     };
+    if (event.key.toLowerCase() === "q") {
+      event.preventDefault();
+      focusQueue(0);
+      return;
+    }
     switch (event.key) {
       case "ArrowUp": return move(index === -1 ? rows.length - 1 : index - 1);
       case "ArrowDown": return move(index === -1 ? rows.length - 1 : index + 1);
@@ -625,6 +753,245 @@ function start() {
       handler();
     }
   });
+
+  // --- The held queue and the reports ------------------------------------------------
+
+  /** @type {string | null} the held comment the moderator moved to with the keys */
+  let heldFocusId = null;
+
+  /** @param {number} index the held item to focus (clamped), or the list when it is empty */
+  function focusQueue(index) {
+    const items = /** @type {HTMLElement[]} */ ([...heldList.querySelectorAll("li[data-held-id]")]);
+    const item = items[Math.max(0, Math.min(items.length - 1, index))];
+    heldFocusId = item?.dataset.heldId ?? null;
+    (item ?? heldList).focus();
+  }
+
+  /** @param {string} id */
+  const heldComment = (id) => store.held.get(id) ?? null;
+
+  heldList.addEventListener("click", (event) => {
+    const target = /** @type {HTMLElement} */ (event.target);
+    const item = target.closest("li[data-held-id]");
+    const comment = item instanceof HTMLElement ? heldComment(item.dataset.heldId ?? "") : null;
+    const button = target.closest("button");
+    if (!comment || !button) return;
+    heldFocusId = comment.id;
+    if (button.dataset.card) openCard(button.dataset.card, true);
+    else if (button.dataset.act && !store.reviewing.has(comment.id)) actOnComment(button.dataset.act, comment);
+  });
+
+  heldList.addEventListener("focusin", (event) => {
+    const item = /** @type {HTMLElement} */ (event.target).closest("li[data-held-id]");
+    if (item instanceof HTMLElement) heldFocusId = item.dataset.heldId ?? null;
+  });
+
+  heldList.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    const items = /** @type {HTMLElement[]} */ ([...heldList.querySelectorAll("li[data-held-id]")]);
+    const current = /** @type {HTMLElement} */ (document.activeElement).closest?.("li[data-held-id]");
+    const index = current ? items.indexOf(/** @type {HTMLElement} */ (current)) : -1;
+    /** @type {Record<string, () => void>} */
+    const moves = {
+      ArrowUp: () => focusQueue(index === -1 ? 0 : index - 1),
+      ArrowDown: () => focusQueue(index + 1),
+      Home: () => focusQueue(0),
+      End: () => focusQueue(items.length - 1),
+      Escape: () => {
+        heldFocusId = null;
+        view.list.focus();
+      },
+    };
+    if (moves[event.key]) {
+      event.preventDefault();
+      moves[event.key]();
+      return;
+    }
+    const comment = index === -1 ? null : heldComment(items[index].dataset.heldId ?? "");
+    if (!comment) return;
+    const key = event.key.toLowerCase();
+    if ((key === "a" || key === "d") && !store.reviewing.has(comment.id)) {
+      event.preventDefault();
+      actOnComment(key === "a" ? "approve" : "deny", comment);
+      // On to the next one waiting, as a moderator works down the queue.
+      const next = items.slice(index + 1).concat(items.slice(0, index))
+        .find((item) => !store.reviewing.has(item.dataset.heldId ?? ""));
+      heldFocusId = next?.dataset.heldId ?? comment.id;
+      update();
+    } else if (key === "u" || key === "enter") {
+      event.preventDefault();
+      openCard(comment.userId, true);
+    }
+  });
+
+  reportList.addEventListener("click", (event) => {
+    const target = /** @type {HTMLElement} */ (event.target);
+    const item = target.closest("li[data-report-id]");
+    const report = item instanceof HTMLElement ? store.openReports.get(item.dataset.reportId ?? "") : undefined;
+    const button = target.closest("button");
+    if (!report || !button) return;
+    if (button.dataset.card) openCard(button.dataset.card, true);
+    else if (button.dataset.act) actOnComment(button.dataset.act, report.comment);
+  });
+
+  /**
+   * An entry of the held queue or the reports: who, what they wrote, and the buttons.
+   * @param {Comment} comment @param {string} className
+   */
+  function queueItem(comment, className) {
+    const item = element("li", `queue-item ${className}`);
+    const text = element("p", "queue-text");
+    if (comment.authorRole !== "viewer") {
+      text.append(element("span", `mod-role mod-role-${comment.authorRole}`, comment.authorRole === "host" ? "Host" : "Mod"));
+    }
+    const author = element("button", "mod-user", comment.username);
+    author.setAttribute("type", "button");
+    author.setAttribute("aria-label", `Open ${comment.username}'s user card`);
+    author.dataset.card = comment.userId;
+    const content = element("span", "comment-content", comment.content);
+    content.dir = "auto";
+    text.append(author, content);
+    return { item, text };
+  }
+
+  /** @param {HeldComment} comment */
+  function heldNode(comment) {
+    const { item, text } = queueItem(comment, "held-item");
+    const who = comment.username;
+    item.tabIndex = -1;
+    item.dataset.heldId = comment.id;
+    for (const button of text.querySelectorAll("button")) button.tabIndex = -1;
+    const meta = element("p", "queue-meta");
+    const time = element("time", "mod-time", clockTime(comment.createdAt));
+    time.setAttribute("datetime", comment.createdAt);
+    meta.append(element("span", "held-reason", heldReasonText(comment.heldReason)), time);
+    const actions = element("p", "queue-actions");
+    if (store.reviewing.has(comment.id)) {
+      actions.append(element("span", "queue-pending", "Sending your decision…"));
+    } else {
+      actions.append(
+        rowButton("Approve", `Approve ${who}'s held comment`, { act: "approve" }, "approve"),
+        rowButton("Deny", `Deny ${who}'s held comment`, { act: "deny" }, "danger"),
+      );
+    }
+    item.append(meta, text, actions);
+    return item;
+  }
+
+  /** @param {Report} report */
+  function reportNode(report) {
+    const { item, text } = queueItem(report.comment, "report-item");
+    const who = report.comment.username;
+    item.dataset.reportId = report.commentId;
+    const meta = element("p", "queue-meta");
+    meta.append(
+      element("span", "report-count", report.count === 1 ? "1 report" : `${report.count} reports`),
+      element("span", "report-reasons", reportReasonsText(report.reasons)),
+    );
+    const held = store.held.has(report.commentId);
+    const hidden = store.isHidden(report.commentId);
+    if (held) meta.append(element("span", "flag flag-held", "In the held queue"));
+    else if (hidden) meta.append(element("span", "flag flag-hidden", "Hidden"));
+    const actions = element("p", "queue-actions");
+    if (!held) {
+      actions.append(
+        hidden
+          ? plainButton("Unhide", `Unhide ${who}'s comment`, { act: "unhide" })
+          : plainButton("Hide", `Hide ${who}'s comment`, { act: "hide" }, "danger"),
+      );
+    }
+    actions.append(plainButton("Dismiss", `Dismiss the reports on ${who}'s comment`, { act: "dismiss_reports" }));
+    item.append(meta, text, actions);
+    return item;
+  }
+
+  /**
+   * A panel's button, in the tab order (unlike the feed's, which the keys reach).
+   * @param {string} text @param {string} label @param {Record<string, string>} data @param {string} [extraClass]
+   */
+  function plainButton(text, label, data, extraClass) {
+    const button = rowButton(text, label, data, extraClass);
+    button.removeAttribute("tabindex");
+    return button;
+  }
+
+  /** @type {WeakMap<HTMLElement, Map<string, {node: HTMLElement, signature: string}>>} */
+  const drawn = new WeakMap();
+
+  /**
+   * Bring a panel's list in line with its items, redrawing only those that changed and
+   * keeping the keyboard on the item it was on (or the next one, when that one left).
+   * @template T
+   * @param {HTMLOListElement} list @param {T[]} items
+   * @param {(item: T) => string} keyOf @param {(item: T) => string} signatureOf
+   * @param {(item: T) => HTMLElement} build
+   * @param {string | null} focusKey
+   */
+  function syncList(list, items, keyOf, signatureOf, build, focusKey) {
+    const rendered = drawn.get(list) ?? new Map();
+    drawn.set(list, rendered);
+    const focused = document.activeElement;
+    const hadFocus = focused !== null && focused !== list && list.contains(focused);
+    const focusedIndex = hadFocus ? [...list.children].findIndex((child) => child.contains(focused)) : -1;
+    const wanted = new Set(items.map(keyOf));
+    for (const [key, entry] of rendered) {
+      if (!wanted.has(key)) {
+        entry.node.remove();
+        rendered.delete(key);
+      }
+    }
+    /** @type {ChildNode | null} */
+    let cursor = list.firstChild;
+    for (const item of items) {
+      const key = keyOf(item);
+      const signature = signatureOf(item);
+      let entry = rendered.get(key);
+      if (!entry || entry.signature !== signature) {
+        const stale = entry?.node;
+        entry = { node: build(item), signature };
+        rendered.set(key, entry);
+        if (stale) {
+          if (stale === cursor) cursor = stale.nextSibling;
+          stale.remove();
+        }
+      }
+      if (cursor && entry.node === cursor) cursor = cursor.nextSibling;
+      else list.insertBefore(entry.node, cursor);
+    }
+    if (!hadFocus || list.contains(document.activeElement)) return;
+    const children = /** @type {HTMLElement[]} */ ([...list.children]);
+    const target = (focusKey !== null ? rendered.get(focusKey)?.node : undefined)
+      ?? children[Math.min(focusedIndex, children.length - 1)]
+      ?? list;
+    target.focus();
+  }
+
+  function renderQueue() {
+    const queue = store.heldQueue();
+    syncList(
+      heldList, queue, (comment) => comment.id,
+      (comment) => `${store.reviewing.has(comment.id)}|${comment.heldReason}|${comment.content}`,
+      heldNode, heldFocusId,
+    );
+    heldCount.textContent = String(queue.length);
+    heldCount.classList.toggle("is-zero", queue.length === 0);
+    heldEmpty.hidden = queue.length > 0;
+    const reports = store.reportList();
+    syncList(
+      reportList, reports, (report) => report.commentId,
+      (report) => [
+        report.count, reportReasonsText(report.reasons), store.held.has(report.commentId),
+        store.isHidden(report.commentId), report.comment.content,
+      ].join("|"),
+      reportNode, null,
+    );
+    reportCount.textContent = String(reports.length);
+    reportCount.classList.toggle("is-zero", reports.length === 0);
+    reportEmpty.hidden = reports.length > 0;
+    // A console left in a background tab still says when comments are waiting.
+    const title = queue.length ? `(${queue.length}) ${pageTitle}` : pageTitle;
+    if (document.title !== title) document.title = title;
+  }
 
   // --- Chat settings -------------------------------------------------------------------
 
@@ -858,6 +1225,7 @@ function start() {
       statusBadge.className = "ended-badge";
     }
     renderSettings();
+    renderQueue();
   }
 
   /** A row redrawn (pinned, hidden…) is a new node: keep the keyboard on it. */
