@@ -17,7 +17,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from comments.models import Comment
-from livecomments.errors import Forbidden, InvalidMessage, NotFound
+from livecomments.errors import Forbidden, InvalidMessage, NotFound, RateLimited
 from streams import services as stream_services
 from streams.chat_modes import WIRE_NAMES
 from streams.models import Stream
@@ -28,6 +28,8 @@ from .selectors import moderates_stream
 
 SOURCE = ModerationAction.Source.SOCKET
 ANSWER_KEPT_SECONDS = 24 * 3600
+REPORTS_PER_WINDOW = 10
+REPORT_WINDOW_SECONDS = 60
 T = TypeVar("T")
 
 
@@ -62,9 +64,19 @@ def report(reporter, stream_id: int, comment_id: int, reason: str, idempotency_k
     """A viewer's report of a comment (SPEC §3 "Reports"), answered once per key."""
 
     def act() -> None:
+        _count_report(reporter.id)
         services.report_comment(comment_id, reporter=reporter, stream_id=stream_id, reason=reason)
 
     answer_once("report", reporter.id, idempotency_key, act)
+
+
+def _count_report(user_id: int) -> None:
+    """At most REPORTS_PER_WINDOW reports per user per window: reports are for harm, not
+    for flooding the moderators' queue."""
+    key = f"reports:{user_id}"
+    cache.add(key, 0, REPORT_WINDOW_SECONDS)  # the window starts at the first report
+    if cache.incr(key) > REPORTS_PER_WINDOW:
+        raise RateLimited(REPORT_WINDOW_SECONDS, "You are reporting too fast.")
 
 
 def answer_once(kind: str, user_id: int, key: str, act: Callable[[], T]) -> T:

@@ -24,7 +24,7 @@ from comments.models import Comment
 from comments.rendering import iso_utc, wire_restriction
 from streams.models import Stream
 
-from .models import ModerationAction, ModeratorNote
+from .models import ModerationAction, ModeratorNote, Report
 from .selectors import is_moderator, moderates_stream, restriction_of
 
 # What the card lists: enough to judge a user at a glance, bounded so it stays one query each.
@@ -92,6 +92,14 @@ def user_card(request: HttpRequest, stream_id: int, user_id: int) -> JsonRespons
     target = get_object_or_404(users, pk=user_id)
     theirs = Comment.objects.filter(author_id=target.pk, stream_id=stream.id)
     counts = theirs.aggregate(total=Count("id"), hidden=Count("id", filter=Q(is_hidden=True)))
+    # Reports they made (an abusive reporter shows here) and open ones on their comments here.
+    reports = Report.objects.aggregate(
+        made=Count("id", filter=Q(reporter_id=target.pk)),
+        against=Count(
+            "id",
+            filter=Q(comment__author_id=target.pk, comment__stream_id=stream.id, dismissed=False),
+        ),
+    )
     recent = theirs.order_by("-id").values(
         "id", "content", "created_at", "is_hidden", "is_pinned", "is_highlighted"
     )[:CARD_COMMENTS]
@@ -115,6 +123,8 @@ def user_card(request: HttpRequest, stream_id: int, user_id: int) -> JsonRespons
             "restriction": wire_restriction(restriction_of(target.pk, stream.id)),
             "commentCount": counts["total"],
             "hiddenCount": counts["hidden"],
+            "reportsMade": reports["made"],
+            "reportsAgainst": reports["against"],
             "comments": [
                 {
                     "id": str(row["id"]),

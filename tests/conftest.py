@@ -9,6 +9,7 @@ import os
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 
 from comments import state
 from tests.clients import LiveClient
@@ -36,6 +37,8 @@ def fresh_live_state():
         import redis
 
         redis.Redis.from_url(settings.REDIS_URL).flushdb()
+    else:
+        cache.clear()  # the embedded default's local-memory cache: answers kept by key
     state.reset_for_tests()
     yield
     state.reset_for_tests()

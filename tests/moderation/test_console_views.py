@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from moderation import services
-from moderation.models import ModerationAction, ModeratorNote
+from moderation.models import ModerationAction, ModeratorNote, Report
 
 from .conftest import add_comment
 
@@ -62,8 +62,12 @@ def test_an_unknown_stream_is_not_found(moderator_client):
     assert moderator_client.get("/moderate/999999/").status_code == 404
 
 
-def test_the_card_shows_age_comments_history_and_note(moderator_client, stream, alice, moderator):
+def test_the_card_shows_age_comments_history_and_note(
+    moderator_client, stream, alice, bob, moderator
+):
     seen = add_comment(stream, alice, "first!")
+    Report.objects.create(comment=seen, reporter=bob, reason="spam")
+    Report.objects.create(comment=add_comment(stream, bob, "hm"), reporter=alice, reason="other")
     hidden = add_comment(stream, alice, "buy followers")
     services.hide_comment(hidden.id, actor=moderator, source=SOURCE, reason="spam")
     services.ban_user(
@@ -81,6 +85,7 @@ def test_the_card_shows_age_comments_history_and_note(moderator_client, stream, 
     assert card["user"]["username"] == "alice"
     assert card["user"]["accountAgeMinutes"] == 0
     assert (card["commentCount"], card["hiddenCount"]) == (2, 1)
+    assert (card["reportsMade"], card["reportsAgainst"]) == (1, 1)
     assert [c["id"] for c in card["comments"]] == [str(hidden.id), str(seen.id)]
     assert card["comments"][0]["isHidden"] is True
     assert card["restriction"]["reason"] == "calm down"
@@ -103,12 +108,15 @@ def test_the_card_costs_the_same_queries_however_long_the_record(
 
     record(alice, 1)
     record(bob, 8)
+    Report.objects.create(
+        comment=add_comment(stream, bob, "reported"), reporter=alice, reason="spam"
+    )
 
-    # session, user, stream, moderator check, target with note, counts, recent comments,
-    # restriction, history
-    with django_assert_num_queries(9):
+    # session, user, stream, moderator check, target with note, counts, reports, recent
+    # comments, restriction, history
+    with django_assert_num_queries(10):
         assert moderator_client.get(card_url(stream, alice)).status_code == 200
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):
         assert len(moderator_client.get(card_url(stream, bob)).json()["history"]) == 9
 
 

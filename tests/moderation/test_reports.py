@@ -110,3 +110,15 @@ async def test_reports_need_a_signed_in_viewer_a_real_comment_and_not_ones_own(
     assert (await report(author, stream, comment.id))["code"] == "FORBIDDEN"
     assert (await report(author, stream, 424242))["code"] == "NOT_FOUND"
     assert not await Report.objects.aexists()
+
+
+async def test_reports_are_rate_limited_per_user(clients, alice, bob, stream):
+    comments = [await sync_to_async(add_comment)(stream, alice, f"c{n}") for n in range(11)]
+    viewer = await clients(bob)
+    await viewer.join(stream)
+
+    answers = [await report(viewer, stream, comment.id) for comment in comments]
+
+    assert [a["status"] for a in answers] == ["accepted"] * 10 + ["rate_limited"]
+    assert answers[-1]["code"] == "RATE_LIMITED" and answers[-1]["retryAfter"] > 0
+    assert await Report.objects.acount() == 10
