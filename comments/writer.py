@@ -9,6 +9,7 @@ are checked inside the same transaction, so they can never be stale.
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,8 +31,10 @@ from livecomments.errors import (
     StreamNotFound,
     Unavailable,
 )
+from moderation import term_hits
 from moderation.holding import HoldRules, hold_reason
-from moderation.selectors import bans_in_force, blocked_terms_pattern, moderator_ids, restriction_in
+from moderation.selectors import bans_in_force, blocked_terms, moderator_ids, restriction_in
+from moderation.terms import REJECT
 from streams.chat_modes import chat_mode_refusal
 from streams.models import Stream
 
@@ -106,7 +109,7 @@ def store_posts(posts: list[Post]) -> list[Outcome]:
             if any(s.min_account_age_minutes for s in streams.values())
             else {}
         )
-        blocked = blocked_terms_pattern()
+        blocked = blocked_terms()
         parent_ids = {p.parent_id for p in posts if p.parent_id is not None}
         parent_streams = (
             dict(Comment.objects.filter(id__in=parent_ids).values_list("id", "stream_id"))
@@ -116,6 +119,10 @@ def store_posts(posts: list[Post]) -> list[Outcome]:
 
         outcomes: list[Outcome | None] = [None] * len(posts)
         rows: dict[int, Comment] = {}
+        # Which blocked term acted on which post, for the rule hit counters.
+        held_by_term: dict[int, int] = {}
+        held_counts: Counter[int] = Counter()
+        refused_by_term: Counter[int] = Counter()
         for index, post in enumerate(posts):
             stream = streams.get(post.stream_id)
             # The host and moderators: highlighted, and never limited by chat modes.
@@ -132,15 +139,21 @@ def store_posts(posts: list[Post]) -> list[Outcome]:
                 refusal := chat_mode_refusal(stream, joined.get(post.author_id, now), now)
             ):
                 outcomes[index] = Restricted(refusal)
-            elif blocked is not None and blocked.search(post.content):
+            elif (term := blocked.find(post.content)) and term.action == REJECT:
+                # Everyone, the host and moderators too: a refused word is refused.
                 outcomes[index] = ContentViolation("The comment contains a blocked term.")
+                refused_by_term[term.id] += 1
             elif post.parent_id is not None and parent_streams.get(post.parent_id) != stream.id:
                 outcomes[index] = InvalidMessage("parentId is not a comment of this stream.")
             else:
                 held = None
                 if not staff:
                     first_here = (post.author_id, post.stream_id) not in commented
-                    held = hold_reason(rules[stream.id], post.content, first_here=first_here)
+                    held = hold_reason(
+                        rules[stream.id], post.content, first_here=first_here, term=term
+                    )
+                    if term is not None and held is not None:
+                        held_by_term[index] = term.id
                 rows[index] = Comment(
                     id=ids.next_id(),
                     stream_id=post.stream_id,
@@ -178,6 +191,10 @@ def store_posts(posts: list[Post]) -> list[Outcome]:
                 comment = _render(row, post) if owner == row.id else None
                 held = reason if review == Comment.Review.HELD else None
                 outcomes[index] = Stored(owner, comment, held)
+                # A retried key stored nothing new, so it counts nothing new.
+                if comment is not None and index in held_by_term:
+                    held_counts[held_by_term[index]] += 1
+        term_hits.count(held_counts, refused_by_term, now)
     return outcomes  # type: ignore[return-value]
 
 

@@ -4,6 +4,8 @@ from django.db.models.functions import Lower
 
 from comments.protocol import REPORT_REASONS
 
+from . import terms
+
 
 class Ban(models.Model):
     """A user barred from one stream, or site-wide when stream is null; expiring, a timeout."""
@@ -38,7 +40,25 @@ class Ban(models.Model):
 
 
 class BlockedTerm(models.Model):
+    """A word moderators keep out of comments: refused, or held for review (moderation.terms)."""
+
+    class Action(models.TextChoices):
+        REJECT = terms.REJECT, "Reject (CONTENT_VIOLATION)"
+        HOLD = terms.HOLD, "Hold for review"
+
+    class Match(models.TextChoices):
+        WORD = terms.WORD, "Whole word"
+        FORMS = terms.FORMS, "Word forms and look-alikes"
+
     term = models.CharField(max_length=100)
+    action = models.CharField(max_length=6, choices=Action.choices, default=Action.REJECT)
+    match = models.CharField(
+        max_length=5,
+        choices=Match.choices,
+        default=Match.WORD,
+        help_text="Whole word: the word as typed, any case or accents. Word forms: also its "
+        "plurals and forms (spoilers, spoiled), look-alikes (sp0il3r) and stretches (spoooiler).",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -50,6 +70,31 @@ class BlockedTerm(models.Model):
 
     def __str__(self) -> str:
         return self.term
+
+
+class BlockedTermHits(models.Model):
+    """How many comments a blocked term held or refused in one five-minute bucket.
+
+    The writer adds to these in its own transaction, one statement a flush, only for the
+    terms that acted; the admin sums them for the last hour and for all time.
+    """
+
+    # No database constraint: a term unblocked while a flush counts it must not fail the
+    # flush (PostgreSQL checks foreign keys at commit). Unblocking deletes its rows.
+    term = models.ForeignKey(
+        BlockedTerm, on_delete=models.CASCADE, related_name="hits", db_constraint=False
+    )
+    bucket = models.DateTimeField(help_text="Start of the five minutes counted.")
+    held = models.PositiveIntegerField(default=0)
+    refused = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["term", "bucket"], name="blocked_term_hits_bucket")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.term_id} at {self.bucket:%H:%M}: {self.held} held, {self.refused} refused"
 
 
 class ModerationAction(models.Model):
@@ -75,6 +120,7 @@ class ModerationAction(models.Model):
         SHIELD_OFF = "shield_off"
         BLOCK_TERM = "block_term"
         UNBLOCK_TERM = "unblock_term"
+        CHANGE_TERM = "change_term"
 
     class Source(models.TextChoices):
         ADMIN = "admin"

@@ -1,17 +1,19 @@
 """Reads that enforce moderation: bans, blocked terms and who moderates."""
 
 import math
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.utils import timezone
 
-from .models import Ban, BlockedTerm
+from comments.models import Comment
+
+from . import terms
+from .models import Ban, BlockedTerm, BlockedTermHits
+from .terms import Term, TermMatcher
 
 MODERATORS_GROUP = "Moderators"
 
@@ -82,15 +84,43 @@ def is_moderator(user) -> bool:
     )
 
 
-@lru_cache(maxsize=8)
-def _pattern(terms: tuple[str, ...]) -> re.Pattern[str] | None:
-    if not terms:
-        return None
-    alternatives = "|".join(re.escape(term) for term in sorted(terms, key=len, reverse=True))
-    # Whole words only, so that a blocked "ass" does not refuse "class".
-    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+def blocked_terms() -> TermMatcher:
+    """The matcher of the terms blocked now (compiled once per set of terms)."""
+    rows = BlockedTerm.objects.order_by("id").values_list("id", "term", "action", "match")
+    return terms.matcher(tuple(Term(*row) for row in rows))
 
 
-def blocked_terms_pattern() -> re.Pattern[str] | None:
-    terms = tuple(sorted(t.lower() for t in BlockedTerm.objects.values_list("term", flat=True)))
-    return _pattern(terms)
+@dataclass(frozen=True)
+class TermHits:
+    held: int = 0
+    refused: int = 0
+
+
+def term_hits(term_ids: Iterable[int], since: datetime | None = None) -> dict[int, TermHits]:
+    """Comments each term held and refused (since a time, or ever), by term id; one query."""
+    rows = BlockedTermHits.objects.filter(term_id__in=list(term_ids))
+    if since is not None:
+        rows = rows.filter(bucket__gte=since)
+    sums = rows.values("term_id").annotate(held=Sum("held"), refused=Sum("refused"))
+    return {row["term_id"]: TermHits(row["held"], row["refused"]) for row in sums}
+
+
+DRY_RUN_COMMENTS = 1000
+
+
+@dataclass(frozen=True)
+class DryRun:
+    matched: int
+    of: int
+    examples: list[str]
+
+
+def dry_run(term: Term, stream_id: int | None = None) -> DryRun:
+    """How many of the last 1,000 comments (on a stream, or anywhere) the term would match."""
+    comments = Comment.objects.order_by("-id")
+    if stream_id is not None:
+        comments = comments.filter(stream_id=stream_id)
+    texts = list(comments.values_list("content", flat=True)[:DRY_RUN_COMMENTS])
+    one = terms.matcher((term,))
+    matched = [text for text in texts if one.find(text) is not None]
+    return DryRun(len(matched), len(texts), matched[:3])

@@ -377,8 +377,19 @@ def unban_user(user, *, stream=None, actor=None, source, reason: str = "") -> in
 # --- blocked terms -----------------------------------------------------------------------
 
 
-def block_term(term: str, *, actor=None, source, reason: str = "") -> BlockedTerm:
-    """Refuse new comments containing `term` as a whole word (any case)."""
+def block_term(
+    term: str,
+    *,
+    action: str = BlockedTerm.Action.REJECT,
+    match: str = BlockedTerm.Match.WORD,
+    actor=None,
+    source,
+    reason: str = "",
+) -> BlockedTerm:
+    """Refuse (or hold) new comments containing `term`, as moderation.terms matches it.
+
+    A term already blocked (in any case) is returned as it is: use change_term to change it.
+    """
     term = term.strip()
     if not term:
         raise ValueError("a blocked term cannot be empty")
@@ -387,9 +398,53 @@ def block_term(term: str, *, actor=None, source, reason: str = "") -> BlockedTer
         if found is not None:
             return found
         blocked = BlockedTerm.objects.create(
-            term=term, created_by=actor if actor is not None and actor.is_authenticated else None
+            term=term,
+            action=action,
+            match=match,
+            created_by=actor if actor is not None and actor.is_authenticated else None,
         )
-        audit.record(Kind.BLOCK_TERM, source, actor=actor, reason=reason, term=term)
+        audit.record(
+            Kind.BLOCK_TERM,
+            source,
+            actor=actor,
+            reason=reason,
+            term=term,
+            action=action,
+            match=match,
+        )
+    return blocked
+
+
+def change_term(
+    term_id: int,
+    *,
+    action: str | None = None,
+    match: str | None = None,
+    actor=None,
+    source,
+    reason: str = "",
+) -> BlockedTerm:
+    """Change what a blocked term does or how it matches; the log keeps what it was."""
+    with transaction.atomic():
+        blocked = BlockedTerm.objects.select_for_update().get(id=term_id)
+        before = {"action": blocked.action, "match": blocked.match}
+        after = {
+            "action": action if action is not None else blocked.action,
+            "match": match if match is not None else blocked.match,
+        }
+        if after == before:
+            return blocked
+        blocked.action, blocked.match = after["action"], after["match"]
+        blocked.save(update_fields=["action", "match"])
+        audit.record(
+            Kind.CHANGE_TERM,
+            source,
+            actor=actor,
+            reason=reason,
+            term=blocked.term,
+            before=before,
+            after=after,
+        )
     return blocked
 
 
