@@ -4,18 +4,19 @@ and a viewer's `report`.
 
 Every action is authorised here, on the server, whatever the socket's join said; each is
 answered once per idempotency key (a retry after a lost ack gets the same answer and
-changes nothing again), remembered in the cache the settings pick: Redis, or memory.
+changes nothing again), remembered by comments.state.answer_once.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.utils import timezone
 
+from comments import state
 from comments.models import Comment
 from livecomments.errors import Forbidden, InvalidMessage, NotFound, RateLimited
 from streams import services as stream_services
@@ -27,10 +28,8 @@ from .models import ModerationAction
 from .selectors import moderates_stream
 
 SOURCE = ModerationAction.Source.SOCKET
-ANSWER_KEPT_SECONDS = 24 * 3600
 REPORTS_PER_WINDOW = 10
 REPORT_WINDOW_SECONDS = 60
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -57,7 +56,7 @@ def moderate(actor, request: ModerationRequest) -> int | None:
             raise Forbidden("Only moderators and the stream's host moderate it.")
         return ACTIONS[request.action](actor, stream, request)
 
-    return answer_once("moderate", actor.id, request.idempotency_key, act)
+    return state.answer_once("moderate", actor.id, request.idempotency_key, act)
 
 
 def report(reporter, stream_id: int, comment_id: int, reason: str, idempotency_key: str) -> None:
@@ -67,7 +66,7 @@ def report(reporter, stream_id: int, comment_id: int, reason: str, idempotency_k
         _count_report(reporter.id)
         services.report_comment(comment_id, reporter=reporter, stream_id=stream_id, reason=reason)
 
-    answer_once("report", reporter.id, idempotency_key, act)
+    state.answer_once("report", reporter.id, idempotency_key, act)
 
 
 def _count_report(user_id: int) -> None:
@@ -77,17 +76,6 @@ def _count_report(user_id: int) -> None:
     cache.add(key, 0, REPORT_WINDOW_SECONDS)  # the window starts at the first report
     if cache.incr(key) > REPORTS_PER_WINDOW:
         raise RateLimited(REPORT_WINDOW_SECONDS, "You are reporting too fast.")
-
-
-def answer_once(kind: str, user_id: int, key: str, act: Callable[[], T]) -> T:
-    """Run `act` once per user and key: a retry after a lost ack gets the first answer."""
-    memo = f"{kind}:{user_id}:{key}"
-    answered = cache.get(memo)
-    if answered is not None:
-        return answered["result"]
-    result = act()
-    cache.set(memo, {"result": result}, ANSWER_KEPT_SECONDS)
-    return result
 
 
 def _on_comment(service: Callable[..., Comment]) -> Callable[..., int]:

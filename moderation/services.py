@@ -7,12 +7,10 @@ invalidation of the recent-comments cache so that the next backfill is current. 
 what is already done (pinning a pinned comment) changes nothing and logs nothing.
 """
 
-import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
-from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.db import transaction
 from django.db.models.functions import Lower
@@ -34,8 +32,6 @@ from livecomments.events import (
 from . import audit
 from .models import Ban, BlockedTerm, ModerationAction, Report
 from .reports import open_report
-
-logger = logging.getLogger(__name__)
 
 Kind = ModerationAction.Kind
 
@@ -93,7 +89,7 @@ def _set_flag(comment_id, field, value, kind, actor, source, reason) -> Comment:
         group = stream_group(comment.stream_id)
         if field == "is_hidden":
             ids = [comment.id]
-            _invalidate_on_commit(
+            state.invalidate_recent_on_commit(
                 comment.stream_id, hidden_ids=ids if value else (), shown_ids=() if value else ids
             )
             if value:
@@ -102,7 +98,7 @@ def _set_flag(comment_id, field, value, kind, actor, source, reason) -> Comment:
                 # Viewers who still show it update it; everyone else gets it on the next join.
                 publish_on_commit(group, _updated_frame(comment))
         else:
-            _invalidate_on_commit(comment.stream_id)
+            state.invalidate_recent_on_commit(comment.stream_id)
             if not comment.is_hidden:
                 publish_on_commit(group, _updated_frame(comment))
     return comment
@@ -142,7 +138,7 @@ def _review(comment_id, decision, kind, actor, source, reason) -> Comment:
         )
         stream_id = comment.stream_id
         if decision == Comment.Review.APPROVED:
-            _invalidate_on_commit(stream_id, shown_ids=[comment.id])
+            state.invalidate_recent_on_commit(stream_id, shown_ids=[comment.id])
             # Outside any gateway's numbering: a live batch of its own, which every gateway
             # writes to every socket of the stream as is.
             publish_on_commit(
@@ -206,7 +202,7 @@ def _hold_reported(comment: Comment) -> None:
     comment.held_reason = "reported"
     comment.save(update_fields=["is_hidden", "review", "held_reason"])
     group = stream_group(comment.stream_id)
-    _invalidate_on_commit(comment.stream_id, hidden_ids=[comment.id])
+    state.invalidate_recent_on_commit(comment.stream_id, hidden_ids=[comment.id])
     publish_on_commit(group, _removed_frame(comment.stream_id, [comment.id]))
     held = {**render_comment(comment), "heldReason": comment.held_reason}
     publish_on_commit(
@@ -251,35 +247,6 @@ def _removed_frame(stream_id: int, comment_ids: Sequence[int]):
     return stream_frame(
         "comments_removed",
         {"streamId": str(stream_id), "commentIds": [str(i) for i in comment_ids]},
-    )
-
-
-def _invalidate_on_commit(
-    stream_id: int, hidden_ids: Sequence[int] = (), shown_ids: Sequence[int] = ()
-) -> None:
-    """Drop the stream's recent-comments cache once committed, before the frames go out.
-
-    A cache of one process's own (the embedded default) is dropped by the serving
-    process when the message reaches it: this may be a command in another process.
-    """
-
-    def invalidate() -> None:
-        try:
-            async_to_sync(state.recent_comments().invalidate)(
-                stream_id, hidden_ids=list(hidden_ids), shown_ids=list(shown_ids)
-            )
-        except Exception:
-            # The cache expires by itself; the viewers must still be told.
-            logger.exception("invalidating recent comments of stream %s failed", stream_id)
-
-    transaction.on_commit(invalidate)
-    publish_on_commit(
-        stream_group(stream_id),
-        {
-            "type": "stream.recent_invalidated",
-            "hiddenIds": list(hidden_ids),
-            "shownIds": list(shown_ids),
-        },
     )
 
 
@@ -328,7 +295,7 @@ def ban_user(
         )
         publish_on_commit(user_group(user.id), _restriction_changed(stream_id))
         for removed_stream_id, ids in removed.items():
-            _invalidate_on_commit(removed_stream_id, hidden_ids=ids)
+            state.invalidate_recent_on_commit(removed_stream_id, hidden_ids=ids)
             publish_on_commit(
                 stream_group(removed_stream_id), _removed_frame(removed_stream_id, ids)
             )
