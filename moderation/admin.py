@@ -1,13 +1,15 @@
 """Bans, blocked terms and the read-only moderation log in the moderation console.
 
-Adding or lifting a ban, and adding or removing a blocked term, go through
+Adding or lifting a ban, and adding, changing or removing a blocked term, go through
 moderation.services, so they are logged and take effect on every gateway at once.
 """
 
 from datetime import timedelta
+from urllib.parse import urlencode
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
+from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -15,10 +17,11 @@ from django.utils.text import Truncator
 
 from comments.models import Comment
 
-from . import services
+from . import selectors, services
 from .console import SOURCE, CappedCountPaginator, may_moderate
 from .forms import BanForm, BlockedTermForm
 from .models import Ban, BlockedTerm, ModerationAction
+from .terms import Term
 
 LOG_TEXT_CHARS = 80
 
@@ -144,17 +147,58 @@ class BanAdmin(admin.ModelAdmin):
             services.unban_user(ban.user, stream=ban.stream, actor=request.user, source=SOURCE)
 
 
+class BlockedTermChangeList(ChangeList):
+    """Adds each term's hit counters to the list's page: two queries for the page."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        terms = list(self.result_list)
+        ids = [term.id for term in terms]
+        last_hour = selectors.term_hits(ids, since=timezone.now() - timedelta(hours=1))
+        ever = selectors.term_hits(ids)
+        for term in terms:
+            term.hits_last_hour = last_hour.get(term.id, selectors.TermHits())
+            term.hits_ever = ever.get(term.id, selectors.TermHits())
+
+
 @admin.register(BlockedTerm)
 class BlockedTermAdmin(admin.ModelAdmin):
-    list_display = ["term", "created_by", "created_at"]
+    list_display = [
+        "term",
+        "action",
+        "match",
+        "last_hour",
+        "all_time",
+        "created_by",
+        "created_at",
+    ]
+    list_filter = ["action", "match"]
     list_select_related = ["created_by"]
     search_fields = ["term"]
     form = BlockedTermForm
-    fields = ["term"]
+    change_form_template = "admin/moderation/blockedterm/change_form.html"
+
+    def get_changelist(self, request, **kwargs):
+        return BlockedTermChangeList
+
+    def get_fields(self, request, obj=None):
+        # A term is renamed by unblocking it and blocking the new one; what it does and
+        # how it matches change in place (and in the log).
+        return ["term", "action", "match"] if obj else ["term", "action", "match", "check_stream"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["term"] if obj else []
+
+    @admin.display(description="last hour")
+    def last_hour(self, term):
+        return _hits(getattr(term, "hits_last_hour", None))
+
+    @admin.display(description="all time")
+    def all_time(self, term):
+        return _hits(getattr(term, "hits_ever", None))
 
     def has_change_permission(self, request, obj=None):
-        # Terms are added and removed, not edited.
-        return False if obj is not None else may_moderate(request, "moderation.change_blockedterm")
+        return may_moderate(request, "moderation.change_blockedterm")
 
     def has_add_permission(self, request):
         return may_moderate(request, "moderation.add_blockedterm")
@@ -162,8 +206,55 @@ class BlockedTermAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return may_moderate(request, "moderation.delete_blockedterm")
 
+    def add_view(self, request, form_url="", extra_context=None):
+        if request.method == "POST" and "_check" in request.POST:
+            return self._check(request)
+        return super().add_view(request, form_url, extra_context)
+
+    def _check(self, request):
+        """Say what the typed term would have matched, and show the form again, unsaved."""
+        form = self.get_form(request)(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            where = data["check_stream"]
+            found = selectors.dry_run(
+                Term(0, data["term"], data["action"], data["match"]),
+                stream_id=where.id if where else None,
+            )
+            examples = format_html_join(
+                ", ", "“{}”", ((Truncator(text).chars(60),) for text in found.examples)
+            )
+            self.message_user(
+                request,
+                format_html(
+                    "“{}” ({}) would have matched {} of the last {} comments {}{}{}",
+                    data["term"],
+                    f"{data['action']}, {data['match']}",
+                    found.matched,
+                    f"{found.of:,}",
+                    f"on “{where.title}”" if where else "on the site",
+                    ": " if found.examples else ".",
+                    examples,
+                ),
+                messages.INFO,
+            )
+        else:
+            for errors in form.errors.values():
+                for error in errors:
+                    self.message_user(request, error, messages.ERROR)
+        # The add page takes its initial values from the query string.
+        typed = {k: request.POST.get(k, "") for k in ("term", "action", "match", "check_stream")}
+        return HttpResponseRedirect(f"{request.path}?{urlencode(typed)}")
+
     def save_model(self, request, obj, form, change):
-        term = services.block_term(obj.term, actor=request.user, source=SOURCE)
+        if change:
+            services.change_term(
+                obj.pk, action=obj.action, match=obj.match, actor=request.user, source=SOURCE
+            )
+            return
+        term = services.block_term(
+            obj.term, action=obj.action, match=obj.match, actor=request.user, source=SOURCE
+        )
         obj.pk = term.pk
 
     def delete_model(self, request, obj):
@@ -172,6 +263,11 @@ class BlockedTermAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for term in queryset:
             services.unblock_term(term.term, actor=request.user, source=SOURCE)
+
+
+def _hits(hits):
+    counts = [(hits.held, "held"), (hits.refused, "refused")] if hits else []
+    return " · ".join(f"{n} {what}" for n, what in counts if n) or "—"
 
 
 class ModerationLogChangeList(ChangeList):
@@ -226,6 +322,8 @@ class ModerationActionAdmin(admin.ModelAdmin):
             parts.append(self._comment(action))
         if action.details.get("term"):
             parts.append(format_html("term “{}”", action.details["term"]))
+        if changed := action.details.get("after"):
+            parts.append(format_html("now {}, {}", changed["action"], changed["match"]))
         if action.details.get("seconds") is not None:
             parts.append(format_html("{} s", action.details["seconds"]))
         return format_html_join(" · ", "{}", ((part,) for part in parts)) if parts else "—"

@@ -81,9 +81,34 @@ class BanForm(forms.ModelForm):
 
 
 class BlockedTermForm(forms.ModelForm):
+    # Not stored: where "check" looks for what the term would have matched.
+    check_stream = forms.ModelChoiceField(
+        queryset=Stream.objects.order_by("-created_at"),
+        required=False,
+        empty_label="— the whole site —",
+        label="Check on",
+        help_text="“Check” counts what the term would have matched in the last 1,000 "
+        "comments here; saving ignores it.",
+    )
+
     class Meta:
         model = BlockedTerm
-        fields = ["term"]
+        fields = ["term", "action", "match"]
+        widgets = {"action": forms.RadioSelect, "match": forms.RadioSelect}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A post without them (a script, an older page) blocks the term as before this
+        # choice existed: refused, as a whole word.
+        for name in ("action", "match"):
+            if name in self.fields:
+                self.fields[name].required = False
+
+    def clean_action(self):
+        return self.cleaned_data["action"] or BlockedTerm.Action.REJECT
+
+    def clean_match(self):
+        return self.cleaned_data["match"] or BlockedTerm.Match.WORD
 
     def clean_term(self):
         # Checked here so that a duplicate reads as a sentence, not as the name of the

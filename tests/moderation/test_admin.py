@@ -29,6 +29,11 @@ def run_action(client, url, action, objects, reason=""):
     )
 
 
+def new_term(term, action="reject", match="word"):
+    """The blocked-term form as the browser sends it: its radio buttons have a default."""
+    return {"term": term, "action": action, "match": match}
+
+
 def messages_of(response):
     return [str(m) for m in response.context["messages"]]
 
@@ -288,7 +293,7 @@ def test_the_ban_list_filters_bans_in_force(moderator_client, alice, bob, stream
 
 
 def test_blocked_terms_are_added_and_removed_through_the_log(moderator_client, moderator):
-    moderator_client.post(reverse("admin:moderation_blockedterm_add"), {"term": "spoiler"})
+    moderator_client.post(reverse("admin:moderation_blockedterm_add"), new_term("spoiler"))
     term = BlockedTerm.objects.get()
     moderator_client.post(
         reverse("admin:moderation_blockedterm_delete", args=[term.pk]), {"post": "yes"}
@@ -303,9 +308,9 @@ def test_blocked_terms_are_added_and_removed_through_the_log(moderator_client, m
 
 def test_blocking_a_term_twice_says_it_is_already_blocked(moderator_client):
     add = reverse("admin:moderation_blockedterm_add")
-    moderator_client.post(add, {"term": "spoiler"})
+    moderator_client.post(add, new_term("spoiler"))
 
-    response = moderator_client.post(add, {"term": " SPOILER "})
+    response = moderator_client.post(add, new_term(" SPOILER "))
 
     assert response.status_code == 200
     assert response.context["adminform"].form.errors == {"term": ["“spoiler” is already blocked."]}
