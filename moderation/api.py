@@ -17,7 +17,7 @@ from livecomments.api import ErrorSerializer, ModeratorView
 from streams.api import ReasonSerializer
 from streams.models import Stream
 
-from . import services
+from . import selectors, services
 from .models import Ban, BlockedTerm, ModerationAction
 
 SOURCE = ModerationAction.Source.API
@@ -152,13 +152,31 @@ class BanDetailView(ModeratorView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class TermHitsSerializer(serializers.Serializer):
+    held = serializers.IntegerField()
+    refused = serializers.IntegerField()
+
+
 class BlockedTermSerializer(serializers.Serializer):
     id = serializers.CharField(read_only=True)
-    term = serializers.CharField(max_length=100, help_text="Matched as a whole word, any case.")
+    term = serializers.CharField(max_length=100, help_text="Any case, any accents.")
+    action = serializers.ChoiceField(
+        choices=BlockedTerm.Action.choices,
+        default=BlockedTerm.Action.REJECT,
+        help_text="reject: refused CONTENT_VIOLATION; hold: held for review, naming the term.",
+    )
+    match = serializers.ChoiceField(
+        choices=BlockedTerm.Match.choices,
+        default=BlockedTerm.Match.WORD,
+        help_text="word: the whole word; forms: also plurals and forms, look-alikes "
+        "(sp0il3r) and stretched letters (spoooiler).",
+    )
     reason = serializers.CharField(
         required=False, allow_blank=True, max_length=500, default="", write_only=True
     )
     createdAt = serializers.DateTimeField(read_only=True)
+    hitsLastHour = TermHitsSerializer(read_only=True, help_text="Comments held and refused.")
+    hitsAllTime = TermHitsSerializer(read_only=True)
 
     def validate_term(self, value):
         if not value.strip():
@@ -166,36 +184,79 @@ class BlockedTermSerializer(serializers.Serializer):
         return value
 
 
-def blocked_term_body(blocked: BlockedTerm) -> dict:
-    return {"id": str(blocked.id), "term": blocked.term, "createdAt": blocked.created_at}
+class TermChangeSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=BlockedTerm.Action.choices, required=False)
+    match = serializers.ChoiceField(choices=BlockedTerm.Match.choices, required=False)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+
+
+def blocked_term_bodies(terms: list[BlockedTerm]) -> list[dict]:
+    """The terms as the API shows them, with their hit counters: two queries for the list."""
+    ids = [t.id for t in terms]
+    last_hour = selectors.term_hits(ids, since=timezone.now() - timedelta(hours=1))
+    ever = selectors.term_hits(ids)
+    none = selectors.TermHits()
+    return [
+        BlockedTermSerializer(
+            {
+                "id": str(t.id),
+                "term": t.term,
+                "action": t.action,
+                "match": t.match,
+                "createdAt": t.created_at,
+                "hitsLastHour": vars(last_hour.get(t.id, none)),
+                "hitsAllTime": vars(ever.get(t.id, none)),
+            }
+        ).data
+        for t in terms
+    ]
 
 
 class BlockedTermListView(ModeratorView):
     @extend_schema(responses=BlockedTermSerializer(many=True), summary="Blocked terms, A to Z")
     def get(self, request):
-        terms = BlockedTerm.objects.order_by("term")
-        return Response([BlockedTermSerializer(blocked_term_body(t)).data for t in terms])
+        return Response(blocked_term_bodies(list(BlockedTerm.objects.order_by("term"))))
 
     @extend_schema(
         request=BlockedTermSerializer,
         responses={201: BlockedTermSerializer, 400: ErrorSerializer},
-        summary="Block a term: new comments containing it are refused CONTENT_VIOLATION",
+        summary="Block a term: new comments with it are refused, or held for review",
     )
     def post(self, request):
         body = BlockedTermSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         blocked = services.block_term(
             body.validated_data["term"],
+            action=body.validated_data["action"],
+            match=body.validated_data["match"],
             actor=request.user,
             source=SOURCE,
             reason=body.validated_data["reason"],
         )
-        return Response(
-            BlockedTermSerializer(blocked_term_body(blocked)).data, status=status.HTTP_201_CREATED
-        )
+        return Response(blocked_term_bodies([blocked])[0], status=status.HTTP_201_CREATED)
 
 
 class BlockedTermDetailView(ModeratorView):
+    @extend_schema(
+        request=TermChangeSerializer,
+        responses={200: BlockedTermSerializer, 400: ErrorSerializer, 404: ErrorSerializer},
+        summary="Change what a blocked term does (action) or how it matches (match)",
+    )
+    def patch(self, request, term_id: int):
+        if not BlockedTerm.objects.filter(id=term_id).exists():
+            raise exceptions.NotFound(f"There is no blocked term {term_id}.")
+        body = TermChangeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        changed = services.change_term(
+            term_id,
+            action=body.validated_data.get("action"),
+            match=body.validated_data.get("match"),
+            actor=request.user,
+            source=SOURCE,
+            reason=body.validated_data["reason"],
+        )
+        return Response(blocked_term_bodies([changed])[0])
+
     @extend_schema(
         request=ReasonSerializer,
         responses={204: None, 404: ErrorSerializer},
