@@ -32,6 +32,7 @@ from . import services
 from .delivery import StreamRoom
 from .gateway import gateway
 from .protocol import (
+    DeleteComment,
     JoinStream,
     LeaveStream,
     Moderate,
@@ -227,6 +228,21 @@ class LiveConsumer(AsyncWebsocketConsumer):
             ack = ack_payload(key, error=Unavailable())
         await self.send(text_data=frame("ack", ack))
 
+    async def delete_comment(self, payload: DeleteComment, received_at: datetime) -> None:
+        key = payload.idempotencyKey
+        try:
+            self._joined(payload.streamId)
+            await services.delete_comment(
+                self.user, int(payload.streamId), int(payload.commentId), key.lower()
+            )
+            ack = ack_payload(key, int(payload.commentId))
+        except LiveCommentsError as error:
+            ack = ack_payload(key, error=error)
+        except Exception:
+            logger.exception("delete_comment failed")
+            ack = ack_payload(key, error=Unavailable())
+        await self.send(text_data=frame("ack", ack))
+
     async def report(self, payload: ReportComment, received_at: datetime) -> None:
         key = payload.idempotencyKey
         try:
@@ -330,4 +346,5 @@ class LiveConsumer(AsyncWebsocketConsumer):
         "report_latency": report_latency,
         "moderate": moderate,
         "report": report,
+        "delete_comment": delete_comment,
     }

@@ -42,6 +42,8 @@ class Comment(models.Model):
     held_reason = models.CharField(
         max_length=200, blank=True, help_text="The rule that held it, as moderators see it."
     )
+    # Deleted by its author: hidden for good, and no moderator can show it again.
+    deleted_at = models.DateTimeField(null=True, blank=True)
     idempotency_key = models.UUIDField()
     created_at = models.DateTimeField()
     received_at = models.DateTimeField(help_text="When a gateway received the post.")

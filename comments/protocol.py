@@ -107,6 +107,14 @@ class Moderate(_Payload):
     settings: SettingsChange | None = None
 
 
+class DeleteComment(_Payload):
+    """The author deletes their comment, any time; everyone gets comments_removed."""
+
+    streamId: IdString
+    commentId: IdString
+    idempotencyKey: UuidString
+
+
 class ReportComment(_Payload):
     """A signed-in viewer reports a comment; a repeat is acked and not counted."""
 
@@ -130,6 +138,7 @@ CLIENT_MESSAGES: dict[str, type[_Payload]] = {
     "report_latency": ReportLatency,
     "moderate": Moderate,
     "report": ReportComment,
+    "delete_comment": DeleteComment,
 }
 
 

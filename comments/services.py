@@ -8,16 +8,19 @@ from datetime import datetime
 from typing import Any
 
 from channels.db import database_sync_to_async
+from django.db import transaction
 from django.utils import timezone
 
 from livecomments.errors import (
     ContentViolation,
     Forbidden,
+    NotFound,
     RateLimited,
     StreamEnded,
     StreamNotFound,
     Unauthorized,
 )
+from livecomments.events import publish_on_commit, stream_frame, stream_group
 from moderation.reports import open_reports
 from moderation.selectors import Restriction, moderates_stream, restriction_of
 from streams.chat_modes import wire_settings
@@ -26,6 +29,7 @@ from streams.models import Stream
 from . import state
 from .delivery import Socket, StreamInfo, StreamRoom
 from .gateway import gateway
+from .models import Comment
 from .protocol import MAX_CONTENT_CHARS
 from .rendering import WireComment
 from .selectors import backfill, held_comments, is_held, pinned_comments
@@ -212,3 +216,39 @@ async def react(
     if restriction is not None and restriction.in_force(timezone.now()):
         return
     room.reactions.add(room.stream_id, author.id, reaction_type, comment_id)
+
+
+def _delete_comment(user_id: int, stream_id: int, comment_id: int) -> None:
+    with transaction.atomic():
+        comment = (
+            Comment.objects.select_for_update()
+            .filter(id=comment_id, stream_id=stream_id, deleted_at=None)
+            .first()
+        )
+        if comment is None:
+            raise NotFound("There is no such comment on this stream.")
+        if comment.author_id != user_id:
+            raise Forbidden("Only its author may delete a comment.")
+        comment.deleted_at = timezone.now()
+        comment.is_hidden = True
+        # Out of the held queue too: there is nothing left to decide.
+        comment.review = Comment.Review.NONE
+        comment.save(update_fields=["deleted_at", "is_hidden", "review"])
+        state.invalidate_recent_on_commit(stream_id, hidden_ids=[comment_id])
+        # Viewers drop it; consoles drop it from the feed and the held queue.
+        publish_on_commit(
+            stream_group(stream_id),
+            stream_frame(
+                "comments_removed", {"streamId": str(stream_id), "commentIds": [str(comment_id)]}
+            ),
+        )
+
+
+async def delete_comment(user, stream_id: int, comment_id: int, idempotency_key: str) -> None:
+    """Delete the user's own comment (SPEC §3), once per key."""
+    author = Author.of(user)
+
+    def delete() -> None:
+        _delete_comment(author.id, stream_id, comment_id)
+
+    await database_sync_to_async(state.answer_once)("delete", author.id, idempotency_key, delete)

@@ -73,8 +73,11 @@ def _set_flag(comment_id, field, value, kind, actor, source, reason) -> Comment:
         )
         if getattr(comment, field) == value:
             return comment
-        if field == "is_hidden" and comment.review in (Comment.Review.HELD, Comment.Review.DENIED):
-            return comment  # held and denied comments come out only by approval
+        if field == "is_hidden" and (
+            comment.review in (Comment.Review.HELD, Comment.Review.DENIED)
+            or comment.deleted_at is not None
+        ):
+            return comment  # held and denied come out only by approval; deleted, never
         setattr(comment, field, value)
         comment.save(update_fields=[field])
         audit.record(

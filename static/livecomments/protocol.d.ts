@@ -123,6 +123,13 @@ export interface ReportPayload {
   idempotencyKey: string;
 }
 
+/** The author deletes their comment, any time; everyone gets comments_removed. */
+export interface DeleteCommentPayload {
+  streamId: string;
+  commentId: string;
+  idempotencyKey: string;
+}
+
 // Server -> client payloads
 
 export interface StreamStatePayload {
@@ -226,6 +233,7 @@ export interface ClientMessages {
   report_latency: ReportLatencyPayload;
   moderate: ModeratePayload;
   report: ReportPayload;
+  delete_comment: DeleteCommentPayload;
 }
 
 export interface ServerMessages {

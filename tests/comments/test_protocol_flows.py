@@ -1,8 +1,12 @@
 """The seed's Step 9 flows over real WebSocket connections."""
 
+import uuid
+
 import pytest
+from asgiref.sync import sync_to_async
 
 from comments.models import Comment
+from moderation.services import unhide_comment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -98,3 +102,55 @@ async def test_a_socket_failing_mid_fan_out_costs_the_others_nothing(clients, al
 
     [comment] = await viewer.live_comments(1)
     assert comment["id"] == ack["commentId"]
+
+
+async def delete(client, stream, comment_id, key=None):
+    await client.send(
+        "delete_comment",
+        streamId=str(stream.id),
+        commentId=str(comment_id),
+        idempotencyKey=key or str(uuid.uuid4()),
+    )
+    return await client.receive_type("ack")
+
+
+async def test_an_author_deletes_their_comment_for_everyone_once_by_key(
+    clients, alice, bob, stream
+):
+    author = await clients(alice)
+    await author.join(stream)
+    viewer = await clients(bob)
+    await viewer.join(stream)
+    posted = await author.post(stream, "oops, wrong chat")
+    await viewer.live_comments(1)
+    key = str(uuid.uuid4())
+
+    first = await delete(author, stream, posted["commentId"], key)
+    again = await delete(author, stream, posted["commentId"], key)
+
+    assert first == again
+    assert (first["status"], first["commentId"]) == ("accepted", posted["commentId"])
+    removed = await viewer.receive_type("comments_removed")
+    assert removed["commentIds"] == [posted["commentId"]]
+    _, backfill = await (await clients(bob)).join(stream)
+    assert backfill["comments"] == []
+
+
+async def test_only_the_author_deletes_and_a_deleted_comment_stays_deleted(
+    clients, alice, bob, moderator, stream
+):
+    author = await clients(alice)
+    await author.join(stream)
+    posted = await author.post(stream, "mine")
+    other = await clients(bob)
+    await other.join(stream)
+
+    refused = await delete(other, stream, posted["commentId"])
+    await delete(author, stream, posted["commentId"])
+    gone = await delete(author, stream, posted["commentId"])
+    await sync_to_async(unhide_comment)(int(posted["commentId"]), source="admin")
+
+    assert refused["code"] == "FORBIDDEN"
+    assert gone["code"] == "NOT_FOUND"
+    stored = await Comment.objects.aget(id=int(posted["commentId"]))
+    assert stored.is_hidden and stored.deleted_at is not None
