@@ -6,7 +6,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from livecomments.servers import SERVERS
-from loadbench import report
+from loadbench import console_soak, report
+from loadbench.console_soak import ConsoleScenario, run_console_soak
 from loadbench.runner import Scenario, Target, run_all
 
 
@@ -43,9 +44,17 @@ class Command(BaseCommand):
             help="viewer sockets; a comma-separated list runs a sweep (200)",
         )
         parser.add_argument(
-            "--rate", type=float, default=20.0, help="comments per second over all posters (20)"
+            "--rate",
+            type=float,
+            default=None,
+            help="comments per second over all posters (20; with --console 100)",
         )
-        parser.add_argument("--duration", type=float, default=20.0, help="seconds of posting (20)")
+        parser.add_argument(
+            "--duration",
+            type=float,
+            default=None,
+            help="seconds of posting (20; with --console 60)",
+        )
         parser.add_argument(
             "--posters",
             type=int,
@@ -58,8 +67,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--server",
             choices=SERVERS,
-            default="daphne",
-            help="the server of the gateways this starts (daphne)",
+            default=None,
+            help="the server of the gateways this starts (daphne; with --console uvicorn)",
         )
         parser.add_argument(
             "--client-processes",
@@ -103,6 +112,13 @@ class Command(BaseCommand):
             help="where the JSON figures and gateway logs go (bench-results)",
         )
         parser.add_argument(
+            "--console",
+            action="store_true",
+            help="the moderation console under load instead of viewer sockets: a moderator's "
+            "/moderate/ page in Chromium (Playwright, dev extra) while the posters post; "
+            "reports how far its feed falls behind, its rows, JS heap and long tasks",
+        )
+        parser.add_argument(
             "--plot",
             type=Path,
             default=None,
@@ -122,6 +138,11 @@ class Command(BaseCommand):
             raise CommandError("--plot needs matplotlib: pip install -e '.[dev]'")
         if options["plot_from"] is not None:
             return self.replot(options)
+        if options["console"]:
+            return self.console(options)
+        for name, default in (("rate", 20.0), ("duration", 20.0), ("server", "daphne")):
+            if options[name] is None:
+                options[name] = default
         targets = ["ours", "baseline"] if options["target"] == "both" else [options["target"]]
         urls = tuple(u for u in options["url"].split(",") if u)
         if urls and len(targets) > 1:
@@ -161,6 +182,28 @@ class Command(BaseCommand):
         if options["plot"]:
             path = report.plot(report.summarise(runs), options["plot"])
             self.stdout.write(f"plot drawn to {path}")
+
+    def console(self, options):
+        rate = 100.0 if options["rate"] is None else options["rate"]
+        duration = 60.0 if options["duration"] is None else options["duration"]
+        if rate <= 0 or duration <= 0:
+            raise CommandError("--rate and --duration must be positive")
+        scenario = ConsoleScenario(
+            rate=rate,
+            duration=duration,
+            # As for viewers: one posting user per comment/s, each posting once a second.
+            posters=options["posters"] or max(2, round(rate)),
+            server=options["server"] or "uvicorn",
+            drain=options["drain"],
+        )
+        target = Target(log_dir=options["results_dir"] / "logs")
+        try:
+            figures = run_console_soak(scenario, target, out=self.stdout)
+        except (RuntimeError, ValueError) as error:
+            raise CommandError(str(error)) from error
+        self.stdout.write(console_soak.summary(figures))
+        path = console_soak.write_json(figures, options["results_dir"])
+        self.stdout.write(f"figures written to {path}")
 
     def replot(self, options):
         if not options["plot_from"]:
