@@ -33,6 +33,7 @@ from .delivery import StreamRoom
 from .gateway import gateway
 from .protocol import (
     DeleteComment,
+    EditComment,
     JoinStream,
     LeaveStream,
     Moderate,
@@ -228,6 +229,25 @@ class LiveConsumer(AsyncWebsocketConsumer):
             ack = ack_payload(key, error=Unavailable())
         await self.send(text_data=frame("ack", ack))
 
+    async def edit_comment(self, payload: EditComment, received_at: datetime) -> None:
+        key = payload.idempotencyKey
+        try:
+            self._joined(payload.streamId)
+            edited = await services.edit_comment(
+                self.user,
+                int(payload.streamId),
+                int(payload.commentId),
+                payload.content,
+                key.lower(),
+            )
+            ack = ack_payload(key, edited.comment_id, held=edited.held)
+        except LiveCommentsError as error:
+            ack = ack_payload(key, error=error)
+        except Exception:
+            logger.exception("edit_comment failed")
+            ack = ack_payload(key, error=Unavailable())
+        await self.send(text_data=frame("ack", ack))
+
     async def delete_comment(self, payload: DeleteComment, received_at: datetime) -> None:
         key = payload.idempotencyKey
         try:
@@ -347,4 +367,5 @@ class LiveConsumer(AsyncWebsocketConsumer):
         "moderate": moderate,
         "report": report,
         "delete_comment": delete_comment,
+        "edit_comment": edit_comment,
     }

@@ -44,6 +44,10 @@ class Comment(models.Model):
     )
     # Deleted by its author: hidden for good, and no moderator can show it again.
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # The author's last edit; an edit a rule held waits in pending_content (the old text
+    # stays visible) until a moderator approves it.
+    edited_at = models.DateTimeField(null=True, blank=True)
+    pending_content = models.CharField(max_length=500, blank=True)
     idempotency_key = models.UUIDField()
     created_at = models.DateTimeField()
     received_at = models.DateTimeField(help_text="When a gateway received the post.")

@@ -107,6 +107,15 @@ class Moderate(_Payload):
     settings: SettingsChange | None = None
 
 
+class EditComment(_Payload):
+    """The author edits their comment within 5 minutes of posting; same content rules."""
+
+    streamId: IdString
+    commentId: IdString
+    content: Annotated[str, StringConstraints(max_length=MAX_RAW_CONTENT_CHARS)]
+    idempotencyKey: UuidString
+
+
 class DeleteComment(_Payload):
     """The author deletes their comment, any time; everyone gets comments_removed."""
 
@@ -139,6 +148,7 @@ CLIENT_MESSAGES: dict[str, type[_Payload]] = {
     "moderate": Moderate,
     "report": ReportComment,
     "delete_comment": DeleteComment,
+    "edit_comment": EditComment,
 }
 
 
@@ -188,6 +198,7 @@ class CommentOut(BaseModel):
     metadata: CommentMetadata
     # The author's standing on the stream when they posted, for badges.
     authorRole: Literal["host", "moderator", "viewer"]
+    editedAt: int | None  # the author's last edit (ms), or null
 
 
 class Restriction(BaseModel):

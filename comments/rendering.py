@@ -25,6 +25,7 @@ def wire_comment(
     created_at: datetime,
     received_at: datetime,
     author_role: str,
+    edited_at: datetime | None = None,
 ) -> WireComment:
     return {
         "id": str(comment_id),
@@ -39,6 +40,7 @@ def wire_comment(
         "createdAt": iso_utc(created_at),
         "metadata": {"receivedAt": int(received_at.timestamp() * 1000)},
         "authorRole": author_role,
+        "editedAt": None if edited_at is None else int(edited_at.timestamp() * 1000),
     }
 
 
@@ -56,6 +58,7 @@ def render_comment(comment: Any) -> WireComment:
         created_at=comment.created_at,
         received_at=comment.received_at,
         author_role=comment.author_role,
+        edited_at=comment.edited_at,
     )
 
 

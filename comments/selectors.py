@@ -35,10 +35,16 @@ def is_held(comment_id: int) -> bool:
 def held_comments(stream_id: int) -> list[WireComment]:
     """The stream's held queue, oldest first, each with the reason it is held."""
     rows = Comment.objects.filter(stream_id=stream_id, review=Comment.Review.HELD)
-    return [
-        {**render_comment(c), "heldReason": c.held_reason}
-        for c in rows.select_related("author").order_by("id")
-    ]
+    return [held_comment(c) for c in rows.select_related("author").order_by("id")]
+
+
+def held_comment(comment: Comment) -> WireComment:
+    """A held comment as moderators review it: a held edit shows the text waiting."""
+    return {
+        **render_comment(comment),
+        "content": comment.pending_content or comment.content,
+        "heldReason": comment.held_reason,
+    }
 
 
 def pinned_comments(stream_id: int) -> list[WireComment]:

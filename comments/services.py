@@ -12,7 +12,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from livecomments.errors import (
-    ContentViolation,
     Forbidden,
     NotFound,
     RateLimited,
@@ -26,12 +25,13 @@ from moderation.selectors import Restriction, moderates_stream, restriction_of
 from streams.chat_modes import wire_settings
 from streams.models import Stream
 
-from . import state
+from . import edits, state
 from .delivery import Socket, StreamInfo, StreamRoom
+from .edits import Edited
 from .gateway import gateway
 from .models import Comment
-from .protocol import MAX_CONTENT_CHARS
 from .rendering import WireComment
+from .rules import clean_content
 from .selectors import backfill, held_comments, is_held, pinned_comments
 from .writer import CommentWriter, Post
 
@@ -180,11 +180,7 @@ async def _post_new(
     )
     if wait:
         raise RateLimited(wait)
-    text = content.strip()
-    if not text:
-        raise ContentViolation("A comment cannot be empty.")
-    if len(text) > MAX_CONTENT_CHARS:
-        raise ContentViolation(f"A comment is at most {MAX_CONTENT_CHARS} characters.")
+    text = clean_content(content)
     if stream.status != Stream.Status.LIVE:
         raise StreamEnded()
     stored = await writer.submit(
@@ -252,3 +248,15 @@ async def delete_comment(user, stream_id: int, comment_id: int, idempotency_key:
         _delete_comment(author.id, stream_id, comment_id)
 
     await database_sync_to_async(state.answer_once)("delete", author.id, idempotency_key, delete)
+
+
+async def edit_comment(
+    user, stream_id: int, comment_id: int, content: str, idempotency_key: str
+) -> Edited:
+    """Edit the user's own comment (SPEC §3), once per key."""
+    author = Author.of(user)
+
+    def edit() -> Edited:
+        return edits.edit_comment(author.id, stream_id, comment_id, content)
+
+    return await database_sync_to_async(state.answer_once)("edit", author.id, idempotency_key, edit)

@@ -17,8 +17,10 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from comments import state
+from comments.edits import apply_edit
 from comments.models import Comment
 from comments.rendering import render_comment
+from comments.selectors import held_comment
 from livecomments.errors import Forbidden, NotFound
 from livecomments.events import (
     moderators_frame,
@@ -126,6 +128,8 @@ def _review(comment_id, decision, kind, actor, source, reason) -> Comment:
         )
         if comment.review != Comment.Review.HELD:
             return comment  # decided already, or never held: nothing changes
+        if comment.pending_content:
+            return _review_edit(comment, decision, kind, actor, source, reason)
         comment.review = decision
         comment.is_hidden = decision != Comment.Review.APPROVED
         comment.save(update_fields=["review", "is_hidden"])
@@ -155,13 +159,7 @@ def _review(comment_id, decision, kind, actor, source, reason) -> Comment:
                     },
                 ),
             )
-        reviewed = {
-            "streamId": str(stream_id),
-            "commentId": str(comment.id),
-            "decision": str(decision),
-        }
-        publish_on_commit(user_group(comment.author_id), user_frame("comment_reviewed", reviewed))
-        publish_on_commit(stream_group(stream_id), moderators_frame("comment_reviewed", reviewed))
+        _tell_reviewed(comment, decision)
     return comment
 
 
@@ -207,7 +205,7 @@ def _hold_reported(comment: Comment) -> None:
     group = stream_group(comment.stream_id)
     state.invalidate_recent_on_commit(comment.stream_id, hidden_ids=[comment.id])
     publish_on_commit(group, _removed_frame(comment.stream_id, [comment.id]))
-    held = {**render_comment(comment), "heldReason": comment.held_reason}
+    held = held_comment(comment)
     publish_on_commit(
         group,
         moderators_frame("comment_held", {"streamId": str(comment.stream_id), "comment": held}),
@@ -237,6 +235,43 @@ def dismiss_reports(comment_id: int, *, actor=None, source, reason: str = "") ->
                     {"streamId": str(comment.stream_id), "report": open_report(comment)},
                 ),
             )
+    return comment
+
+
+def _tell_reviewed(comment: Comment, decision) -> None:
+    """comment_reviewed to the author's sockets and the stream's moderating sockets."""
+    reviewed = {
+        "streamId": str(comment.stream_id),
+        "commentId": str(comment.id),
+        "decision": str(decision),
+    }
+    publish_on_commit(user_group(comment.author_id), user_frame("comment_reviewed", reviewed))
+    publish_on_commit(
+        stream_group(comment.stream_id), moderators_frame("comment_reviewed", reviewed)
+    )
+
+
+def _review_edit(comment: Comment, decision, kind, actor, source, reason) -> Comment:
+    """An edit a rule held: approved, the new text goes out; denied, the old one stays."""
+    comment.review = Comment.Review.NONE
+    comment.held_reason = ""
+    comment.save(update_fields=["review", "held_reason"])
+    audit.record(
+        kind,
+        source,
+        actor=actor,
+        stream=comment.stream,
+        target_user=comment.author,
+        comment_id=comment.id,
+        reason=reason,
+        edit=True,
+    )
+    if decision == Comment.Review.APPROVED:
+        apply_edit(comment, comment.pending_content, timezone.now())
+    else:
+        comment.pending_content = ""
+        comment.save(update_fields=["pending_content"])
+    _tell_reviewed(comment, decision)
     return comment
 
 

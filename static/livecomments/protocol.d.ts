@@ -21,6 +21,7 @@ export interface CommentOut {
   createdAt: string;
   metadata: CommentMetadata;
   authorRole: "host" | "moderator" | "viewer";
+  editedAt: number | null;
 }
 
 export type ErrorCode = "RATE_LIMITED" | "BANNED" | "CONTENT_VIOLATION" | "STREAM_ENDED" | "UNAUTHORIZED" | "INVALID_MESSAGE" | "STREAM_NOT_FOUND" | "NOT_JOINED" | "RESTRICTED" | "NOT_FOUND" | "FORBIDDEN" | "UNAVAILABLE";
@@ -39,6 +40,7 @@ export interface HeldComment {
   createdAt: string;
   metadata: CommentMetadata;
   authorRole: "host" | "moderator" | "viewer";
+  editedAt: number | null;
   heldReason: string;
 }
 
@@ -127,6 +129,14 @@ export interface ReportPayload {
 export interface DeleteCommentPayload {
   streamId: string;
   commentId: string;
+  idempotencyKey: string;
+}
+
+/** The author edits their comment within 5 minutes of posting; same content rules. */
+export interface EditCommentPayload {
+  streamId: string;
+  commentId: string;
+  content: string;
   idempotencyKey: string;
 }
 
@@ -234,6 +244,7 @@ export interface ClientMessages {
   moderate: ModeratePayload;
   report: ReportPayload;
   delete_comment: DeleteCommentPayload;
+  edit_comment: EditCommentPayload;
 }
 
 export interface ServerMessages {

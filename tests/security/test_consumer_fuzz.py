@@ -114,7 +114,7 @@ def check_reply(sent: dict | object, replies: list[dict]) -> None:
             assert kinds == ["stream_state", "comments_batch"], (sent, replies)
             assert replies[1]["payload"]["isBackfill"] is True
             assert replies[0]["payload"]["streamId"] == payload.streamId
-    elif kind in ("post_comment", "moderate", "report", "delete_comment"):
+    elif kind in ("post_comment", "moderate", "report", "delete_comment", "edit_comment"):
         assert kinds == ["ack"], (sent, replies)
         assert replies[0]["payload"]["idempotencyKey"] == payload.idempotencyKey
     elif kind == "react":
