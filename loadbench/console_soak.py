@@ -279,6 +279,8 @@ def _measure(
             break
         progress.show(f"[console] posters connecting: {counters[clients.POSTERS_JOINED]} joined")
         time.sleep(0.5)
+    if not worker.is_alive():
+        raise RuntimeError(f"load generator failed before posting: {_crash(results)}")
     page.goto(f"/moderate/{stream_id}/")
     connection = page.locator("[data-connection]")
     while connection.text_content() != "Live":
@@ -368,6 +370,13 @@ def _measure(
     page_context.close()
     worker_result["sent"] = counters[clients.SENT]
     return _figures(scenario, start, posting_end, probe, readings, worker_result, page_errors)
+
+
+def _crash(results) -> str:
+    try:
+        return results.get(timeout=1).get("crash", "it returned early")
+    except Exception:  # queue.Empty
+        return "it exited without a word"
 
 
 def _figures(scenario, start, posting_end, probe, readings, worker_result, page_errors) -> dict:
