@@ -177,34 +177,26 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self._leave()
 
     async def post_comment(self, payload: PostComment, received_at: datetime) -> None:
-        key = payload.idempotencyKey
-        try:
+        async def post() -> tuple[int, bool]:
             room = self._joined(payload.streamId)
             assert room.info is not None
             posted = await services.post_comment(
                 services.Author.of(self.user, moderates=self.is_moderator),
                 room.info,
                 payload.content,
-                key,
+                payload.idempotencyKey,
                 int(payload.parentId) if payload.parentId else None,
                 received_at,
             )
-            ack = ack_payload(key, posted.comment_id, held=posted.held)
-        except LiveCommentsError as error:
-            ack = ack_payload(key, error=error)
-        except Exception:
-            # Redis or the database failed before the comment was committed: every post
-            # still gets its one ack, and this one says that trying again will help.
-            logger.exception("post_comment failed")
-            ack = ack_payload(key, error=Unavailable())
-        await self.send(text_data=frame("ack", ack))
+            return posted.comment_id, posted.held
+
+        ack = await self._answer(payload.idempotencyKey, "post_comment", post)
         metrics.record_post(
             ack.get("code") or "accepted", (timezone.now() - received_at).total_seconds()
         )
 
     async def moderate(self, payload: Moderate, received_at: datetime) -> None:
-        key = payload.idempotencyKey
-        try:
+        async def act() -> tuple[int | None, bool]:
             self._joined(payload.streamId)
             if not self.moderating:
                 raise Forbidden("Join with moderate: true to moderate.")
@@ -213,7 +205,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 live.ModerationRequest(
                     stream_id=int(payload.streamId),
                     action=payload.action,
-                    idempotency_key=key.lower(),
+                    idempotency_key=payload.idempotencyKey.lower(),
                     comment_id=int(payload.commentId) if payload.commentId else None,
                     user_id=int(payload.userId) if payload.userId else None,
                     duration_seconds=payload.durationSeconds,
@@ -221,51 +213,39 @@ class LiveConsumer(AsyncWebsocketConsumer):
                     settings=payload.settings.model_dump() if payload.settings else None,
                 ),
             )
-            ack = ack_payload(key, comment_id)
-        except LiveCommentsError as error:
-            ack = ack_payload(key, error=error)
-        except Exception:
-            logger.exception("moderate %s failed", payload.action)
-            ack = ack_payload(key, error=Unavailable())
-        await self.send(text_data=frame("ack", ack))
+            return comment_id, False
+
+        await self._answer(payload.idempotencyKey, f"moderate {payload.action}", act)
 
     async def edit_comment(self, payload: EditComment, received_at: datetime) -> None:
-        key = payload.idempotencyKey
-        try:
+        async def edit() -> tuple[int, bool]:
             self._joined(payload.streamId)
             edited = await services.edit_comment(
                 self.user,
                 int(payload.streamId),
                 int(payload.commentId),
                 payload.content,
-                key.lower(),
+                payload.idempotencyKey.lower(),
             )
-            ack = ack_payload(key, edited.comment_id, held=edited.held)
-        except LiveCommentsError as error:
-            ack = ack_payload(key, error=error)
-        except Exception:
-            logger.exception("edit_comment failed")
-            ack = ack_payload(key, error=Unavailable())
-        await self.send(text_data=frame("ack", ack))
+            return edited.comment_id, edited.held
+
+        await self._answer(payload.idempotencyKey, "edit_comment", edit)
 
     async def delete_comment(self, payload: DeleteComment, received_at: datetime) -> None:
-        key = payload.idempotencyKey
-        try:
+        async def delete() -> tuple[int, bool]:
             self._joined(payload.streamId)
             await services.delete_comment(
-                self.user, int(payload.streamId), int(payload.commentId), key.lower()
+                self.user,
+                int(payload.streamId),
+                int(payload.commentId),
+                payload.idempotencyKey.lower(),
             )
-            ack = ack_payload(key, int(payload.commentId))
-        except LiveCommentsError as error:
-            ack = ack_payload(key, error=error)
-        except Exception:
-            logger.exception("delete_comment failed")
-            ack = ack_payload(key, error=Unavailable())
-        await self.send(text_data=frame("ack", ack))
+            return int(payload.commentId), False
+
+        await self._answer(payload.idempotencyKey, "delete_comment", delete)
 
     async def report(self, payload: ReportComment, received_at: datetime) -> None:
-        key = payload.idempotencyKey
-        try:
+        async def report() -> tuple[int, bool]:
             self._joined(payload.streamId)
             if self._user_id is None:
                 raise Unauthorized("Log in to report a comment.")
@@ -274,15 +254,28 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 int(payload.streamId),
                 int(payload.commentId),
                 payload.reason,
-                key.lower(),
+                payload.idempotencyKey.lower(),
             )
-            ack = ack_payload(key, int(payload.commentId))
+            return int(payload.commentId), False
+
+        await self._answer(payload.idempotencyKey, "report", report)
+
+    async def _answer(
+        self, key: str, what: str, act: Callable[[], Awaitable[tuple[int | None, bool]]]
+    ) -> dict:
+        """Send the one ack a keyed request gets: accepted (or held) with the comment it is
+        about, refused with its code, or UNAVAILABLE when Redis or the database failed
+        before it was done (trying again will help)."""
+        try:
+            comment_id, held = await act()
+            ack = ack_payload(key, comment_id, held=held)
         except LiveCommentsError as error:
             ack = ack_payload(key, error=error)
         except Exception:
-            logger.exception("report failed")
+            logger.exception("%s failed", what)
             ack = ack_payload(key, error=Unavailable())
         await self.send(text_data=frame("ack", ack))
+        return ack
 
     async def react(self, payload: React, received_at: datetime) -> None:
         room = self._joined(payload.streamId)
