@@ -128,11 +128,6 @@ def _review(comment_id, decision, kind, actor, source, reason) -> Comment:
         )
         if comment.review != Comment.Review.HELD:
             return comment  # decided already, or never held: nothing changes
-        if comment.pending_content:
-            return _review_edit(comment, decision, kind, actor, source, reason)
-        comment.review = decision
-        comment.is_hidden = decision != Comment.Review.APPROVED
-        comment.save(update_fields=["review", "is_hidden"])
         audit.record(
             kind,
             source,
@@ -143,6 +138,11 @@ def _review(comment_id, decision, kind, actor, source, reason) -> Comment:
             reason=reason,
             held_reason=comment.held_reason,
         )
+        if comment.pending_content:
+            return _review_edit(comment, decision)
+        comment.review = decision
+        comment.is_hidden = decision != Comment.Review.APPROVED
+        comment.save(update_fields=["review", "is_hidden"])
         stream_id = comment.stream_id
         if decision == Comment.Review.APPROVED:
             state.invalidate_recent_on_commit(stream_id, shown_ids=[comment.id])
@@ -251,21 +251,11 @@ def _tell_reviewed(comment: Comment, decision) -> None:
     )
 
 
-def _review_edit(comment: Comment, decision, kind, actor, source, reason) -> Comment:
+def _review_edit(comment: Comment, decision) -> Comment:
     """An edit a rule held: approved, the new text goes out; denied, the old one stays."""
     comment.review = Comment.Review.NONE
     comment.held_reason = ""
     comment.save(update_fields=["review", "held_reason"])
-    audit.record(
-        kind,
-        source,
-        actor=actor,
-        stream=comment.stream,
-        target_user=comment.author,
-        comment_id=comment.id,
-        reason=reason,
-        edit=True,
-    )
     if decision == Comment.Review.APPROVED:
         apply_edit(comment, comment.pending_content, timezone.now())
     else:
