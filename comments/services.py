@@ -176,7 +176,7 @@ async def _post_new(
 ) -> Posted:
     exempt = author.moderates or author.id == stream.host_id
     wait = await state.rate_limiter().check_and_count(
-        author.id, stream.stream_id, 0 if exempt else stream.slow_mode_seconds
+        author.id, stream.stream_id, 0 if exempt else stream.slow_mode_seconds, key
     )
     if wait:
         raise RateLimited(wait)

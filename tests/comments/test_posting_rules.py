@@ -1,6 +1,7 @@
 """Every rule of a post (SPEC §3), over real WebSocket connections."""
 
 import asyncio
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -244,3 +245,20 @@ async def test_simultaneous_submissions_of_one_key_store_one_comment(clients, al
     assert acks[0] == acks[1]
     assert acks[0]["status"] == "accepted"
     assert await Comment.objects.filter(stream=stream).acount() == 1
+
+
+async def test_a_key_counts_once_against_the_limits_even_when_its_gateway_died(
+    clients, alice, stream
+):
+    # As a gateway that counted these posts and died before storing or answering them.
+    keys = [str(uuid.uuid4()) for _ in range(5)]
+    for key in keys:
+        assert await state.rate_limiter().check_and_count(alice.id, stream.id, 0, key) == 0
+    client = await clients(alice)
+    await client.join(stream)
+
+    retried = [await client.post(stream, f"retry {n}", key=key) for n, key in enumerate(keys)]
+
+    assert [ack["status"] for ack in retried] == ["accepted"] * 5
+    # A sixth, new key is over the stream's limit of 5: the retries were not counted twice.
+    assert (await client.post(stream, "one more"))["status"] == "rate_limited"
