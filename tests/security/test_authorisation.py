@@ -98,7 +98,7 @@ def snapshot() -> tuple:
         sorted(Comment.objects.values_list("id", "is_pinned", "is_highlighted", "is_hidden")),
         sorted(Stream.objects.values_list(*STREAM_STATE)),
         sorted(Ban.objects.values_list("id", "user_id", "stream_id")),
-        sorted(BlockedTerm.objects.values_list("term", flat=True)),
+        sorted(BlockedTerm.objects.values_list("term", "action", "match")),
         ModerationAction.objects.count(),
     )
 
@@ -158,6 +158,11 @@ ADMIN_PATHS = {
     "ban action delete_selected": action(BANS, "delete_selected", "ban", post="yes"),
     "blocked term add form": form(
         "admin:moderation_blockedterm_add", None, lambda w: {"term": "giveaway"}
+    ),
+    "blocked term change form": form(
+        "admin:moderation_blockedterm_change",
+        "term",
+        lambda w: {"action": "hold", "match": "forms"},
     ),
     "blocked term delete page": form(
         "admin:moderation_blockedterm_delete", "term", lambda w: {"post": "yes"}
@@ -223,6 +228,8 @@ BODIES = {
     "chat-settings": lambda w: {"locked": True, "shield": True},
     "bans": lambda w: {"username": "alice", "streamId": w["stream"].id},
     "blocked-terms": lambda w: {"term": "leak"},
+    # PATCH changes what the term does; DELETE reads only the reason.
+    "blocked-term": lambda w: {"action": "hold", "reason": "r"},
 }
 
 
