@@ -705,6 +705,11 @@ function start() {
 
   view.list.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.key.toLowerCase() === "q") {
+      event.preventDefault();
+      focusQueue(0);
+      return;
+    }
     const rows = /** @type {HTMLLIElement[]} */ ([...view.list.querySelectorAll("li[data-comment-id]")]);
     if (!rows.length) return;
     const current = /** @type {HTMLElement} */ (document.activeElement).closest?.("li[data-comment-id]");
@@ -716,11 +721,6 @@ function start() {
       row.focus();
       event.preventDefault();
     };
-    if (event.key.toLowerCase() === "q") {
-      event.preventDefault();
-      focusQueue(0);
-      return;
-    }
     switch (event.key) {
       case "ArrowUp": return move(index === -1 ? rows.length - 1 : index - 1);
       case "ArrowDown": return move(index === -1 ? rows.length - 1 : index + 1);

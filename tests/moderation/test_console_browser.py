@@ -9,6 +9,7 @@ import json
 import os
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -17,6 +18,9 @@ from django.db import connection
 from django.test import Client
 
 from comments.models import Comment
+from moderation.models import ModerationAction
+from moderation.services import deny_comment
+from streams.services import change_chat_settings
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -56,14 +60,14 @@ def browser(gateways):
 
 
 @pytest.fixture
-def open_console(browser, gateways):
-    """The console of `stream` for `user`, served by the second gateway, once it is live."""
+def open_signed_in(browser, gateways):
+    """A page for `user` on gateway `index`, once its socket is live; no page may throw."""
     from playwright.sync_api import expect
 
     contexts = []
 
-    def open_it(stream, user):
-        gateway = gateways[1]
+    def open_it(path, user, index):
+        gateway = gateways[index]
         base = f"http://127.0.0.1:{gateway.port}"
         context = browser.new_context(base_url=base, viewport={"width": 1280, "height": 800})
         contexts.append(context)
@@ -75,7 +79,7 @@ def open_console(browser, gateways):
         page = context.new_page()
         page.errors = []
         page.on("pageerror", lambda error: page.errors.append(str(error)))
-        page.goto(f"/moderate/{stream.id}/")
+        page.goto(path)
         expect(page.locator("[data-connection]")).to_have_text("Live")
         return page
 
@@ -84,6 +88,18 @@ def open_console(browser, gateways):
         for page in context.pages:
             assert page.errors == [], page.errors
         context.close()
+
+
+@pytest.fixture
+def open_console(open_signed_in):
+    """The console of `stream` for `user`, served by the second gateway."""
+    return lambda stream, user: open_signed_in(f"/moderate/{stream.id}/", user, 1)
+
+
+@pytest.fixture
+def open_stream_page(open_signed_in):
+    """The stream page for a signed-in viewer, served by the first gateway."""
+    return lambda stream, user: open_signed_in(f"/streams/{stream.id}/", user, 0)
 
 
 @pytest.fixture
@@ -230,3 +246,193 @@ def test_a_timeout_from_the_user_card_reaches_the_user(
     assert (restriction["reason"], restriction["until"] is not None) == ("caps", True)
     expect(card.locator("[data-card-restriction]")).to_contain_text("Timed out until")
     expect(row(page, comment_id)).to_contain_text("Timed out")
+
+
+# --- Held for review and reports --------------------------------------------------------
+
+
+def held(page, comment_id):
+    return page.locator(f'[data-held-list] li[data-held-id="{comment_id}"]')
+
+
+def reported(page, comment_id):
+    return page.locator(f'[data-report-list] li[data-report-id="{comment_id}"]')
+
+
+def as_the_admin(service, *args, **kwargs):
+    """Call a moderation service in a thread of its own: its events are published with
+    async_to_sync, which refuses the thread where Playwright's event loop runs."""
+
+    def call():
+        try:
+            return service(*args, source=ModerationAction.Source.ADMIN, **kwargs)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(call).result()
+
+
+def hold_links(stream):
+    as_the_admin(change_chat_settings, stream.id, {"hold_links": True})
+
+
+def write(page, content):
+    page.locator("#comment-input").fill(content)
+    page.get_by_role("button", name="Send").click()
+
+
+def test_a_held_link_is_shown_only_to_its_author_until_a_click_approves_it_for_everyone(
+    open_console, open_stream_page, alice, bob, moderator, stream
+):
+    from playwright.sync_api import expect
+
+    hold_links(stream)
+    console = open_console(stream, moderator)
+    alice_page = open_stream_page(stream, alice)
+    bob_page = open_stream_page(stream, bob)
+
+    write(alice_page, "the launch replay is at launch.example/replay")
+
+    own = alice_page.locator(".comment.is-own")
+    expect(own).to_contain_text("Held for review")
+    item = console.locator("[data-held-list] li[data-held-id]")
+    expect(item).to_contain_text("launch.example/replay")
+    expect(item).to_contain_text("Link")
+    expect(console.locator("[data-held-count]")).to_have_text("1")
+    comment_id = item.get_attribute("data-held-id")
+    assert Comment.objects.get(id=comment_id).review == Comment.Review.HELD
+    # Nowhere else: not on another viewer's page, not in the console's feed.
+    expect(bob_page.locator("[data-comment-list]")).not_to_contain_text("launch.example")
+    expect(row(console, comment_id)).to_have_count(0)
+
+    held(console, comment_id).get_by_role("button", name="Approve alice's held comment").click()
+
+    expect(bob_page.locator(f'li[data-comment-id="{comment_id}"]')).to_contain_text(
+        "launch.example/replay", timeout=LIVE_BOUND_S * 1000
+    )
+    expect(held(console, comment_id)).to_have_count(0)
+    expect(console.locator("[data-held-count]")).to_have_text("0")
+    expect(console.locator("[data-held-empty]")).to_be_visible()
+    expect(row(console, comment_id)).to_contain_text("launch.example/replay")
+    expect(console.locator("[data-action-log] li").first).to_have_text(
+        "✓ Approve alice's held comment"
+    )
+    expect(alice_page.locator(f'li[data-comment-id="{comment_id}"]')).to_be_visible()
+    expect(alice_page.locator(".comment.is-own")).to_have_count(0)
+
+
+def test_the_keys_deny_the_focused_held_comment_and_move_to_the_next(
+    open_console, open_stream_page, alice, moderator, stream
+):
+    from playwright.sync_api import expect
+
+    hold_links(stream)
+    console = open_console(stream, moderator)
+    alice_page = open_stream_page(stream, alice)
+    write(alice_page, "buy at shop.example")
+    write(alice_page, "or at store.example")
+    items = console.locator("[data-held-list] li[data-held-id]")
+    expect(items).to_have_count(2)
+    first, second = (items.nth(i).get_attribute("data-held-id") for i in range(2))
+
+    console.locator("[data-comment-list]").focus()
+    console.keyboard.press("q")
+    expect(held(console, first)).to_be_focused()
+    console.keyboard.press("d")
+
+    expect(held(console, first)).to_have_count(0)
+    expect(held(console, second)).to_be_focused()
+    expect(alice_page.locator(".comment.is-own").first).to_contain_text(
+        "Not approved by a moderator."
+    )
+    assert Comment.objects.get(id=first).review == Comment.Review.DENIED
+    console.keyboard.press("a")
+    expect(held(console, second)).to_have_count(0)
+    expect(console.locator("[data-action-status]")).to_have_text(
+        "Done: Approve alice's held comment."
+    )
+
+
+def test_another_moderators_decision_takes_the_comment_out_of_the_queue(
+    open_console, open_stream_page, alice, moderator, stream
+):
+    from playwright.sync_api import expect
+
+    hold_links(stream)
+    console = open_console(stream, moderator)
+    write(open_stream_page(stream, alice), "see example.org")
+    item = console.locator("[data-held-list] li[data-held-id]")
+    expect(item).to_have_count(1)
+
+    as_the_admin(deny_comment, int(item.get_attribute("data-held-id")))
+
+    expect(item).to_have_count(0, timeout=LIVE_BOUND_S * 1000)
+    expect(console.locator("[data-held-count]")).to_have_text("0")
+
+
+def test_a_report_from_a_viewers_page_reaches_the_reports_panel(
+    open_console, open_stream_page, viewer_socket, alice, bob, moderator, stream
+):
+    from playwright.sync_api import expect
+
+    console = open_console(stream, moderator)
+    bob_page = open_stream_page(stream, bob)
+    alice_ws = viewer_socket(alice, stream)
+    comment_id = post(alice_ws, stream, "you are all idiots")
+    on_bobs_page = bob_page.locator(f'li[data-comment-id="{comment_id}"]')
+    expect(on_bobs_page).to_be_visible()
+
+    on_bobs_page.get_by_role("button", name="Report alice's comment").click()
+    menu = bob_page.get_by_role("dialog", name="Report alice's comment")
+    menu.get_by_role("button", name="Report alice's comment: harassment").click()
+
+    expect(on_bobs_page).to_contain_text("Reported")
+    expect(bob_page.locator("[data-moderation-status]")).to_have_text(
+        "Reported alice's comment. Thank you: a moderator will look at it."
+    )
+    # Reported once: the ⋮ is gone from it.
+    expect(on_bobs_page.get_by_role("button", name="Report alice's comment")).to_have_count(0)
+    report = reported(console, comment_id)
+    expect(report).to_contain_text("1 report", timeout=LIVE_BOUND_S * 1000)
+    expect(report).to_contain_text("harassment 1")
+    expect(console.locator("[data-report-count]")).to_have_text("1")
+    expect(row(console, comment_id)).to_contain_text("1 report")
+
+    report.get_by_role("button", name="Dismiss the reports on alice's comment").click()
+
+    expect(report).to_have_count(0)
+    expect(console.locator("[data-report-count]")).to_have_text("0")
+
+
+def test_a_refused_report_says_why_and_ones_own_comment_has_no_report(
+    open_stream_page, alice, bob, stream
+):
+    from playwright.sync_api import expect
+
+    bob_page = open_stream_page(stream, bob)
+    write(bob_page, "my own words")
+    own = bob_page.locator("li[data-comment-id]").filter(has_text="my own words")
+    expect(own).to_be_visible()
+    expect(own.locator(".comment-menu-button")).to_have_count(0)
+
+    alices = post_as_page_author(open_stream_page, alice, stream, "soon deleted")
+    on_bobs_page = bob_page.locator(f'li[data-comment-id="{alices}"]')
+    expect(on_bobs_page).to_be_visible()
+    Comment.objects.filter(id=alices).delete()
+    on_bobs_page.get_by_role("button", name="Report alice's comment").click()
+    bob_page.get_by_role("button", name="Report alice's comment: spam").click()
+
+    expect(bob_page.locator("[data-moderation-status]")).to_have_text(
+        "Could not report alice's comment: That comment is no longer there."
+    )
+    expect(on_bobs_page).not_to_contain_text("Reported")
+
+
+def post_as_page_author(open_stream_page, user, stream, content):
+    """Write `content` on `user`'s own page; the id of the comment once it is in their list."""
+    page = open_stream_page(stream, user)
+    write(page, content)
+    mine = page.locator("li[data-comment-id]").filter(has_text=content)
+    mine.wait_for()
+    return mine.get_attribute("data-comment-id")

@@ -54,14 +54,20 @@ def test_host_and_moderator_comments_carry_badges(open_page, stream, alice, host
     expect(comment_item(reader, "hi!").locator(".role-badge")).to_have_count(0)
 
 
-def test_a_viewer_has_no_moderation_menu(open_page, stream, alice, bob):
+def test_a_viewers_menu_only_reports(open_page, stream, alice, bob):
     writer = open_page(stream, alice)
     reader = open_page(stream, bob)
     post(writer, "nothing to moderate")
     expect(comment_item(reader, "nothing to moderate")).to_have_count(1)
 
-    expect(reader.locator("[data-moderate]")).to_have_count(0)
+    expect(reader.get_by_role("button", name="Moderate alice's comment")).to_have_count(0)
+    reader.get_by_role("button", name="Report alice's comment").click()
+    menu = reader.get_by_role("dialog", name="Report alice's comment")
+    expect(menu.get_by_role("button")).to_have_count(6)
+    expect(menu.get_by_label("Reason (optional)")).to_be_hidden()
     expect(reader.get_by_role("link", name="Moderation console")).to_have_count(0)
+    # Nothing to report on one's own comment.
+    expect(writer.locator("[data-moderate]")).to_have_count(0)
 
 
 def test_a_moderators_menu_pins_a_comment_for_another_viewer(open_page, stream, alice, moderator):
