@@ -78,6 +78,29 @@ def console_scene(stream, people, moderator):
         text="Posts the same gift-card link on every launch. Ban on sight if it continues.",
         updated_by=moderator,
     )
+    # Waiting for review: a link held by "hold links", and a comment viewers reported.
+    for author, content in [
+        ("dana", "full telemetry feed here: flightclub.example/live"),
+        ("frank", "mirror with no delay → rocketcams.example"),
+    ]:
+        add_comment(
+            stream,
+            people[author],
+            content,
+            is_hidden=True,
+            review=Comment.Review.HELD,
+            held_reason="link",
+        )
+    ads = [c for c in made if c.content.startswith("BUY FOLLOWERS")][-1]
+    work = next(c for c in made if c.content.startswith("Who else is watching"))
+    for comment, reporter, reason in [
+        (ads, "bob", "spam"),
+        (ads, "charlie", "spam"),
+        (work, "erik", "other"),
+    ]:
+        services.report_comment(
+            comment.id, reporter=people[reporter], stream_id=stream.id, reason=reason
+        )
     return made
 
 
@@ -117,6 +140,8 @@ def test_take_a_screenshot_of_the_console(
             expect(page.locator("[data-connection]")).to_have_text("Live")
             expect(page.locator("[data-viewer-count]")).to_have_text("4 watching")
 
+            expect(page.locator("[data-held-list] li")).to_have_count(2)
+            expect(page.locator("[data-report-list] li")).to_have_count(2)
             rows = page.locator("li[data-comment-id]")
             page.locator("[data-reason]").fill("spoilers")
             spoiler = rows.filter(has_text="spoiler: it lands")
