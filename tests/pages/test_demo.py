@@ -1,4 +1,4 @@
-"""The demo as a newcomer meets it: its streams, their chats, the video shipped with it."""
+"""The demo as a newcomer meets it: its own error pages, its streams, its shipped video."""
 
 from io import StringIO
 from pathlib import Path
@@ -7,7 +7,9 @@ import pytest
 from django.contrib.staticfiles import finders
 from django.core.management import call_command
 from django.db import connection
+from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
+from django.views.defaults import server_error
 
 from comments.models import Comment
 from streams.management.commands.seed_demo import DEMO_VIDEO, STREAMS
@@ -20,6 +22,29 @@ WEBM_MAGIC = b"\x1a\x45\xdf\xa3"
 
 def seed_demo() -> None:
     call_command("seed_demo", stdout=StringIO())
+
+
+@pytest.mark.parametrize("path", ["/streams/999999/", "/no/such/page/"])
+def test_an_unknown_address_gets_the_sites_404_page_and_no_url_list(client, settings, path):
+    settings.DEBUG = False  # as scripts/demo runs
+
+    response = client.get(path)
+
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert "Nothing here" in page
+    assert 'href="/"' in page  # back to the live streams
+    assert "livecomments/live.css" in page
+    assert "URLconf" not in page
+    assert "admin/" not in page
+
+
+def test_a_server_error_gets_the_sites_500_page_without_a_request_context():
+    response = server_error(RequestFactory().get("/streams/1/"))
+
+    assert response.status_code == 500
+    assert b"Something went wrong" in response.content
+    assert b"livecomments/live.css" in response.content
 
 
 def test_seed_demo_gives_each_stream_its_own_chat():
