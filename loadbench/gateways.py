@@ -8,6 +8,7 @@ import os
 import secrets
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,12 +16,16 @@ from urllib.parse import urlsplit
 
 import psutil
 
+from comments.batcher import delivery_policy
 from livecomments.servers import APPLICATION, gateway_command
 
 APPLICATIONS = {
     "ours": ("livecomments.settings", APPLICATION),
     "baseline": ("loadbench.baseline_settings", "loadbench.baseline:application"),
 }
+# Not an ASGI application: a process of its own (loadbench.floor), served by websockets.
+FLOOR = "floor"
+TARGETS = (*APPLICATIONS, FLOOR)
 # High enough that no scenario the tool runs is ever rate limited.
 UNLIMITED_RATE = {
     "LC_RATE_GLOBAL_COUNT": "100000000",
@@ -94,13 +99,20 @@ def launch(
 ) -> Gateway:
     """Start one gateway process on 127.0.0.1 (on `port`, or a free one); it may not listen yet."""
     port = port or free_port()
+    command = gateway_command(server, "127.0.0.1", port, application=application, quiet=quiet)
+    return _spawn(command, env, log_path, port)
+
+
+def floor_command(port: int) -> list[str]:
+    """The floor's command line, batching by our tiers (LC_DELIVERY_POLICY or the seed's)."""
+    policy = ",".join(f"{t.min_viewers}:{t.interval:g}:{t.delivered:g}" for t in delivery_policy())
+    return [sys.executable, "-m", "loadbench.floor", "--port", str(port), "--policy", policy]
+
+
+def _spawn(command: list[str], env: dict[str, str], log_path: Path, port: int) -> Gateway:
     with open(log_path, "a") as log:
         process = subprocess.Popen(
-            gateway_command(server, "127.0.0.1", port, application=application, quiet=quiet),
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
         )
     return Gateway(f"ws://127.0.0.1:{port}/ws/live/", process.pid, process, log_path)
 
@@ -176,6 +188,10 @@ def start_gateways(
     ready_timeout: float = 30,
 ) -> GatewayGroup:
     """Start `count` gateway processes of `target` on free ports and wait until they listen."""
+    if target == FLOOR:
+        if count != 1:
+            raise ValueError("the floor is one process: it relays nothing between gateways")
+        return _start_floor(log_dir=log_dir, ready_timeout=ready_timeout)
     settings_module, application = APPLICATIONS[target]
     env = dict(
         os.environ,
@@ -219,6 +235,28 @@ def start_gateways(
             )
         for gateway in gateways:
             gateway.wait_listening(ready_timeout)
+    except BaseException:
+        group.stop()
+        raise
+    return group
+
+
+def _start_floor(*, log_dir: Path, ready_timeout: float) -> GatewayGroup:
+    port = free_port()
+    command = floor_command(port)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    gateway = _spawn(
+        command,
+        dict(os.environ, PYTHONPATH=str(PROJECT_ROOT)),
+        log_dir / f"gateway-floor-0-{port}.log",
+        port,
+    )
+    group = GatewayGroup(
+        [gateway],
+        [f"the floor: websockets on uvloop, nothing stored, no Redis; tiers {command[-1]}"],
+    )
+    try:
+        gateway.wait_listening(ready_timeout)
     except BaseException:
         group.stop()
         raise
