@@ -24,10 +24,20 @@ TABLE = [
     ("ack_latency_ms", "p50", "ack p50 ms", "lower"),
     ("ack_latency_ms", "p95", "ack p95 ms", "lower"),
     ("gateway", "cpu_percent_mean", "gateway CPU % (posting)", "lower"),
+    ("gateway", "cpu_s_per_million_deliveries", "gateway CPU s per M deliveries", "lower"),
     ("gateway", "rss_max_mb", "gateway RSS max MB", "lower"),
     ("gateway", "memory_per_socket_kb", "gateway KB per socket", "lower"),
     ("loadgen", "cpu_percent_mean", "load generator CPU %", None),
     ("machine", "other_cpu_percent_mean", "other CPU % (db, redis…)", None),
+]
+
+
+# The figures set beside the floor's (loadbench.floor): what ours costs, as a multiple of
+# what a bare server costs for the same deliveries.
+FLOOR_RATIOS = [
+    ("gateway", "cpu_s_per_million_deliveries"),
+    ("latency_ms", "p95"),
+    ("gateway", "memory_per_socket_kb"),
 ]
 
 
@@ -65,7 +75,9 @@ def scenario_key(run: dict) -> tuple:
 def setup_label(run: dict) -> str:
     """Target, server, and what else sets a run apart from another at the same size."""
     s = run["scenario"]
-    label = f"{run['target']} {s.get('server', 'daphne')}"
+    # The floor is served by websockets whatever --server picked for ours.
+    server = "websockets" if run["target"] == "floor" else s.get("server", "daphne")
+    label = f"{run['target']} {server}"
     if s["gateways"] > 1:
         label += f" x{s['gateways']}"
     if s.get("delivery_policy", "seed") != "seed":
@@ -119,32 +131,60 @@ def ratio(ours, baseline, better: str) -> float | None:
     return round(baseline / ours, 2) if ours else None
 
 
+def times_the_floor(ours, floor) -> float | None:
+    """Ours as a multiple of the floor (>1: ours costs more), or None when it cannot be said."""
+    if not isinstance(ours, int | float) or not isinstance(floor, int | float) or not floor:
+        return None
+    return round(ours / floor, 2)
+
+
 def comparisons(summary: list[dict]) -> list[dict]:
+    """Ours against the baseline (how many times better) and against the floor (ours/floor)."""
     by_scenario: dict[tuple, dict[str, dict]] = defaultdict(dict)
     for run in summary:
         by_scenario[scenario_key(run)][run["target"]] = run
     found = []
     for _, runs in sorted(by_scenario.items()):
-        if "ours" not in runs or "baseline" not in runs:
+        ours = runs.get("ours")
+        if ours is None:
             continue
-        ours, baseline = runs["ours"], runs["baseline"]
-        found.append(
-            {
-                "scenario": ours["scenario"],
-                "ratios": {
-                    f"{section}.{name}": ratio(
-                        ours[section].get(name), baseline[section].get(name), better
-                    )
-                    for section, name, _, better in TABLE
-                    if better is not None
-                },
-            }
-        )
+        if "baseline" in runs:
+            baseline = runs["baseline"]
+            found.append(
+                {
+                    "against": "baseline",
+                    "scenario": ours["scenario"],
+                    "ratios": {
+                        f"{section}.{name}": ratio(
+                            ours.get(section, {}).get(name),
+                            baseline.get(section, {}).get(name),
+                            better,
+                        )
+                        for section, name, _, better in TABLE
+                        if better is not None
+                    },
+                }
+            )
+        if "floor" in runs:
+            floor = runs["floor"]
+            found.append(
+                {
+                    "against": "floor",
+                    "scenario": ours["scenario"],
+                    "ratios": {
+                        f"{section}.{name}": times_the_floor(
+                            ours.get(section, {}).get(name), floor.get(section, {}).get(name)
+                        )
+                        for section, name in FLOOR_RATIOS
+                    },
+                }
+            )
     return found
 
 
 def table(summary: list[dict]) -> str:
-    """The figures of each summarised run as columns, with ours/baseline ratios where both ran."""
+    """The figures of each summarised run as columns, with ratio columns where ours ran beside
+    the baseline (how many times better ours is) or the floor (ours/floor: >1 costs more)."""
     columns = [
         (f"{setup_label(r)} {r['scenario']['viewers']}v x {r['scenario']['rate']}/s", r)
         for r in summary
@@ -152,14 +192,16 @@ def table(summary: list[dict]) -> str:
     ratio_columns = []
     for comparison in comparisons(summary):
         s = comparison["scenario"]
-        ratio_columns.append((f"ratio {s['viewers']}v x {s['rate']}/s", comparison["ratios"]))
+        name = "ratio" if comparison["against"] == "baseline" else "ours/floor"
+        ratio_columns.append((f"{name} {s['viewers']}v x {s['rate']}/s", comparison["ratios"]))
     header = ["figure"] + [name for name, _ in columns] + [name for name, _ in ratio_columns]
     rows = [header]
     for section, name, label, _ in TABLE:
         row = [label]
         for _, run in columns:
             value = run.get(section, {}).get(name)
-            row.append("-" if value is None else f"{value:g}")
+            # A string says why there is no figure ("not stored").
+            row.append("-" if value is None else value if isinstance(value, str) else f"{value:g}")
         for _, ratios in ratio_columns:
             value = ratios.get(f"{section}.{name}")
             row.append("-" if value is None else f"{value:g}x")
@@ -201,7 +243,7 @@ def plot(summary: list[dict], path: Path) -> Path:
         lines[(run["target"], setup_label(run), run["scenario"]["rate"])].append(run)
     figure, (latency, throughput, delivered) = plt.subplots(1, 3, figsize=(17, 5.5))
     # One colour family per target, one shade and marker per comment rate.
-    families = {"ours": plt.cm.Blues, "baseline": plt.cm.Reds}
+    families = {"ours": plt.cm.Blues, "baseline": plt.cm.Reds, "floor": plt.cm.Greens}
     markers = "os^Dv"
     styles = {"p50": ":", "p95": "-", "p99": "--"}
     for target in sorted({target for target, _, _ in lines}):

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from loadbench import report
-from loadbench.runner import Scenario, Target, run_scenario
+from loadbench.runner import NOT_STORED, Scenario, Target, run_scenario
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,14 +23,15 @@ def smoke_run(target_name: str, tmp_path, redis_url: str) -> tuple[dict, str]:
     return figures, out.getvalue()
 
 
-@pytest.mark.parametrize("target_name", ["ours", "baseline"])
+@pytest.mark.parametrize("target_name", ["ours", "baseline", "floor"])
 def test_every_viewer_receives_every_accepted_comment(target_name, tmp_path, benchmark_redis_url):
     figures, output = smoke_run(target_name, tmp_path, benchmark_redis_url)
 
     assert "posting t=" in output
     assert figures["comments"]["planned"] == 12
     assert figures["comments"]["accepted"] == 12
-    assert figures["comments"]["stored"] == 12
+    # The floor keeps nothing, and says so.
+    assert figures["comments"]["stored"] == (NOT_STORED if target_name == "floor" else 12)
     assert figures["comments"]["refusals"] == {}
     assert figures["delivery"]["viewers_joined"] == 6
     assert figures["delivery"]["fraction_min"] == 1.0
@@ -42,8 +43,9 @@ def test_every_viewer_receives_every_accepted_comment(target_name, tmp_path, ben
     assert figures["gateway_log_problems"] == []
 
 
-def test_figures_are_well_formed_and_serialisable(tmp_path, benchmark_redis_url):
-    figures, _ = smoke_run("ours", tmp_path, benchmark_redis_url)
+@pytest.mark.parametrize("target_name", ["ours", "floor"])
+def test_figures_are_well_formed_and_serialisable(target_name, tmp_path, benchmark_redis_url):
+    figures, _ = smoke_run(target_name, tmp_path, benchmark_redis_url)
 
     latency = figures["latency_ms"]
     assert 0 <= latency["p50"] <= latency["p95"] <= latency["p99"] <= latency["max"]
@@ -52,6 +54,7 @@ def test_figures_are_well_formed_and_serialisable(tmp_path, benchmark_redis_url)
     assert figures["delivery"]["frames_per_viewer_s"] > 0
     assert figures["gateway"]["memory_per_socket_kb"] is not None
     assert figures["gateway"]["cpu_percent_mean"] >= 0
+    assert figures["gateway"]["cpu_s_per_million_deliveries"] >= 0
     path = report.write_json([figures], tmp_path / "results")
     written = json.loads(path.read_text())
     assert written["runs"][0]["scenario"]["viewers"] == 6

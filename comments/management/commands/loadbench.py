@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from livecomments.servers import SERVERS
 from loadbench import console_soak, report
 from loadbench.console_soak import ConsoleScenario, run_console_soak
+from loadbench.gateways import TARGETS
 from loadbench.runner import Scenario, Target, run_all
 
 
@@ -21,6 +22,22 @@ def _counts(text: str) -> list[int]:
     return values
 
 
+def _targets(text: str) -> list[str]:
+    """ours, baseline, floor or a comma-separated list of them; both: ours,baseline; all."""
+    if text == "both":
+        return ["ours", "baseline"]
+    if text == "all":
+        return list(TARGETS)
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [name for name in names if name not in TARGETS]
+    if not names or unknown:
+        raise CommandError(
+            f"--target takes {', '.join(TARGETS)}, both, all or a comma-separated list; "
+            f"got {text!r}"
+        )
+    return list(dict.fromkeys(names))
+
+
 class Command(BaseCommand):
     help = (
         "Measure post→display latency, delivery and gateway cost: start (or target) gateway "
@@ -32,10 +49,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument(
             "--target",
-            choices=["ours", "baseline", "both"],
-            default="ours",
-            help="ours (livecomments.asgi), the tutorial-shaped baseline, or "
-            "both side by side (default: ours)",
+            type=_targets,
+            default=["ours"],
+            help="ours (livecomments.asgi), the tutorial-shaped baseline, the floor (a bare "
+            "websockets server: no database, no Redis), a comma-separated list of them run "
+            "side by side (ours,floor), both (ours,baseline) or all (default: ours)",
         )
         parser.add_argument(
             "--viewers",
@@ -143,10 +161,12 @@ class Command(BaseCommand):
         for name, default in (("rate", 20.0), ("duration", 20.0), ("server", "daphne")):
             if options[name] is None:
                 options[name] = default
-        targets = ["ours", "baseline"] if options["target"] == "both" else [options["target"]]
+        targets = options["target"]
         urls = tuple(u for u in options["url"].split(",") if u)
         if urls and len(targets) > 1:
-            raise CommandError("--url points at one kind of server: pick --target ours or baseline")
+            raise CommandError("--url points at one kind of server: pick one --target")
+        if "floor" in targets and options["gateways"] > 1 and not urls:
+            raise CommandError("the floor is one process: it relays nothing between gateways")
         if options["rate"] <= 0 or options["duration"] <= 0:
             raise CommandError("--rate and --duration must be positive")
         # A consumer reads a socket's next frame only after the previous post is committed,
