@@ -141,6 +141,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
                         "status": info.status,
                         "viewerCount": snapshot.viewer_count,
                         "pinnedComments": snapshot.pinned,
+                        "reactionTotals": snapshot.reaction_totals,
                         "restriction": wire_restriction(snapshot.restriction),
                         "settings": snapshot.settings,
                     },

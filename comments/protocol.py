@@ -225,6 +225,8 @@ class StreamState(BaseModel):
     status: Literal["live", "ended"]
     viewerCount: int
     pinnedComments: list[CommentOut]
+    # The stream's reactions so far by type; reactions_batch adds each interval's.
+    reactionTotals: dict[ReactionTypeName, int]
     # The joining user's ban or timeout on this stream; null for everyone else.
     restriction: Restriction | None
     settings: StreamSettings

@@ -3,7 +3,7 @@
 from channels.db import database_sync_to_async
 
 from . import state
-from .models import Comment
+from .models import Comment, ReactionTotal
 from .rendering import WireComment, render_comment
 from .state.recent import CAPACITY
 
@@ -26,6 +26,12 @@ def newest_visible(stream_id: int, limit: int, after_id: int | None = None) -> l
 def visible_by_ids(comment_ids: list[int]) -> list[WireComment]:
     rows = Comment.objects.filter(id__in=comment_ids, is_hidden=False).select_related("author")
     return [render_comment(c) for c in rows.order_by("id")]
+
+
+def reaction_totals(stream_id: int) -> dict[str, int]:
+    """The stream's reactions so far (not its comments'), by type."""
+    rows = ReactionTotal.objects.filter(stream_id=stream_id, comment=None)
+    return dict(rows.values_list("reaction_type", "count"))
 
 
 def is_held(comment_id: int) -> bool:

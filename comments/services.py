@@ -32,7 +32,7 @@ from .gateway import gateway
 from .models import Comment
 from .rendering import WireComment
 from .rules import clean_content
-from .selectors import backfill, held_comments, is_held, pinned_comments
+from .selectors import backfill, held_comments, is_held, pinned_comments, reaction_totals
 from .writer import CommentWriter, Post
 
 
@@ -70,16 +70,30 @@ def _info_of(stream: Stream) -> StreamInfo:
     )
 
 
-def _open_stream(
-    stream_id: int, user, moderating: bool
-) -> tuple[StreamInfo, dict[str, Any], list[WireComment], Restriction | None]:
+@dataclass(frozen=True)
+class _Opened:
+    """What a join reads of the database before the socket joins the room."""
+
+    info: StreamInfo
+    settings: dict[str, Any]
+    pinned: list[WireComment]
+    restriction: Restriction | None
+    reaction_totals: dict[str, int]
+
+
+def _open_stream(stream_id: int, user, moderating: bool) -> _Opened:
     stream = _load_stream(stream_id)
     if moderating and not moderates_stream(user, stream.host_id):
         raise Forbidden("Only moderators and the stream's host may moderate it.")
     # A banned or timed-out user joins and reads like anyone else (SPEC §3).
     user_id = user.id if user is not None and user.is_authenticated else None
-    restriction = restriction_of(user_id, stream_id) if user_id is not None else None
-    return _info_of(stream), wire_settings(stream), pinned_comments(stream_id), restriction
+    return _Opened(
+        info=_info_of(stream),
+        settings=wire_settings(stream),
+        pinned=pinned_comments(stream_id),
+        restriction=restriction_of(user_id, stream_id) if user_id is not None else None,
+        reaction_totals=reaction_totals(stream_id),
+    )
 
 
 @dataclass(frozen=True)
@@ -96,6 +110,7 @@ class JoinSnapshot:
     moderating: bool  # a moderator's or the host's socket: moderation_state follows
     held: list[WireComment]  # for a moderating socket: the held queue, oldest first
     reports: list[dict[str, Any]]  # for a moderating socket: reported comments, most first
+    reaction_totals: dict[str, int]  # the stream's reactions so far, by type
 
 
 async def join_stream(
@@ -108,8 +123,7 @@ async def join_stream(
     has sent the snapshot.
     """
     opened = await database_sync_to_async(_open_stream)(stream_id, user, moderating)
-    info, settings, pinned, restriction = opened
-    room = await gateway().join(socket, info, moderating=moderating)
+    room = await gateway().join(socket, opened.info, moderating=moderating)
     viewer_count = room.viewer_count
     comments = await backfill(stream_id, last_seen_comment_id)
     held, reports = (
@@ -117,15 +131,16 @@ async def join_stream(
     )
     return JoinSnapshot(
         room=room,
-        info=info,
-        settings=settings,
+        info=opened.info,
+        settings=opened.settings,
         viewer_count=viewer_count,
-        pinned=pinned,
+        pinned=opened.pinned,
         backfill=comments,
-        restriction=restriction,
+        restriction=opened.restriction,
         moderating=moderating,
         held=held,
         reports=reports,
+        reaction_totals=opened.reaction_totals,
     )
 
 

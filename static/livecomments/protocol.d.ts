@@ -148,6 +148,7 @@ export interface StreamStatePayload {
   status: "live" | "ended";
   viewerCount: number;
   pinnedComments: Array<CommentOut>;
+  reactionTotals: Partial<Record<"like" | "love" | "haha" | "wow" | "sad" | "angry", number>>;
   restriction: Restriction | null;
   settings: StreamSettings;
 }

@@ -98,3 +98,11 @@ async def test_memory_registry_counts_one_process():
     registry = MemoryViewerRegistry()
     await registry.report("only", {1: 2, 2: 0})
     assert await registry.totals([1, 2]) == {1: 2, 2: 0}
+
+
+async def test_a_join_is_told_the_streams_reactions_so_far(clients, bob, stream):
+    await ReactionTotal.objects.acreate(stream=stream, reaction_type="love", count=7)
+
+    state, _ = await (await clients(bob)).join(stream)
+
+    assert state["reactionTotals"] == {"love": 7}
