@@ -8,7 +8,7 @@
 import { LiveConnection } from "./connection.js";
 import { LatencyMonitor, REPORT_INTERVAL_MS } from "./latency.js";
 import { REASONS } from "./protocol.js";
-import { LiveStore, PendingStorage, moderationChoices, reportChoices, resumeAfter } from "./store.js";
+import { LiveStore, PendingStorage, moderationChoices, ownChoices, reportChoices, resumeAfter } from "./store.js";
 import { ModerationMenu, StreamView } from "./view.js";
 
 /**
@@ -110,6 +110,7 @@ function start() {
         sendDue(now);
         for (const payload of store.unansweredModerations()) connection.send({ type: "moderate", payload });
         for (const payload of store.unansweredReports()) connection.send({ type: "report", payload });
+        for (const request of store.unansweredOwnRequests()) sendOwnRequest(request);
         break;
       case "comments_batch": {
         const added = store.applyBatch(frame.payload.comments);
@@ -134,7 +135,9 @@ function start() {
         store.viewerCount = frame.payload.count;
         break;
       case "ack": {
-        const answered = store.applyModerationAck(frame.payload) ?? store.applyReportAck(frame.payload);
+        const answered = store.applyModerationAck(frame.payload)
+          ?? store.applyReportAck(frame.payload)
+          ?? store.applyOwnAck(frame.payload);
         if (answered !== null) showModerationStatus(answered);
         else store.applyAck(frame.payload, now);
         break;
@@ -288,7 +291,57 @@ function start() {
    */
   function menuChoices(comment) {
     const moderation = moderating ? moderationChoices(comment, user?.id ?? null) : [];
-    return [...moderation, ...reportChoices(comment, user && { id: user.id, moderates: moderating }, store)];
+    return [
+      ...ownChoices(comment, user?.id ?? null, Date.now()),
+      ...moderation,
+      ...reportChoices(comment, user && { id: user.id, moderates: moderating }, store),
+    ];
+  }
+
+  /** @param {import('./store.js').OwnRequest} request */
+  function sendOwnRequest(request) {
+    if (request.kind === "edit") connection.send({ type: "edit_comment", payload: request.payload });
+    else connection.send({ type: "delete_comment", payload: request.payload });
+  }
+
+  /**
+   * Open (or, with null, close) the inline editor of an own comment, drawn at once so it
+   * can take the focus; closing gives the focus back to the comment's ⋮.
+   * @param {Comment | null} comment
+   */
+  function editInPlace(comment) {
+    const was = view.editing?.commentId;
+    view.setEditing(comment);
+    render();
+    if (comment) {
+      const editor = /** @type {HTMLInputElement | null} */ (view.list.querySelector("[data-editing]"));
+      editor?.focus();
+      editor?.setSelectionRange(editor.value.length, editor.value.length);
+    } else if (was) {
+      /** @type {HTMLElement | null} */ (view.list.querySelector(`[data-moderate="${CSS.escape(was)}"]`))?.focus();
+    }
+  }
+
+  /** @param {HTMLInputElement} editor Enter in the inline editor */
+  function saveEdit(editor) {
+    const comment = store.findComment(editor.dataset.editing ?? "");
+    if (!comment) return editInPlace(null);
+    if (editor.value.trim() === comment.content) return editInPlace(null);
+    const result = store.edit(comment, editor.value, { idempotencyKey: newIdempotencyKey() });
+    if (!result.ok) {
+      showModerationStatus(result.reason);
+      return;
+    }
+    if (joined) connection.send({ type: "edit_comment", payload: result.payload });
+    showModerationStatus(joined ? "Saving your edit…" : "Saving your edit… (waiting for the connection)");
+    editInPlace(null);
+  }
+
+  /** @param {Comment} comment confirmed in the menu */
+  function deleteOwn(comment) {
+    const payload = store.deleteComment(comment, { idempotencyKey: newIdempotencyKey() });
+    if (joined) connection.send({ type: "delete_comment", payload });
+    showModerationStatus(joined ? "Deleting your comment…" : "Deleting your comment… (waiting for the connection)");
   }
 
   /**
@@ -299,6 +352,8 @@ function start() {
    */
   function choose(choice, comment, reason) {
     if (choice.action === "report" && choice.reason) report(comment, choice.reason);
+    else if (choice.action === "edit") editInPlace(comment);
+    else if (choice.action === "delete") deleteOwn(comment);
     else moderate(choice, comment, reason);
   }
 
@@ -381,6 +436,17 @@ function start() {
   });
   // One tab stop for the whole list: arrows move between comments, Enter replies.
   view.list.addEventListener("keydown", (event) => {
+    const editor = event.target;
+    if (editor instanceof HTMLInputElement && editor.dataset.editing) {
+      if (event.key === "Enter") {
+        event.preventDefault();
+        saveEdit(editor);
+      } else if (event.key === "Escape") {
+        event.preventDefault();
+        editInPlace(null);
+      }
+      return;
+    }
     if (event.key !== "ArrowUp" && event.key !== "ArrowDown") return;
     const buttons = [...view.list.querySelectorAll("button")];
     if (!buttons.length) return;

@@ -21,6 +21,8 @@ import { MAX_CONTENT_CHARS, REASONS, SNOWFLAKE } from "./protocol.js";
  * @typedef {ModeratePayload['action']} ModerationAction
  * @typedef {import('./protocol').ReportPayload} ReportPayload
  * @typedef {ReportPayload['reason']} ReportReason
+ * @typedef {import('./protocol').EditCommentPayload} EditCommentPayload
+ * @typedef {import('./protocol').DeleteCommentPayload} DeleteCommentPayload
  */
 
 /** Real comments kept (and so rendered): enough to scroll back, small enough to stay fast. */
@@ -29,6 +31,8 @@ export const COMMENT_LIMIT = 500;
 export const MAX_PENDING = 10;
 /** A pending comment older than this is given up on rather than posted late. */
 export const PENDING_MAX_AGE_MS = 5 * 60 * 1000;
+/** How long after posting its author may edit a comment (SPEC §3); deleting has no limit. */
+export const EDIT_WINDOW_MS = 5 * 60 * 1000;
 /** Retries after the first send (the seed's retryCount). */
 export const MAX_RETRIES = 3;
 export const RECONNECT_BASE_MS = 1000;
@@ -133,12 +137,13 @@ export const TIMEOUTS = [
 /**
  * One entry of a comment's ⋮ menu: a moderation, or a viewer's report with its reason.
  * @typedef {object} ModerationChoice
- * @property {ModerationAction | 'report'} action
- * @property {'comment' | 'timeout' | 'ban' | 'report'} group the menu's row: the comment, its author, or a report
+ * @property {ModerationAction | 'report' | 'edit' | 'delete'} action
+ * @property {'comment' | 'timeout' | 'ban' | 'report' | 'own'} group the menu's row: the comment, its author, a report, or the author's own edit and delete
  * @property {string} label what the button says
  * @property {string} name its accessible name, which says on whom it acts
  * @property {number} [durationSeconds] for a timeout
  * @property {ReportReason} [reason] for a report
+ * @property {string} [confirm] the question asked before it is done (a delete)
  *
  * A moderation sent and not yet acked; kept to say how it went, and sent again with the
  * same key after a reconnect (the server answers a key once, so a repeat changes nothing).
@@ -243,6 +248,34 @@ export function reportChoices(comment, viewer, store) {
   }));
 }
 
+/**
+ * The author's own entries of a comment's ⋮ menu: Edit while within EDIT_WINDOW_MS of
+ * posting, Delete always (after a confirm step). Nobody else's comment gets them.
+ * @param {Comment} comment
+ * @param {string | null} viewerId
+ * @param {number} now
+ * @returns {ModerationChoice[]}
+ */
+export function ownChoices(comment, viewerId, now) {
+  if (viewerId === null || comment.userId !== viewerId) return [];
+  /** @type {ModerationChoice[]} */
+  const choices = [];
+  if (now - Date.parse(comment.createdAt) < EDIT_WINDOW_MS) {
+    choices.push({ action: "edit", group: "own", label: "Edit", name: "Edit your comment" });
+  }
+  choices.push({
+    action: "delete", group: "own", label: "Delete", name: "Delete your comment",
+    confirm: "Delete your comment for everyone?",
+  });
+  return choices;
+}
+
+/**
+ * An edit or delete of this viewer's own comment, sent and not yet acked; sent again
+ * with the same key after a reconnect.
+ * @typedef {{kind: 'edit', payload: EditCommentPayload} | {kind: 'delete', payload: DeleteCommentPayload}} OwnRequest
+ */
+
 /** @param {ModerationRequest} request */
 function moderationObject({ payload, username }) {
   if (!USER_ACTIONS.has(payload.action)) return `${username}'s comment`;
@@ -279,6 +312,12 @@ export class LiveStore {
     this.moderations = new Map();
     /** @type {Map<string, ViewerReport>} this viewer's reports, by comment id */
     this.reports = new Map();
+    /** @type {Map<string, OwnRequest>} edits and deletes of own comments, by key, until acked */
+    this.ownRequests = new Map();
+    /** @type {Set<string>} own comments whose last edit a rule holds for review */
+    this.heldEdits = new Set();
+    /** @type {{like?: number, love?: number, haha?: number, wow?: number, sad?: number, angry?: number}} the stream's reactions so far */
+    this.reactionTotals = {};
   }
 
   // --- From the server ---------------------------------------------------------------
@@ -374,6 +413,9 @@ export class LiveStore {
 
   /** @param {Comment} comment */
   applyCommentUpdated(comment) {
+    const before = this.commentsById.get(comment.id);
+    // The held edit was approved: its text is the comment's now.
+    if (before && comment.editedAt !== before.editedAt) this.heldEdits.delete(comment.id);
     if (this.commentsById.has(comment.id)) {
       const index = this.comments.findIndex((existing) => existing.id === comment.id);
       this.comments[index] = comment;
@@ -479,7 +521,77 @@ export class LiveStore {
     const code = ack.code ?? "INVALID_MESSAGE";
     return `Could not report ${whose}: ${REPORT_REFUSALS[code] ?? REASONS[code]}`;
   }
+
+  /**
+   * The answer to an edit or delete of an own comment: what to tell the author, or null
+   * when the ack is for something else. A held edit leaves the old text showing, marked.
+   * @param {Ack} ack
+   */
+  applyOwnAck(ack) {
+    const request = this.ownRequests.get(ack.idempotencyKey);
+    if (!request) return null;
+    this.ownRequests.delete(ack.idempotencyKey);
+    const { commentId } = request.payload;
+    if (request.kind === "delete") {
+      if (ack.status === "accepted") {
+        this.applyRemoved([commentId]);
+        return "Your comment was deleted.";
+      }
+      return `Could not delete your comment: ${REASONS[ack.code ?? "INVALID_MESSAGE"]}`;
+    }
+    if (ack.status === "held") {
+      this.heldEdits.add(commentId);
+      return "Edit held for review: the old text shows until a moderator approves it.";
+    }
+    if (ack.status === "accepted") {
+      this.heldEdits.delete(commentId);
+      return "Your comment was edited.";
+    }
+    const code = ack.code ?? "INVALID_MESSAGE";
+    const why = code === "FORBIDDEN" ? "comments can be edited for 5 minutes after posting." : REASONS[code];
+    return `Could not edit your comment: ${why}`;
+  }
+
   // --- From this viewer --------------------------------------------------------------
+
+  /**
+   * An edit of the viewer's own comment, as the `edit_comment` payload to send, or why not.
+   * @param {Comment} comment
+   * @param {string} content
+   * @param {{idempotencyKey: string}} options
+   * @returns {{ok: true, payload: EditCommentPayload} | {ok: false, reason: string}}
+   */
+  edit(comment, content, { idempotencyKey }) {
+    const trimmed = content.trim();
+    if (!trimmed || [...trimmed].length > MAX_CONTENT_CHARS) return { ok: false, reason: REASONS.INVALID_MESSAGE };
+    if (this.status === "ended") return { ok: false, reason: REASONS.STREAM_ENDED };
+    /** @type {EditCommentPayload} */
+    const payload = { streamId: this.streamId, commentId: comment.id, content: trimmed, idempotencyKey };
+    this.ownRequests.set(idempotencyKey, { kind: "edit", payload });
+    return { ok: true, payload };
+  }
+
+  /**
+   * A delete of the viewer's own comment, as the `delete_comment` payload to send.
+   * @param {Comment} comment
+   * @param {{idempotencyKey: string}} options
+   */
+  deleteComment(comment, { idempotencyKey }) {
+    /** @type {DeleteCommentPayload} */
+    const payload = { streamId: this.streamId, commentId: comment.id, idempotencyKey };
+    this.ownRequests.set(idempotencyKey, { kind: "delete", payload });
+    return payload;
+  }
+
+  /** Edits and deletes with no ack yet: sent again, with their keys, after a rejoin. */
+  unansweredOwnRequests() {
+    return [...this.ownRequests.values()];
+  }
+
+  /** @param {string} commentId whether this viewer's last edit of it waits for review */
+  editHeld(commentId) {
+    return this.heldEdits.has(commentId);
+  }
 
   /**
    * A moderator's choice from a comment's menu, as the `moderate` payload to send; it is
@@ -491,7 +603,9 @@ export class LiveStore {
    */
   moderate(choice, comment, { idempotencyKey, reason = "" }) {
     const action = choice.action;
-    if (action === "report") throw new Error("a report is sent with report(), not moderate()");
+    if (action === "report" || action === "edit" || action === "delete") {
+      throw new Error(`${action} is not a moderation`);
+    }
     /** @type {ModeratePayload} */
     const payload = { streamId: this.streamId, action, idempotencyKey };
     if (USER_ACTIONS.has(action)) payload.userId = comment.userId;

@@ -103,6 +103,8 @@ export class StreamView {
     if (options.username !== null) this.list.classList.add("has-menus");
     /** @type {Map<string, {node: HTMLLIElement, signature: string}>} */
     this.rendered = new Map();
+    /** @type {{commentId: string, draft: string} | null} the own comment being edited in place */
+    this.editing = null;
     this.unseen = 0;
     /** @type {Comment[]} live comments not yet summarised for a screen reader */
     this.toAnnounce = [];
@@ -165,7 +167,7 @@ export class StreamView {
    */
   upToDate(item, store, now) {
     const signature = item.comment
-      ? commentSignature(item.comment, store)
+      ? `${commentSignature(item.comment, store)}|${this.editing?.commentId === item.comment.id}`
       : optimisticSignature(item.optimistic, now);
     const existing = this.rendered.get(item.key);
     if (existing && existing.signature === signature) return existing.node;
@@ -184,6 +186,13 @@ export class StreamView {
       node.classList.add("is-highlighted");
       node.querySelector(".comment-content")?.before(element("span", "comment-badge", "Highlighted"), " ");
     }
+    if (comment.editedAt) {
+      const edited = element("span", "comment-edited", "(edited)");
+      edited.title = `Edited ${fullDate(comment.editedAt)}`;
+      node.querySelector(".comment-content")?.after(" ", edited);
+    }
+    if (store.editHeld(comment.id)) node.append(element("span", "comment-status", "Edit held for review"));
+    if (this.editing?.commentId === comment.id) this.editor(node, this.editing);
     if (this.options.username !== null) {
       const reply = element("button", "comment-reply", "Reply");
       reply.setAttribute("type", "button");
@@ -198,19 +207,50 @@ export class StreamView {
       mark.title = "You reported this comment; moderators will look at it.";
       node.append(" ", mark);
     }
-    const own = comment.userId === this.options.userId;
+    const own = this.options.username !== null && comment.userId === this.options.userId;
     const reportable = this.options.username !== null && !own && !reported;
-    if (this.options.moderates || reportable) {
+    if (this.options.moderates || reportable || own) {
       const menu = element("button", "comment-menu-button", "⋮");
       menu.setAttribute("type", "button");
       menu.setAttribute("tabindex", "-1");
-      menu.setAttribute("aria-label", `${this.options.moderates ? "Moderate" : "Report"} ${comment.username}'s comment`);
+      const label = this.options.moderates ? `Moderate ${comment.username}'s comment`
+        : own ? "Edit or delete your comment" : `Report ${comment.username}'s comment`;
+      menu.setAttribute("aria-label", label);
       menu.setAttribute("aria-haspopup", "dialog");
       menu.setAttribute("aria-expanded", "false");
       menu.dataset.moderate = comment.id;
       node.append(menu);
     }
     return node;
+  }
+
+  /**
+   * Swap a comment's text for an inline editor: Enter saves, Escape cancels (app.js).
+   * @param {HTMLLIElement} node
+   * @param {{commentId: string, draft: string}} editing
+   */
+  editor(node, editing) {
+    const input = document.createElement("input");
+    input.className = "comment-editor";
+    input.value = editing.draft;
+    input.dir = "auto";
+    input.autocomplete = "off";
+    input.setAttribute("aria-label", "Edit your comment (Enter saves, Escape cancels)");
+    input.dataset.editing = editing.commentId;
+    input.addEventListener("input", () => {
+      editing.draft = input.value;
+    });
+    const hint = element("span", "comment-editor-hint", "Enter saves · Escape cancels");
+    node.querySelector(".comment-content")?.replaceWith(input, hint);
+    node.querySelector(".comment-edited")?.remove();
+  }
+
+  /**
+   * Start (or, with null, stop) editing an own comment in place; focus goes to the editor.
+   * @param {Comment | null} comment
+   */
+  setEditing(comment) {
+    this.editing = comment ? { commentId: comment.id, draft: comment.content } : null;
   }
 
   /** @param {OptimisticComment} entry @param {LiveStore} store @param {number} now */
@@ -366,7 +406,15 @@ export class StreamView {
 /** @param {Comment} comment @param {LiveStore} store */
 function commentSignature(comment, store) {
   const parentKnown = comment.parentId ? store.findComment(comment.parentId) !== null : false;
-  return `${comment.isHighlighted}|${comment.isPinned}|${parentKnown}|${store.reportStatus(comment.id)}|${comment.content}`;
+  return [
+    comment.isHighlighted, comment.isPinned, parentKnown, store.reportStatus(comment.id),
+    comment.editedAt, store.editHeld(comment.id), comment.content,
+  ].join("|");
+}
+
+/** @param {number | string} when ms, or an ISO date: the date and time in full, for a tooltip */
+export function fullDate(when) {
+  return new Date(when).toLocaleString([], { dateStyle: "full", timeStyle: "medium" });
 }
 
 /** @param {OptimisticComment} entry @param {number} now */
@@ -420,6 +468,10 @@ export class ModerationMenu {
       if (!(button instanceof HTMLElement) || !this.current) return;
       const { comment, choices } = this.current;
       const choice = choices[Number(button.dataset.choice)];
+      if (choice.confirm && button.dataset.confirmed === undefined) {
+        this.askToConfirm(choice, Number(button.dataset.choice));
+        return;
+      }
       const reason = this.reason.value;
       this.close();
       this.onChoose(choice, comment, reason);
@@ -464,8 +516,12 @@ export class ModerationMenu {
     }
     this.current = { comment, choices, button };
     button.setAttribute("aria-expanded", "true");
-    const moderating = choices.some((choice) => choice.group !== "report");
-    this.menu.setAttribute("aria-label", `${moderating ? "Moderate" : "Report"} ${comment.username}'s comment`);
+    const moderating = choices.some((choice) => choice.group !== "report" && choice.group !== "own");
+    const ownOnly = choices.every((choice) => choice.group === "own");
+    this.menu.setAttribute(
+      "aria-label",
+      ownOnly ? "Your comment" : `${moderating ? "Moderate" : "Report"} ${comment.username}'s comment`,
+    );
     // The reason box goes with a moderation; a report's reason is the button chosen.
     this.reasonField.hidden = !moderating;
     this.target.textContent = `${comment.username}: ${preview(comment.content, PARENT_PREVIEW_CHARS)}`;
@@ -475,6 +531,28 @@ export class ModerationMenu {
     this.menu.hidden = false;
     this.place(button);
     /** @type {HTMLElement | null} */ (this.actions.querySelector("button"))?.focus();
+  }
+
+  /**
+   * The confirm step of a choice that cannot be undone (a delete): its question, the
+   * choice again to confirm, and Cancel; focus on Cancel, the safe answer.
+   * @param {ModerationChoice} choice
+   * @param {number} index
+   */
+  askToConfirm(choice, index) {
+    const row = element("div", "moderation-menu-row is-confirm");
+    row.append(element("span", "moderation-menu-label", choice.confirm));
+    const yes = element("button", `moderation-choice is-${choice.action}`, choice.label);
+    yes.setAttribute("type", "button");
+    yes.setAttribute("aria-label", `Yes, ${choice.name.charAt(0).toLowerCase()}${choice.name.slice(1)}`);
+    yes.dataset.choice = String(index);
+    yes.dataset.confirmed = "";
+    const no = element("button", "moderation-choice", "Cancel");
+    no.setAttribute("type", "button");
+    no.addEventListener("click", () => this.close());
+    row.append(yes, no);
+    this.actions.replaceChildren(row);
+    no.focus();
   }
 
   /** @param {boolean} [returnFocus] false when the user has moved on elsewhere */

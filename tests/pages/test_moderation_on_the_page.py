@@ -66,8 +66,10 @@ def test_a_viewers_menu_only_reports(open_page, stream, alice, bob):
     expect(menu.get_by_role("button")).to_have_count(6)
     expect(menu.get_by_label("Reason (optional)")).to_be_hidden()
     expect(reader.get_by_role("link", name="Moderation console")).to_have_count(0)
-    # Nothing to report on one's own comment.
-    expect(writer.locator("[data-moderate]")).to_have_count(0)
+    # Nothing to report on one's own comment: its menu edits or deletes it.
+    writer.get_by_role("button", name="Edit or delete your comment").click()
+    own_menu = writer.get_by_role("dialog", name="Your comment")
+    expect(own_menu.get_by_role("button")).to_have_text(["Edit", "Delete"])
 
 
 def test_a_moderators_menu_pins_a_comment_for_another_viewer(open_page, stream, alice, moderator):
