@@ -83,6 +83,68 @@ function authorParts(comment) {
   return parts;
 }
 
+/**
+ * Split a comment's text around `@name` mentions of `username` (the signed-in viewer), so
+ * the view can mark them with spans of text: never parsed as HTML. Case-insensitive, and
+ * only a whole name: "@alice" mentions alice, "@alicex" and "bob@alice.org" do not.
+ * @param {string} text
+ * @param {string | null} username
+ * @returns {{text: string, mention: boolean}[]}
+ */
+export function mentionParts(text, username) {
+  if (!username || !text.includes("@")) return [{ text, mention: false }];
+  const name = username.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const pattern = new RegExp(`(?<![\\p{L}\\p{N}_.@+-])@${name}(?![\\p{L}\\p{N}_@+-]|\\.[\\p{L}\\p{N}])`, "giu");
+  /** @type {{text: string, mention: boolean}[]} */
+  const parts = [];
+  let last = 0;
+  for (const match of text.matchAll(pattern)) {
+    const start = match.index ?? 0;
+    if (start > last) parts.push({ text: text.slice(last, start), mention: false });
+    parts.push({ text: match[0], mention: true });
+    last = start + match[0].length;
+  }
+  if (last < text.length || !parts.length) parts.push({ text: text.slice(last), mention: false });
+  return parts;
+}
+
+/**
+ * A comment's text as a span of text nodes, a mention of the viewer marked.
+ * @param {string} content
+ * @param {string | null} username
+ */
+function contentNode(content, username) {
+  const text = element("span", "comment-content");
+  text.dir = "auto";
+  for (const part of mentionParts(content, username)) {
+    if (!part.mention) {
+      text.append(part.text);
+      continue;
+    }
+    const mention = element("mark", "mention", part.text);
+    mention.title = "Mentions you";
+    text.append(mention);
+    text.classList.add("mentions-me");
+  }
+  return text;
+}
+
+/**
+ * When a comment was posted: the hour and minute on screen, the full date as its title.
+ * @param {string} createdAt ISO 8601
+ */
+export function commentTime(createdAt) {
+  const time = element("time", "comment-time", shortTime(createdAt));
+  time.setAttribute("datetime", createdAt);
+  time.title = fullDate(createdAt);
+  return time;
+}
+
+/** @param {number | string} when ms, or an ISO date */
+export function shortTime(when) {
+  return new Date(when).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
 export class StreamView {
   /**
    * @param {HTMLElement} root the panel, with the data-* parts of streams/detail.html
@@ -182,6 +244,8 @@ export class StreamView {
   commentNode(comment, store) {
     const node = this.shell(authorParts(comment), comment.content, comment.parentId, store);
     node.dataset.commentId = comment.id;
+    node.querySelector(".comment-author")?.before(commentTime(comment.createdAt), " ");
+    if (node.querySelector(".mention")) node.classList.add("is-mention");
     if (comment.isHighlighted) {
       node.classList.add("is-highlighted");
       node.querySelector(".comment-content")?.before(element("span", "comment-badge", "Highlighted"), " ");
@@ -290,9 +354,7 @@ export class StreamView {
         ),
       );
     }
-    const text = element("span", "comment-content", content);
-    text.dir = "auto";
-    node.append(...author, " ", text);
+    node.append(...author, " ", contentNode(content, this.options.username));
     return node;
   }
 
@@ -333,8 +395,7 @@ export class StreamView {
     this.pinned.replaceChildren(
       ...pinned.map((comment) => {
         const banner = element("p", "pinned-comment");
-        const text = element("span", "comment-content", comment.content);
-        text.dir = "auto";
+        const text = contentNode(comment.content, this.options.username);
         banner.append(element("span", "pinned-label", "📌 Pinned"), " ", ...authorParts(comment), " ", text);
         if (this.options.moderates) {
           const unpin = element("button", "link-button pinned-unpin", "Unpin");

@@ -133,7 +133,7 @@ def test_a_timed_out_viewer_sees_until_when_and_can_post_again_by_itself(
     open_page, stream, alice, moderator
 ):
     page = open_page(stream, alice)
-    field = page.get_by_label("Your comment")
+    field = page.get_by_label("Your comment", exact=True)
     expect(field).to_be_enabled()
 
     as_admin(
@@ -172,5 +172,5 @@ def test_a_banned_viewer_reloads_reads_the_chat_and_sees_the_ban(open_page, stre
     expect(page.locator("[data-restriction]")).to_have_text(
         "You are banned from this stream. — spam"
     )
-    expect(page.get_by_label("Your comment")).to_be_disabled()
+    expect(page.get_by_label("Your comment", exact=True)).to_be_disabled()
     expect(page.get_by_role("button", name="Like")).to_be_disabled()

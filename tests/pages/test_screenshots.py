@@ -63,11 +63,11 @@ def test_take_screenshots_of_the_stream_page(
     ]:
         page = open_page(stream, alice, viewport=viewport)
         expect(page.locator(".comment-content", has_text=CHAT[-1][1])).to_be_visible()
-        page.get_by_label("Your comment").fill("<b>markup</b> stays text")
+        page.get_by_label("Your comment", exact=True).fill("<b>markup</b> stays text")
         page.get_by_role("button", name="Send").click()
         expect(page.locator(".comment-content", has_text="<b>markup</b>").first).to_be_visible()
         expect(page.locator(".comment-status")).to_have_count(0)
-        page.get_by_label("Your comment").fill("Is the countdown on the pad clock?")
+        page.get_by_label("Your comment", exact=True).fill("Is the countdown on the pad clock?")
         page.screenshot(path=SCREENSHOTS / name, full_page=name.endswith("phone.png"))
 
     # A moderator's page with a comment's ⋮ menu open.

@@ -18,7 +18,7 @@ MARKUP = "<img src=x onerror=alert(1)>"
 
 
 def post(page: Page, text: str) -> None:
-    page.get_by_label("Your comment").fill(text)
+    page.get_by_label("Your comment", exact=True).fill(text)
     page.get_by_role("button", name="Send").click()
 
 
@@ -120,7 +120,7 @@ def test_the_rate_limit_counts_down_disables_sending_and_then_retries(
 ):
     writer = open_page(stream, alice)
     reader = open_page(stream, bob)
-    field = writer.get_by_label("Your comment")
+    field = writer.get_by_label("Your comment", exact=True)
 
     for number in (1, 2, 3):
         post(writer, f"quick comment {number}")
@@ -165,7 +165,7 @@ def test_a_moderators_pin_shows_up_live(open_page, stream, alice, bob, moderator
 def test_an_anonymous_viewer_watches_but_must_log_in_to_comment(open_page, stream, alice):
     writer = open_page(stream, alice)
     anonymous = open_page(stream)
-    field = anonymous.get_by_label("Your comment")
+    field = anonymous.get_by_label("Your comment", exact=True)
     expect(field).to_be_disabled()
     expect(field).to_have_attribute("placeholder", "Log in to comment")
     expect(anonymous.get_by_role("link", name="Log in").last).to_be_visible()

@@ -1,0 +1,40 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+
+import { mentionParts } from "../../static/livecomments/view.js";
+
+function marked(text, username) {
+  return mentionParts(text, username).filter((part) => part.mention).map((part) => part.text);
+}
+
+describe("mentions of the signed-in viewer", () => {
+  test("@name is split out, whatever its case, and the rest stays as it was", () => {
+    assert.deepEqual(mentionParts("hi @Alice, look", "alice"), [
+      { text: "hi ", mention: false },
+      { text: "@Alice", mention: true },
+      { text: ", look", mention: false },
+    ]);
+    assert.deepEqual(marked("@alice and @alice.", "alice"), ["@alice", "@alice"]);
+  });
+
+  test("only the whole name: longer names and e-mail addresses are not mentions", () => {
+    assert.deepEqual(marked("@alicex and bob@alice.org and @alice_2", "alice"), []);
+    assert.deepEqual(marked("@bob", "alice"), []);
+  });
+
+  test("names with regular-expression characters match literally", () => {
+    assert.deepEqual(marked("thanks @a.b+c!", "a.b+c"), ["@a.b+c"]);
+    assert.deepEqual(marked("thanks @aXb+c!", "a.b+c"), []);
+  });
+
+  test("an anonymous viewer, or a text without @, is one plain part", () => {
+    assert.deepEqual(mentionParts("hello @alice", null), [{ text: "hello @alice", mention: false }]);
+    assert.deepEqual(mentionParts("", "alice"), [{ text: "", mention: false }]);
+  });
+
+  test("markup in a comment stays text", () => {
+    const parts = mentionParts("<b>@alice</b>", "alice");
+    assert.deepEqual(parts.map((part) => part.text).join(""), "<b>@alice</b>");
+    assert.deepEqual(marked("<b>@alice</b>", "alice"), ["@alice"]);
+  });
+});
