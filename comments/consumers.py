@@ -69,10 +69,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
         # Frames that arrive while a join is sending its backfill wait here, so that the
         # backfill always comes first.
         self._held: list[str] | None = None
-        # Whether this user moderates, read once: moderators are never limited by chat modes.
-        self.is_moderator = self._user_id is not None and await database_sync_to_async(
-            is_moderator
-        )(self.user)
+        # Whether this user moderates (never limited by chat modes): read at the first post,
+        # so that a join storm of viewers costs no query for it.
+        self._is_moderator: bool | None = None
         await self.accept()
         if self._user_id is not None:
             await self.gateway.fanout.listen(user_group(self._user_id), self.on_user_message)
@@ -182,7 +181,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             room = self._joined(payload.streamId)
             assert room.info is not None
             posted = await services.post_comment(
-                services.Author.of(self.user, moderates=self.is_moderator),
+                services.Author.of(self.user, moderates=await self._moderates()),
                 room.info,
                 payload.content,
                 payload.idempotencyKey,
@@ -337,6 +336,13 @@ class LiveConsumer(AsyncWebsocketConsumer):
             )
 
     # --- helpers ----------------------------------------------------------------------
+
+    async def _moderates(self) -> bool:
+        if self._is_moderator is None:
+            self._is_moderator = self._user_id is not None and await database_sync_to_async(
+                is_moderator
+            )(self.user)
+        return self._is_moderator
 
     def _joined(self, stream_id: str) -> StreamRoom:
         if self.room is None or str(self.room.stream_id) != stream_id:
