@@ -129,6 +129,7 @@ function start() {
         break;
       }
       case "reactions_batch":
+        store.applyReactions(frame.payload.counts);
         view.burst(frame.payload.counts);
         break;
       case "viewer_count":
@@ -219,6 +220,7 @@ function start() {
     awaitingDisplay = [];
     view.renderPinned(store.pinned);
     view.renderViewerCount(store.viewerCount);
+    if (reactions) view.renderReactionCounts(reactions, store.reactionTotals);
     view.renderConnection(connectionText(now));
     renderModes();
     renderComposer(now);

@@ -330,6 +330,16 @@ export class LiveStore {
     this.pinned = [...state.pinnedComments];
     this.restriction = state.restriction ?? null;
     this.settings = state.settings;
+    // The stream's totals so far at this join; each reactions_batch after it adds its own.
+    this.reactionTotals = { ...(state.reactionTotals ?? {}) };
+  }
+
+  /** @param {import('./protocol').ReactionsBatchPayload['counts']} counts one interval's reactions */
+  applyReactions(counts) {
+    for (const [type, count] of Object.entries(counts)) {
+      const reaction = /** @type {keyof LiveStore['reactionTotals']} */ (type);
+      if (count) this.reactionTotals[reaction] = (this.reactionTotals[reaction] ?? 0) + count;
+    }
   }
 
   /** @param {StreamSettings} settings a moderator changed the chat's modes */

@@ -140,6 +140,13 @@ export function commentTime(createdAt) {
   return time;
 }
 
+const COMPACT = new Intl.NumberFormat(undefined, { notation: "compact", maximumFractionDigits: 1 });
+
+/** @param {number} count a reaction count as a button has room for: 987, 1.2K, 3.4M */
+export function compactCount(count) {
+  return COMPACT.format(count);
+}
+
 /** @param {number | string} when ms, or an ISO date */
 export function shortTime(when) {
   return new Date(when).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
@@ -445,6 +452,20 @@ export class StreamView {
 
   // --- Reactions --------------------------------------------------------------------
 
+  /**
+   * The stream's reactions so far, beside each button ("" until there is one).
+   * @param {HTMLElement} reactions the buttons' group
+   * @param {LiveStore['reactionTotals']} totals
+   */
+  renderReactionCounts(reactions, totals) {
+    for (const button of reactions.querySelectorAll("[data-reaction]")) {
+      const count = totals[/** @type {ReactionType} */ (/** @type {HTMLElement} */ (button).dataset.reaction)] ?? 0;
+      const node = button.querySelector("[data-reaction-count]");
+      const text = count ? compactCount(count) : "";
+      if (node && node.textContent !== text) node.textContent = text;
+    }
+  }
+
   /** @param {ReactionsBatch['counts']} counts */
   burst(counts) {
     if (this.options.reducedMotion) return;
@@ -455,7 +476,8 @@ export class StreamView {
         if (this.bursts.childElementCount >= MAX_BURSTS) return;
         const bubble = element("span", "burst", emoji);
         // Spread the bubbles so a batch reads as a burst, not a single sprite.
-        bubble.style.setProperty("--burst-x", `${Math.round(Math.random() * 80 - 40)}px`);
+        // Mostly leftwards: the panel clips anything past its right edge.
+        bubble.style.setProperty("--burst-x", `${Math.round(Math.random() * 70 - 55)}px`);
         bubble.style.animationDelay = `${i * 90}ms`;
         bubble.addEventListener("animationend", () => bubble.remove(), { once: true });
         this.bursts.append(bubble);

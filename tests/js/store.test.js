@@ -348,3 +348,27 @@ describe("a comment held for review", () => {
     assert.equal(approved.entry.status, "sent");
   });
 });
+
+describe("reaction counts", () => {
+  test("the join's totals, plus each interval's counts", () => {
+    const store = new LiveStore("1");
+    store.applyStreamState({
+      streamId: "1", title: "t", status: "live", viewerCount: 1, pinnedComments: [],
+      reactionTotals: { like: 3 }, restriction: null, settings: null,
+    });
+    store.applyReactions({ like: 2, love: 1, wow: 0 });
+    assert.deepEqual(store.reactionTotals, { like: 5, love: 1 });
+  });
+
+  test("a rejoin takes the server's totals again rather than adding them twice", () => {
+    const store = new LiveStore("1");
+    const state = {
+      streamId: "1", title: "t", status: "live", viewerCount: 1, pinnedComments: [],
+      reactionTotals: { haha: 4 }, restriction: null, settings: null,
+    };
+    store.applyStreamState(state);
+    store.applyReactions({ haha: 1 });
+    store.applyStreamState({ ...state, reactionTotals: { haha: 5 } });
+    assert.deepEqual(store.reactionTotals, { haha: 5 });
+  });
+});

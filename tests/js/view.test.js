@@ -38,3 +38,11 @@ describe("mentions of the signed-in viewer", () => {
     assert.deepEqual(marked("<b>@alice</b>", "alice"), ["@alice"]);
   });
 });
+
+describe("reaction counts on the buttons", () => {
+  test("large counts are compact", async () => {
+    const { compactCount } = await import("../../static/livecomments/view.js");
+    assert.equal(compactCount(987), "987");
+    assert.match(compactCount(1234), /^1\.2\s?K$/);
+  });
+});
