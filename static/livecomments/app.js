@@ -8,7 +8,7 @@
 import { LiveConnection } from "./connection.js";
 import { LatencyMonitor, REPORT_INTERVAL_MS } from "./latency.js";
 import { REASONS } from "./protocol.js";
-import { LiveStore, PendingStorage, moderationChoices, ownChoices, reportChoices, resumeAfter } from "./store.js";
+import { LiveStore, PendingStorage, charactersLeft, moderationChoices, ownChoices, reportChoices, resumeAfter } from "./store.js";
 import { ModerationMenu, StreamView } from "./view.js";
 
 /**
@@ -64,6 +64,7 @@ function start() {
   const input = /** @type {HTMLInputElement} */ (root.querySelector("#comment-input"));
   const sendButton = /** @type {HTMLButtonElement | null} */ (form?.querySelector("button[type=submit]") ?? null);
   const composerStatus = /** @type {HTMLElement | null} */ (root.querySelector("[data-composer-status]"));
+  const charCount = /** @type {HTMLElement | null} */ (root.querySelector("[data-char-count]"));
   const replying = /** @type {HTMLElement | null} */ (root.querySelector("[data-replying]"));
   const reactions = /** @type {HTMLElement | null} */ (root.querySelector("[data-reactions]"));
   const modes = /** @type {HTMLElement | null} */ (root.querySelector("[data-chat-modes]"));
@@ -243,28 +244,52 @@ function start() {
     const cooldown = store.cooldownSeconds(now);
     const restricted = store.restrictionText(now);
     const lockedOut = store.settings?.locked && !user?.moderates ? REASONS.RESTRICTED : "";
-    const blocked = postingBlockedBy || restricted || lockedOut || store.status === "ended";
-    input.disabled = sendButton.disabled = Boolean(blocked) || cooldown > 0;
+    const blocked = postingBlockedBy || restricted || lockedOut || (store.status === "ended" ? REASONS.STREAM_ENDED : "");
+    const { left, tooLong } = charactersLeft(input.value);
+    // A cooldown only stops sending: the viewer keeps typing the next comment.
+    input.disabled = Boolean(blocked);
+    sendButton.disabled = Boolean(blocked || tooLong) || cooldown > 0;
+    const sendTitle = blocked || tooLong || (cooldown > 0 ? `You can post again in ${cooldown} s` : "");
+    if (sendButton.title !== sendTitle) sendButton.title = sendTitle;
+    renderCounter(left, tooLong, Boolean(blocked));
     renderReactions(restricted);
     if (restriction && restriction.textContent !== restricted) {
       // Said once when it lands or ends; the 250 ms tick notices a timeout running out.
       restriction.textContent = restricted;
       restriction.hidden = !restricted;
     }
-    input.placeholder = blocked
-      ? postingBlockedBy || restricted || lockedOut || REASONS.STREAM_ENDED
-      : cooldown > 0
-        ? `Wait ${cooldown}s…`
-        : "Say something…";
-    if (cooldown > 0 && composerStatus && !composerStatus.dataset.cooldown) {
-      // Announced once per cooldown, not every second.
-      composerStatus.dataset.cooldown = "on";
-      composerStatus.textContent = `${REASONS.RATE_LIMITED} You can post again in ${cooldown} seconds.`;
-    } else if (cooldown === 0 && composerStatus?.dataset.cooldown) {
+    const placeholder = blocked || (cooldown > 0 ? `Wait ${cooldown}s…` : "Say something…");
+    if (input.placeholder !== placeholder) input.placeholder = placeholder;
+    if (!composerStatus) return;
+    if (cooldown > 0) {
+      const text = `${REASONS.RATE_LIMITED} You can post again in ${cooldown} s.`;
+      if (!composerStatus.dataset.cooldown) {
+        // Announced once when it starts; the countdown then moves on screen only.
+        composerStatus.dataset.cooldown = "on";
+        composerStatus.textContent = text;
+        requestAnimationFrame(() => composerStatus.setAttribute("aria-live", "off"));
+      } else if (composerStatus.textContent !== text) composerStatus.textContent = text;
+    } else if (composerStatus.dataset.cooldown) {
       delete composerStatus.dataset.cooldown;
+      composerStatus.removeAttribute("aria-live");
       composerStatus.textContent = "";
       if (document.activeElement === document.body) input.focus();
     }
+  }
+
+  /**
+   * The characters left, red and with the reason once over the limit (no silent cut).
+   * @param {number} left
+   * @param {string} tooLong
+   * @param {boolean} blocked nothing can be posted anyway
+   */
+  function renderCounter(left, tooLong, blocked) {
+    if (!charCount) return;
+    const text = blocked ? "" : String(left);
+    if (charCount.textContent !== text) charCount.textContent = text;
+    charCount.classList.toggle("is-over", Boolean(tooLong));
+    charCount.title = tooLong || `${left} characters left`;
+    charCount.hidden = blocked;
   }
 
   function renderModes() {
@@ -405,11 +430,15 @@ function start() {
   form?.addEventListener("submit", (event) => {
     event.preventDefault();
     const now = Date.now();
+    if (sendButton?.disabled) return;
     const result = store.compose({
       content: input.value, parentId: replyTo, idempotencyKey: newIdempotencyKey(), now,
     });
     if (!result.ok) {
-      if (composerStatus) composerStatus.textContent = result.reason;
+      if (composerStatus) {
+        composerStatus.textContent = result.reason;
+        composerStatus.dataset.error = "on";
+      }
       return;
     }
     input.value = "";
@@ -422,6 +451,25 @@ function start() {
     render();
   });
   replying?.querySelector("[data-cancel-reply]")?.addEventListener("click", () => setReplyTo(null));
+  input?.addEventListener("input", () => {
+    // A refusal's text goes once the draft is fine again; an over-long one says why.
+    const { tooLong } = charactersLeft(input.value);
+    if (composerStatus?.dataset.error && input.value.trim() && !tooLong) {
+      delete composerStatus.dataset.error;
+      composerStatus.textContent = "";
+    }
+    if (tooLong && composerStatus && !composerStatus.dataset.cooldown && composerStatus.textContent !== tooLong) {
+      composerStatus.textContent = tooLong;
+      composerStatus.dataset.error = "on";
+    }
+    if (sendButton) renderComposer(Date.now());
+  });
+  input?.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && replyTo !== null) {
+      event.preventDefault();
+      setReplyTo(null);
+    }
+  });
 
   view.list.addEventListener("click", (event) => {
     const target = /** @type {HTMLElement} */ (event.target);

@@ -60,6 +60,24 @@ export function resumeAfter(lastSeenCommentId) {
   return (back > 0n ? back : 0n).toString();
 }
 
+/**
+ * What the composer's counter says of a draft: characters left (negative when over),
+ * counted as the server counts (after trimming, by code point), and why Send is off
+ * ("" when the length is fine).
+ * @param {string} draft
+ * @returns {{left: number, tooLong: string}}
+ */
+export function charactersLeft(draft) {
+  const left = MAX_CONTENT_CHARS - [...draft.trim()].length;
+  const over = -left;
+  return {
+    left,
+    tooLong: left < 0
+      ? `${over} character${over === 1 ? "" : "s"} too many: comments are at most ${MAX_CONTENT_CHARS}.`
+      : "",
+  };
+}
+
 /** Order Snowflake ids (decimal strings too big for a JS number) without parsing them. */
 export function compareIds(/** @type {string} */ a, /** @type {string} */ b) {
   if (a.length !== b.length) return a.length - b.length;

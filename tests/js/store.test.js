@@ -372,3 +372,20 @@ describe("reaction counts", () => {
     assert.deepEqual(store.reactionTotals, { haha: 5 });
   });
 });
+
+describe("the composer's counter", () => {
+  test("counts what the server counts: trimmed, by code point", async () => {
+    const { charactersLeft } = await import("../../static/livecomments/store.js");
+    assert.deepEqual(charactersLeft("  hi  "), { left: MAX_CONTENT_CHARS - 2, tooLong: "" });
+    assert.equal(charactersLeft("😀".repeat(MAX_CONTENT_CHARS)).left, 0);
+    assert.equal(charactersLeft("😀".repeat(MAX_CONTENT_CHARS)).tooLong, "");
+  });
+
+  test("over the limit it says by how much, so Send can say why it is off", async () => {
+    const { charactersLeft } = await import("../../static/livecomments/store.js");
+    const over = charactersLeft("x".repeat(MAX_CONTENT_CHARS + 12));
+    assert.equal(over.left, -12);
+    assert.equal(over.tooLong, `12 characters too many: comments are at most ${MAX_CONTENT_CHARS}.`);
+    assert.match(charactersLeft("x".repeat(MAX_CONTENT_CHARS + 1)).tooLong, /^1 character too many/);
+  });
+});

@@ -125,16 +125,21 @@ def test_the_rate_limit_counts_down_disables_sending_and_then_retries(
     for number in (1, 2, 3):
         post(writer, f"quick comment {number}")
 
-    expect(field).to_be_disabled()
-    expect(writer.get_by_role("button", name="Send")).to_be_disabled()
+    send = writer.get_by_role("button", name="Send")
+    expect(send).to_be_disabled()
     expect(field).to_have_attribute("placeholder", re.compile(r"^Wait [1-4]s…$"))
     expect(comment_item(writer, "quick comment 3").locator(".comment-status")).to_have_text(
         re.compile(r"^Retry in [1-4]s…$")
     )
-    expect(writer.locator("[data-composer-status]")).to_contain_text("commenting too fast")
-    # The countdown moves, and at its end sending is possible again and the comment goes.
-    expect(field).to_have_attribute("placeholder", "Wait 1s…")
+    status = writer.locator("[data-composer-status]")
+    expect(status).to_contain_text("commenting too fast")
+    # Typing goes on during the cooldown; only Send waits, and the status line counts down.
     expect(field).to_be_enabled()
+    field.fill("typed during the cooldown")
+    expect(status).to_contain_text(re.compile(r"You can post again in [1-4] s\."))
+    expect(status).to_contain_text("You can post again in 1 s.")
+    expect(send).to_be_enabled()
+    expect(field).to_have_value("typed during the cooldown")
     expect(comment_item(reader, "quick comment 3")).to_have_count(1)
     expect(comment_item(writer, "quick comment 3").locator(".comment-status")).to_have_count(0)
 
