@@ -18,6 +18,9 @@ import { ModerationMenu, StreamView } from "./view.js";
  * @typedef {{streamId: string, socketPath: string, user: {id: string, username: string, moderates: boolean} | null}} PageConfig
  */
 
+/** What the composer and the reactions say once the stream is over. */
+const ENDED_TEXT = "This stream has ended.";
+
 // Countdowns ("Retry in 3s…", "Wait 4s") move at this pace; retries fire on it too.
 const TICK_MS = 250;
 
@@ -155,7 +158,7 @@ function start() {
         break;
       case "stream_ended":
         store.applyStreamEnded();
-        postingBlockedBy = REASONS.STREAM_ENDED;
+        postingBlockedBy = ENDED_TEXT;
         break;
       case "restriction_changed":
         store.applyRestriction(frame.payload.restriction);
@@ -220,7 +223,8 @@ function start() {
     for (const comment of awaitingDisplay) latency.record(comment, now);
     awaitingDisplay = [];
     view.renderPinned(store.pinned);
-    view.renderViewerCount(store.viewerCount);
+    view.renderViewerCount(store.viewerCount, store.status === "ended");
+    view.renderBadge(store.status === "ended");
     if (reactions) view.renderReactionCounts(reactions, store.reactionTotals);
     view.renderConnection(connectionText(now));
     renderModes();
@@ -240,11 +244,14 @@ function start() {
 
   /** @param {number} now */
   function renderComposer(now) {
+    const ended = store.status === "ended" ? ENDED_TEXT : "";
+    const restricted = store.restrictionText(now);
+    renderReactions(ended || (user ? restricted : "Log in to react."));
+    if (input && !sendButton && ended) input.placeholder = ended;
     if (!input || !sendButton) return;
     const cooldown = store.cooldownSeconds(now);
-    const restricted = store.restrictionText(now);
     const lockedOut = store.settings?.locked && !user?.moderates ? REASONS.RESTRICTED : "";
-    const blocked = postingBlockedBy || restricted || lockedOut || (store.status === "ended" ? REASONS.STREAM_ENDED : "");
+    const blocked = ended || postingBlockedBy || restricted || lockedOut;
     const { left, tooLong } = charactersLeft(input.value);
     // A cooldown only stops sending: the viewer keeps typing the next comment.
     input.disabled = Boolean(blocked);
@@ -252,7 +259,6 @@ function start() {
     const sendTitle = blocked || tooLong || (cooldown > 0 ? `You can post again in ${cooldown} s` : "");
     if (sendButton.title !== sendTitle) sendButton.title = sendTitle;
     renderCounter(left, tooLong, Boolean(blocked));
-    renderReactions(restricted);
     if (restriction && restriction.textContent !== restricted) {
       // Said once when it lands or ends; the 250 ms tick notices a timeout running out.
       restriction.textContent = restricted;
@@ -300,15 +306,24 @@ function start() {
   }
 
   /**
-   * A banned or timed-out viewer's reactions are dropped: say so on the buttons instead.
-   * @param {string} restricted why, or "" when the viewer may react
+   * Say on the reactions why they are off: the stream ended, a ban or timeout (whose
+   * reactions the server drops), or no account. The anonymous viewer's note is the login link.
+   * @param {string} why "" when the viewer may react
    */
-  function renderReactions(restricted) {
-    if (!reactions || !user || (reactions.dataset.restricted ?? "") === restricted) return;
-    reactions.dataset.restricted = restricted;
+  function renderReactions(why) {
+    if (!reactions || (reactions.dataset.disabledBy ?? "") === why) return;
+    reactions.dataset.disabledBy = why;
     for (const button of reactions.querySelectorAll("button")) {
-      button.disabled = Boolean(restricted);
-      button.title = restricted || (button.getAttribute("aria-label") ?? "");
+      button.disabled = Boolean(why);
+      button.title = why || (button.getAttribute("aria-label") ?? "");
+    }
+    const login = reactions.querySelector("[data-reactions-login]");
+    const note = /** @type {HTMLElement | null} */ (reactions.querySelector("[data-reactions-note]"));
+    const showNote = Boolean(why) && !(login && store.status !== "ended");
+    if (login instanceof HTMLElement) login.hidden = showNote;
+    if (note) {
+      note.textContent = showNote ? why : "";
+      note.hidden = !showNote;
     }
   }
 

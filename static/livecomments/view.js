@@ -165,6 +165,7 @@ export class StreamView {
     this.newCommentsButton = part(root, "[data-new-comments]", HTMLButtonElement);
     this.pinned = part(root, "[data-pinned]", HTMLElement);
     this.viewerCount = part(document, "[data-viewer-count]", HTMLElement);
+    this.badge = document.querySelector("[data-stream-badge]");
     this.connection = part(root, "[data-connection]", HTMLElement);
     this.announcer = part(root, "[data-announcer]", HTMLElement);
     this.bursts = part(root, "[data-bursts]", HTMLElement);
@@ -417,9 +418,20 @@ export class StreamView {
     this.pinned.hidden = pinned.length === 0;
   }
 
-  /** @param {number} count */
-  renderViewerCount(count) {
+  /**
+   * @param {number} count
+   * @param {boolean} ended nobody is watching live any more: the count goes
+   */
+  renderViewerCount(count, ended = false) {
+    this.viewerCount.hidden = ended;
     this.viewerCount.textContent = count === 1 ? "1 watching" : `${count.toLocaleString()} watching`;
+  }
+
+  /** @param {boolean} ended the LIVE badge becomes "Ended" */
+  renderBadge(ended) {
+    if (!this.badge || this.badge.classList.contains("ended-badge") === ended) return;
+    this.badge.className = ended ? "ended-badge" : "live-badge";
+    this.badge.textContent = ended ? "Ended" : "Live";
   }
 
   /** @param {string} text */

@@ -80,12 +80,15 @@ def page_server(request, tmp_path, transactional_db):
 
 @pytest.fixture
 def open_page(browser, page_server):
-    """Open the stream page as `user` (None: anonymous) once it has joined the stream."""
+    """Open the stream page as `user` (None: anonymous) once it has joined the stream.
+
+    `ready` is what the connection status says then: "Live", or "Stream ended".
+    """
     from playwright.sync_api import expect  # present: the browser fixture skips without it
 
     contexts = []
 
-    def open_stream_page(stream, user=None, viewport=None):
+    def open_stream_page(stream, user=None, viewport=None, ready="Live"):
         context = browser.new_context(
             base_url=page_server.url, viewport=viewport or {"width": 1280, "height": 800}
         )
@@ -101,7 +104,7 @@ def open_page(browser, page_server):
         page.on("pageerror", lambda error: page.errors.append(str(error)))
         page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
         page.goto(f"/streams/{stream.id}/")
-        expect(page.locator("[data-connection]")).to_have_text("Live")
+        expect(page.locator("[data-connection]")).to_have_text(ready)
         return page
 
     yield open_stream_page
