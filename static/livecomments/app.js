@@ -63,6 +63,7 @@ function start() {
     moderates: moderating,
     reducedMotion: matchMedia("(prefers-reduced-motion: reduce)").matches,
   });
+  view.onPinnedToggle = () => view.renderPinned(store.pinned);
   const form = root.querySelector("[data-composer]");
   const input = /** @type {HTMLInputElement} */ (root.querySelector("#comment-input"));
   const sendButton = /** @type {HTMLButtonElement | null} */ (form?.querySelector("button[type=submit]") ?? null);

@@ -345,7 +345,7 @@ export class LiveStore {
     this.title = state.title;
     this.status = state.status === "ended" ? "ended" : "live";
     this.viewerCount = state.viewerCount;
-    this.pinned = [...state.pinnedComments];
+    this.pinned = byNewestFirst(state.pinnedComments);
     this.restriction = state.restriction ?? null;
     this.settings = state.settings;
     // The stream's totals so far at this join; each reactions_batch after it adds its own.
@@ -449,8 +449,8 @@ export class LiveStore {
       this.comments[index] = comment;
       this.commentsById.set(comment.id, comment);
     }
-    this.pinned = this.pinned.filter((existing) => existing.id !== comment.id);
-    if (comment.isPinned) this.pinned.unshift(comment);
+    const others = this.pinned.filter((existing) => existing.id !== comment.id);
+    this.pinned = comment.isPinned ? byNewestFirst([...others, comment]) : others;
   }
 
   /** @param {string[]} commentIds */
@@ -835,6 +835,15 @@ export class LiveStore {
   reject(entry, code) {
     Object.assign(entry, { status: "rejected", code, retryAt: null, awaitingAck: false });
   }
+}
+
+/**
+ * Pinned comments in one order for every viewer, whether present at the pinning or
+ * joining later: the frames carry no pin time, so the newest comment first.
+ * @param {Comment[]} comments
+ */
+function byNewestFirst(comments) {
+  return [...comments].sort((a, b) => compareIds(b.id, a.id));
 }
 
 /** @param {OptimisticComment} entry @returns {DisplayItem} */

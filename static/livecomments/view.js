@@ -173,6 +173,8 @@ export class StreamView {
     if (options.username !== null) this.list.classList.add("has-menus");
     /** @type {Map<string, {node: HTMLLIElement, signature: string}>} */
     this.rendered = new Map();
+    /** Whether every pinned comment is shown, or only the first. */
+    this.pinnedExpanded = false;
     /** @type {{commentId: string, draft: string} | null} the own comment being edited in place */
     this.editing = null;
     this.unseen = 0;
@@ -183,6 +185,13 @@ export class StreamView {
     this.list.addEventListener("scroll", () => {
       if (this.isFollowing()) this.setUnseen(0);
     });
+    this.pinned.addEventListener("click", (event) => {
+      if (!(/** @type {HTMLElement} */ (event.target).closest("[data-pinned-toggle]"))) return;
+      this.pinnedExpanded = !this.pinnedExpanded;
+      this.onPinnedToggle();
+    });
+    /** Called when the pinned banner opens or closes, to draw it again. */
+    this.onPinnedToggle = () => {};
     this.newCommentsButton.addEventListener("click", () => {
       this.scrollToNewest();
       this.list.focus();
@@ -395,26 +404,45 @@ export class StreamView {
 
   // --- Banner, counters, status -----------------------------------------------------
 
-  /** @param {Comment[]} pinned */
+  /**
+   * The first pinned comment, and "N more pinned" to show the rest (as YouTube does).
+   * @param {Comment[]} pinned newest first (the store's order)
+   */
   renderPinned(pinned) {
-    const signature = pinned.map((comment) => `${comment.id}:${comment.authorRole}:${comment.content}`).join("|");
+    if (pinned.length < 2) this.pinnedExpanded = false;
+    const signature = `${this.pinnedExpanded}|${pinned
+      .map((comment) => `${comment.id}:${comment.authorRole}:${comment.editedAt}:${comment.content}`)
+      .join("|")}`;
     if (this.pinned.dataset.signature === signature) return;
     this.pinned.dataset.signature = signature;
-    this.pinned.replaceChildren(
-      ...pinned.map((comment) => {
-        const banner = element("p", "pinned-comment");
-        const text = contentNode(comment.content, this.options.username);
-        banner.append(element("span", "pinned-label", "📌 Pinned"), " ", ...authorParts(comment), " ", text);
-        if (this.options.moderates) {
-          const unpin = element("button", "link-button pinned-unpin", "Unpin");
-          unpin.setAttribute("type", "button");
-          unpin.setAttribute("aria-label", `Unpin ${comment.username}'s comment`);
-          unpin.dataset.unpin = comment.id;
-          banner.append(" ", unpin);
-        }
-        return banner;
-      }),
-    );
+    const shown = this.pinnedExpanded ? pinned : pinned.slice(0, 1);
+    /** @type {HTMLElement[]} */
+    const banners = shown.map((comment) => {
+      const banner = element("p", "pinned-comment");
+      const text = contentNode(comment.content, this.options.username);
+      banner.append(element("span", "pinned-label", "📌 Pinned"), " ", ...authorParts(comment), " ", text);
+      if (this.options.moderates) {
+        const unpin = element("button", "link-button pinned-unpin", "Unpin");
+        unpin.setAttribute("type", "button");
+        unpin.setAttribute("aria-label", `Unpin ${comment.username}'s comment`);
+        unpin.dataset.unpin = comment.id;
+        banner.append(" ", unpin);
+      }
+      return banner;
+    });
+    if (pinned.length > 1) {
+      const more = pinned.length - 1;
+      const toggle = element(
+        "button", "link-button pinned-toggle", this.pinnedExpanded ? "Show fewer" : `${more} more pinned`,
+      );
+      toggle.setAttribute("type", "button");
+      toggle.setAttribute("aria-expanded", String(this.pinnedExpanded));
+      toggle.dataset.pinnedToggle = "";
+      banners.push(toggle);
+    }
+    const hadFocus = this.pinned.contains(document.activeElement) && document.activeElement?.matches("[data-pinned-toggle]");
+    this.pinned.replaceChildren(...banners);
+    if (hadFocus) /** @type {HTMLElement | null} */ (this.pinned.querySelector("[data-pinned-toggle]"))?.focus();
     this.pinned.hidden = pinned.length === 0;
   }
 

@@ -389,3 +389,31 @@ describe("the composer's counter", () => {
     assert.match(charactersLeft("x".repeat(MAX_CONTENT_CHARS + 1)).tooLong, /^1 character too many/);
   });
 });
+
+describe("pinned comments", () => {
+  const state = (pinnedComments) => ({
+    streamId: "1", title: "t", status: "live", viewerCount: 1, pinnedComments,
+    reactionTotals: {}, restriction: null, settings: null,
+  });
+
+  test("a viewer present at the pinning and one who joined later see the same order", () => {
+    const present = new LiveStore("1");
+    present.applyStreamState(state([]));
+    present.applyCommentUpdated(comment(5, { isPinned: true }));
+    present.applyCommentUpdated(comment(3, { isPinned: true }));
+    present.applyCommentUpdated(comment(9, { isPinned: true }));
+    const later = new LiveStore("1");
+    later.applyStreamState(state([comment(3, { isPinned: true }), comment(9, { isPinned: true }), comment(5, { isPinned: true })]));
+    assert.deepEqual(present.pinned.map((c) => c.id), ["9", "5", "3"]);
+    assert.deepEqual(later.pinned.map((c) => c.id), ["9", "5", "3"]);
+  });
+
+  test("an unpin or an update keeps the order", () => {
+    const store = new LiveStore("1");
+    store.applyStreamState(state([comment(3, { isPinned: true }), comment(9, { isPinned: true })]));
+    store.applyCommentUpdated(comment(3, { isPinned: true, content: "edited" }));
+    assert.deepEqual(store.pinned.map((c) => c.id), ["9", "3"]);
+    store.applyCommentUpdated(comment(9, { isPinned: false }));
+    assert.deepEqual(store.pinned.map((c) => c.id), ["3"]);
+  });
+});
