@@ -249,6 +249,39 @@ def test_a_timeout_from_the_user_card_reaches_the_user(
     expect(row(page, comment_id)).to_contain_text("Timed out")
 
 
+def test_a_timeout_from_the_card_shuts_the_viewers_composer_until_it_ends_by_itself(
+    open_console, open_stream_page, alice, moderator, stream
+):
+    from playwright.sync_api import expect
+
+    console = open_console(stream, moderator)
+    alice_page = open_stream_page(stream, alice)
+    write(alice_page, "too loud")
+    mine = alice_page.locator("li[data-comment-id]").filter(has_text="too loud")
+    mine.wait_for()
+    comment_id = mine.get_attribute("data-comment-id")
+
+    row(console, comment_id).get_by_role("button", name="Open alice's user card").click()
+    card = console.locator("[data-user-card]")
+    card.get_by_label("Reason").fill("cool down")
+    card.get_by_label("Custom").fill("4")
+    card.get_by_role("button", name="Time out", exact=True).click()
+
+    # On the viewer's own page (the other gateway): the end time and why, and no posting.
+    composer = alice_page.get_by_label("Your comment", exact=True)
+    send = alice_page.get_by_role("button", name="Send")
+    expect(alice_page.locator("[data-live-comments]")).to_contain_text(
+        "Timed out until", timeout=LIVE_BOUND_S * 1000
+    )
+    expect(alice_page.locator("[data-live-comments]")).to_contain_text("cool down")
+    expect(send).to_be_disabled()
+    # Nobody lifts it: at its end the page lets them post again by itself.
+    expect(send).to_be_enabled(timeout=8000)
+    composer.fill("back again")
+    send.click()
+    expect(alice_page.locator("li[data-comment-id]").filter(has_text="back again")).to_be_visible()
+
+
 # --- Held for review and reports --------------------------------------------------------
 
 
