@@ -32,11 +32,10 @@ from django.test import Client
 from moderation.selectors import MODERATORS_GROUP
 
 from . import clients, population, report
+from .browser import CHROMIUM, launch_chromium
 from .gateways import UNLIMITED_RATE, GatewayGroup, free_port, launch
 from .runner import Progress, Target, _CpuMeter
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 MODERATOR_USERNAME = "loadbench-moderator"
 SAMPLE_MS = 250
 # Main-thread time the DevTools protocol accounts, cumulative seconds (Performance.getMetrics).
@@ -247,7 +246,7 @@ def _drive(scenario, group, run_id, stream_id, tokens, session_key, playwright, 
         daemon=True,
     )
     worker.start()
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    browser = launch_chromium(playwright)
     try:
         return _measure(
             scenario, group, worker, counters, start_at, stop, results, browser,

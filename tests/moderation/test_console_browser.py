@@ -19,14 +19,13 @@ from django.db import connection
 from django.test import Client
 
 from comments.models import Comment
+from loadbench.browser import CHROMIUM, launch_chromium
 from moderation.models import ModerationAction
 from moderation.services import deny_comment
 from streams.services import change_chat_settings
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
 LIVE_BOUND_S = 1.0
 
@@ -50,7 +49,7 @@ def browser(gateways):
     os.environ[ASYNC_UNSAFE] = "true"
     try:
         with playwright_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = launch_chromium(playwright)
             yield browser
             browser.close()
     finally:

@@ -13,6 +13,7 @@ import pytest
 from django.utils import timezone
 
 from comments.models import Comment
+from loadbench.browser import CHROMIUM, launch_chromium
 from moderation import services
 from moderation.models import ModerationAction, ModeratorNote
 from streams.models import Stream
@@ -20,7 +21,7 @@ from streams.services import set_slow_mode
 from tests.gateways import start_gateway
 
 from .conftest import add_comment
-from .test_screenshot import CHAT, CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, watch
+from .test_screenshot import CHAT, SCREENSHOTS, watch
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -127,7 +128,7 @@ def test_take_a_screenshot_of_the_console(
         with sync_playwright() as playwright, ExitStack() as sockets:
             for _ in range(3):
                 watch(sockets, server, stream)
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = launch_chromium(playwright)
             page = browser.new_page(
                 base_url=f"http://127.0.0.1:{server.port}", viewport={"width": 1280, "height": 800}
             )

@@ -13,6 +13,7 @@ import pytest
 from django.utils import timezone
 
 from comments.models import Comment
+from loadbench.browser import CHROMIUM, launch_chromium
 from moderation import services
 from moderation.models import ModerationAction
 from streams.models import Stream
@@ -22,14 +23,6 @@ from tests.gateways import start_gateway
 from .conftest import add_comment
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 CHAT = [
     ("bob", "Hello from Lisbon!"),
     ("charlie", "How long until liftoff?"),
@@ -110,7 +103,7 @@ def test_take_a_screenshot_of_the_comment_moderation_page(
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = launch_chromium(playwright)
             page = browser.new_page(
                 base_url=f"http://127.0.0.1:{server.port}", viewport={"width": 1280, "height": 800}
             )

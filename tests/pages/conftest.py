@@ -13,12 +13,9 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from tests.gateways import (
-    Gateway,
-    start_gateway,
-)
+from loadbench.browser import CHROMIUM, launch_chromium
+from tests.gateways import Gateway, start_gateway
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 PLAYWRIGHT_MISSING = "browser tests need Playwright: pip install -e '.[dev]'"
 ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
 
@@ -38,7 +35,7 @@ def browser():
     os.environ[ASYNC_UNSAFE] = "true"
     try:
         with playwright_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM)
+            browser = launch_chromium(playwright)
             yield browser
             browser.close()
     finally:
