@@ -6,27 +6,24 @@ Every wait is for a state, bounded by the second the product promises.
 """
 
 import json
-import os
 import re
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from pathlib import Path
 
 import pytest
 from django.db import connection
 from django.test import Client
 
 from comments.models import Comment
-from loadbench.browser import CHROMIUM, launch_chromium
 from moderation.models import ModerationAction
 from moderation.services import deny_comment
 from streams.services import change_chat_settings
+from tests.browser import chromium_for_tests
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
 LIVE_BOUND_S = 1.0
 
 
@@ -40,23 +37,8 @@ def gateways(two_gateways):
 @pytest.fixture(scope="module")
 def browser(gateways):
     """Chromium, started after the gateways so that they do not inherit ASYNC_UNSAFE."""
-    playwright_api = pytest.importorskip("playwright.sync_api", reason="needs Playwright")
-    playwright_api.expect.set_options(timeout=10_000)
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    # Playwright's sync API runs an event loop in this thread; the test's ORM calls are safe.
-    previous = os.environ.get(ASYNC_UNSAFE)
-    os.environ[ASYNC_UNSAFE] = "true"
-    try:
-        with playwright_api.sync_playwright() as playwright:
-            browser = launch_chromium(playwright)
-            yield browser
-            browser.close()
-    finally:
-        if previous is None:
-            del os.environ[ASYNC_UNSAFE]
-        else:
-            os.environ[ASYNC_UNSAFE] = previous
+    with chromium_for_tests(expect_timeout_ms=10_000) as browser:
+        yield browser
 
 
 @pytest.fixture

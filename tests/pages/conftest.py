@@ -6,43 +6,22 @@ test database lives in the test process's memory. Without Playwright (the dev ex
 browser tests skip; the others in this folder still run.
 """
 
-import os
 from pathlib import Path
 
 import pytest
 from django.db import connection
 from django.test import Client
 
-from loadbench.browser import CHROMIUM, launch_chromium
+from tests.browser import ASYNC_UNSAFE, chromium_for_tests
 from tests.gateways import Gateway, start_gateway
-
-PLAYWRIGHT_MISSING = "browser tests need Playwright: pip install -e '.[dev]'"
-ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
 
 
 @pytest.fixture(scope="module")
 def browser():
-    playwright_api = pytest.importorskip("playwright.sync_api", reason=PLAYWRIGHT_MISSING)
     # The page reconnects with backoff and the server takes a moment to start: waiting for
     # the page to reach a state may take this long. Assertions wait for states, not for time.
-    playwright_api.expect.set_options(timeout=20_000)
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)")
-    # Playwright's sync API runs an event loop in this thread, which makes Django refuse
-    # the test's own (synchronous, safe) ORM calls. Allowed for this module only; the page
-    # server gets the check back (PageServer), so the code under test is still guarded.
-    previous = os.environ.get(ASYNC_UNSAFE)
-    os.environ[ASYNC_UNSAFE] = "true"
-    try:
-        with playwright_api.sync_playwright() as playwright:
-            browser = launch_chromium(playwright)
-            yield browser
-            browser.close()
-    finally:
-        if previous is None:
-            del os.environ[ASYNC_UNSAFE]
-        else:
-            os.environ[ASYNC_UNSAFE] = previous
+    with chromium_for_tests(expect_timeout_ms=20_000) as browser:
+        yield browser
 
 
 class PageServer:

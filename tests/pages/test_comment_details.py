@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.pages.conftest import PLAYWRIGHT_MISSING
+from tests.browser import PLAYWRIGHT_MISSING
 from tests.pages.test_stream_page import comment_item, post
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason=PLAYWRIGHT_MISSING)

@@ -7,7 +7,7 @@ from django.db import connections
 
 from moderation.models import ModerationAction
 from streams.services import end_stream
-from tests.pages.conftest import PLAYWRIGHT_MISSING
+from tests.browser import PLAYWRIGHT_MISSING
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason=PLAYWRIGHT_MISSING)
 expect = playwright_api.expect

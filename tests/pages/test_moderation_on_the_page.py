@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from moderation.models import ModerationAction
 from moderation.services import ban_user
-from tests.pages.conftest import PLAYWRIGHT_MISSING
+from tests.browser import PLAYWRIGHT_MISSING
 
 from .test_stream_page import comment_item, post
 

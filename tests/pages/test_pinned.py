@@ -7,7 +7,7 @@ from django.db import connections
 
 from moderation.models import ModerationAction
 from moderation.services import pin_comment
-from tests.pages.conftest import PLAYWRIGHT_MISSING
+from tests.browser import PLAYWRIGHT_MISSING
 from tests.pages.test_stream_page import comment_item, post
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason=PLAYWRIGHT_MISSING)

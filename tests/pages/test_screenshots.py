@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from comments import snowflake
 from comments.models import Comment
-from tests.pages.conftest import PLAYWRIGHT_MISSING
+from tests.browser import PLAYWRIGHT_MISSING
 
 expect = pytest.importorskip("playwright.sync_api", reason=PLAYWRIGHT_MISSING).expect
 

@@ -9,7 +9,7 @@ from django.db import connections
 from comments.models import Comment
 from moderation.models import ModerationAction
 from moderation.services import pin_comment
-from tests.pages.conftest import PLAYWRIGHT_MISSING
+from tests.browser import PLAYWRIGHT_MISSING
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason=PLAYWRIGHT_MISSING)
 Page, expect = playwright_api.Page, playwright_api.expect
