@@ -36,6 +36,8 @@ from websockets.protocol import State
 from websockets.typing import Origin
 from websockets.uri import parse_uri
 
+from . import chat
+
 ORIGIN = Origin("http://127.0.0.1")
 OPEN_TIMEOUT = 60.0
 _CONNECT_ERRORS = (OSError, TimeoutError, InvalidHandshake)
@@ -146,6 +148,8 @@ class WorkerPlan:
     # Absolute time.time() after which the worker stops by itself whatever happens.
     deadline: float
     handshake_concurrency: int = 50
+    # Append a line of chat after the number (loadbench.rules), for the rules to read.
+    chat_text: bool = False
 
 
 class _Worker:
@@ -209,7 +213,7 @@ class _Worker:
                 for comment in payload.get("comments", ()):
                     content = comment.get("content", "")
                     if content.startswith(prefix):
-                        _, _, number, sent_us = content.split(":")
+                        _, _, number, sent_us = content.split(" ", 1)[0].split(":")
                         entries.append((int(number), int(sent_us)))
         elif kind == "error":
             kind = f"error:{payload.get('code')}"
@@ -355,6 +359,8 @@ class _Worker:
             key = str(uuid.uuid4())
             sent_at = time.time()
             content = f"lb:{self.plan.run_id}:{number}:{int(sent_at * 1e6)}"
+            if self.plan.chat_text:
+                content += " " + chat.phrase(number)
             self.pending[key] = (number, sent_at)
             frame = orjson.dumps(
                 {

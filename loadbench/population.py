@@ -36,13 +36,17 @@ def database_url() -> str:
     return f"postgres://{auth}{'@' if auth else ''}{host}{port}/{settings['NAME']}"
 
 
-def create_stream(title: str) -> int:
-    return Stream.objects.create(title=title).pk
+def create_stream(title: str, **settings) -> int:
+    return Stream.objects.create(title=title, **settings).pk
 
 
 def stored_comments(stream_id: int) -> int:
     """Rows of the stream's comments in the database: what an accepted ack promised."""
     return Comment.objects.filter(stream_id=stream_id).count()
+
+
+def held_comments(stream_id: int) -> int:
+    return Comment.objects.filter(stream_id=stream_id, review=Comment.Review.HELD).count()
 
 
 def poster_tokens(count: int) -> list[str]:

@@ -21,6 +21,8 @@ TABLE = [
     ("delivery", "frames_per_viewer_s", "live frames per viewer/s", None),
     ("throughput", "accepted_per_s", "accepted comments/s", "higher"),
     ("comments", "stored", "comments stored (rows)", None),
+    # With --rules: posts the rules held (meant to be none, so delivery stays comparable).
+    ("comments", "held", "held for review", None),
     ("ack_latency_ms", "p50", "ack p50 ms", "lower"),
     ("ack_latency_ms", "p95", "ack p95 ms", "lower"),
     ("gateway", "cpu_percent_mean", "gateway CPU % (posting)", "lower"),
@@ -38,6 +40,15 @@ FLOOR_RATIOS = [
     ("gateway", "cpu_s_per_million_deliveries"),
     ("latency_ms", "p95"),
     ("gateway", "memory_per_socket_kb"),
+]
+
+
+# The figures set side by side by --rules both: with the rules as a multiple of without.
+RULES_RATIOS = [
+    ("gateway", "cpu_percent_mean"),
+    ("gateway", "cpu_s_per_million_deliveries"),
+    ("latency_ms", "p95"),
+    ("ack_latency_ms", "p95"),
 ]
 
 
@@ -69,6 +80,7 @@ def scenario_key(run: dict) -> tuple:
         s["gateways"],
         s.get("server", "daphne"),
         s.get("delivery_policy", "seed"),
+        s.get("rules", ""),
     )
 
 
@@ -82,6 +94,8 @@ def setup_label(run: dict) -> str:
         label += f" x{s['gateways']}"
     if s.get("delivery_policy", "seed") != "seed":
         label += f" policy {s['delivery_policy']}"
+    if s.get("rules"):
+        label += f" rules {s['rules']}"
     return label
 
 
@@ -131,11 +145,12 @@ def ratio(ours, baseline, better: str) -> float | None:
     return round(baseline / ours, 2) if ours else None
 
 
-def times_the_floor(ours, floor) -> float | None:
-    """Ours as a multiple of the floor (>1: ours costs more), or None when it cannot be said."""
-    if not isinstance(ours, int | float) or not isinstance(floor, int | float) or not floor:
+def multiple_of(value, reference) -> float | None:
+    """`value` as a multiple of `reference` (ours of the floor's, with rules of without:
+    >1 costs more), or None when it cannot be said."""
+    if not isinstance(value, int | float) or not isinstance(reference, int | float):
         return None
-    return round(ours / floor, 2)
+    return round(value / reference, 2) if reference else None
 
 
 def comparisons(summary: list[dict]) -> list[dict]:
@@ -172,14 +187,36 @@ def comparisons(summary: list[dict]) -> list[dict]:
                     "against": "floor",
                     "scenario": ours["scenario"],
                     "ratios": {
-                        f"{section}.{name}": times_the_floor(
+                        f"{section}.{name}": multiple_of(
                             ours.get(section, {}).get(name), floor.get(section, {}).get(name)
                         )
                         for section, name in FLOOR_RATIOS
                     },
                 }
             )
-    return found
+    return found + _rules_comparisons(summary)
+
+
+def _rules_comparisons(summary: list[dict]) -> list[dict]:
+    """Each target with the rules against itself without them, on/off (>1: they cost)."""
+    pairs: dict[tuple, dict[str, dict]] = defaultdict(dict)
+    for run in summary:
+        *key, rules = scenario_key(run)
+        pairs[(run["target"], *key)][rules] = run
+    return [
+        {
+            "against": "rules off",
+            "scenario": runs["on"]["scenario"],
+            "ratios": {
+                f"{section}.{name}": multiple_of(
+                    runs["on"].get(section, {}).get(name), runs["off"].get(section, {}).get(name)
+                )
+                for section, name in RULES_RATIOS
+            },
+        }
+        for _, runs in sorted(pairs.items())
+        if "on" in runs and "off" in runs
+    ]
 
 
 def table(summary: list[dict]) -> str:
@@ -192,7 +229,9 @@ def table(summary: list[dict]) -> str:
     ratio_columns = []
     for comparison in comparisons(summary):
         s = comparison["scenario"]
-        name = "ratio" if comparison["against"] == "baseline" else "ours/floor"
+        name = {"baseline": "ratio", "floor": "ours/floor", "rules off": "rules on/off"}[
+            comparison["against"]
+        ]
         ratio_columns.append((f"{name} {s['viewers']}v x {s['rate']}/s", comparison["ratios"]))
     header = ["figure"] + [name for name, _ in columns] + [name for name, _ in ratio_columns]
     rows = [header]

@@ -12,7 +12,7 @@ from pathlib import Path
 import psutil
 from django.conf import settings
 
-from . import clients, population, report
+from . import clients, population, report, rules
 from .gateways import FLOOR, GatewayGroup, start_gateways, target_gateways
 
 
@@ -28,6 +28,9 @@ class Scenario:
     client_processes: int = 0  # 0: one per 1,500 sockets, at least one
     drain: float = 10.0  # seconds allowed after posting for the last deliveries
     connect_timeout: float = 120.0
+    # "": posts as ever. "off" and "on": posts carry chat-like text (loadbench.rules), and
+    # "on" also blocks the 200 terms and holds links on the stream.
+    rules: str = ""
 
     @property
     def planned_comments(self) -> int:
@@ -107,6 +110,7 @@ def _plans(
                 total_comments=total,
                 duration=scenario.duration,
                 deadline=deadline,
+                chat_text=bool(scenario.rules),
             )
         )
         viewer, poster, comment = viewer + v, poster + p, comment + c
@@ -162,8 +166,13 @@ def run_scenario(scenario: Scenario, target: Target, out=sys.stdout) -> dict:
     started = time.time()
     run_id = secrets.token_hex(4)
     notes: list[str] = []
+    if scenario.rules:
+        other_terms = rules.install() if scenario.rules == "on" else rules.remove()
+        if other_terms:
+            notes.append(f"the database blocks {other_terms} other term(s), for every stream")
     stream_id = population.create_stream(
-        f"loadbench {scenario.target} {scenario.viewers}v {scenario.rate}/s {run_id}"
+        f"loadbench {scenario.target} {scenario.viewers}v {scenario.rate}/s {run_id}",
+        hold_links=scenario.rules == "on",
     )
     tokens = population.poster_tokens(scenario.posters)
     if target.urls:
@@ -202,6 +211,10 @@ def run_scenario(scenario: Scenario, target: Target, out=sys.stdout) -> dict:
     figures["comments"]["stored"] = (
         NOT_STORED if scenario.target == FLOOR else population.stored_comments(stream_id)
     )
+    if scenario.rules:
+        # What the rules caught of the benchmark's posts: meant to be nothing, so that
+        # delivery compares with a run without them.
+        figures["comments"]["held"] = population.held_comments(stream_id)
     figures["gateway_log_problems"] = during_run[:20]
     figures["gateway_shutdown_problems"] = group.log_problems()[len(during_run) :][:20]
     for problem in during_run[:5]:

@@ -91,4 +91,4 @@ def test_a_single_target_has_no_ratio_columns():
 
 @pytest.mark.parametrize(("ours", "floor"), [(None, 1.0), (1.0, None), (1.0, 0), (1.0, "x")])
 def test_no_ratio_without_both_figures(ours, floor):
-    assert report.times_the_floor(ours, floor) is None
+    assert report.multiple_of(ours, floor) is None

@@ -8,8 +8,10 @@ import json
 
 import pytest
 
-from loadbench import report
+from loadbench import report, rules
 from loadbench.runner import NOT_STORED, Scenario, Target, run_scenario
+from moderation.models import BlockedTerm
+from streams.models import Stream
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -67,3 +69,25 @@ def test_percentiles_use_the_nearest_rank():
 
     assert (figures["p50"], figures["p95"], figures["p99"], figures["max"]) == (10, 20, 30, 400)
     assert figures["count"] == 100
+
+
+def test_with_the_rules_on_every_post_is_delivered_and_none_is_held(tmp_path, benchmark_redis_url):
+    scenario = Scenario(
+        target="ours",
+        viewers=4,
+        posters=2,
+        rate=4,
+        duration=3,
+        client_processes=1,
+        drain=8,
+        rules="on",
+    )
+
+    figures = run_scenario(scenario, Target(redis_url=benchmark_redis_url, log_dir=tmp_path))
+
+    assert BlockedTerm.objects.filter(term__in=rules.TERMS).count() == 200
+    assert Stream.objects.get(id=figures["scenario"]["stream_id"]).hold_links
+    assert figures["comments"]["accepted"] == figures["comments"]["stored"] == 12
+    assert (figures["comments"]["held"], figures["comments"]["refusals"]) == (0, {})
+    assert figures["delivery"]["fraction_min"] == 1.0
+    assert "rules on" in report.setup_label(figures)

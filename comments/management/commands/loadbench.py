@@ -22,6 +22,10 @@ def _counts(text: str) -> list[int]:
     return values
 
 
+# --rules: the Scenario.rules of each run ("" keeps the posts as they always were).
+RULES = {None: [""], "off": ["off"], "on": ["on"], "both": ["off", "on"]}
+
+
 def _targets(text: str) -> list[str]:
     """ours, baseline, floor or a comma-separated list of them; both: ours,baseline; all."""
     if text == "both":
@@ -130,6 +134,14 @@ class Command(BaseCommand):
             help="where the JSON figures and gateway logs go (bench-results)",
         )
         parser.add_argument(
+            "--rules",
+            choices=["off", "on", "both"],
+            default=None,
+            help="posts carry a line of chat; on: 200 blocked terms (a mix of reject and "
+            "hold, word and forms) and holdLinks on the stream, none of which the posts "
+            "trip; off: none of them; both: each scenario without, then with, side by side",
+        )
+        parser.add_argument(
             "--console",
             action="store_true",
             help="the moderation console under load instead of viewer sockets: a moderator's "
@@ -189,9 +201,11 @@ class Command(BaseCommand):
                 server=options["server"],
                 client_processes=options["client_processes"],
                 drain=options["drain"],
+                rules=rules,
             )
             for viewers in options["viewers"]
             for name in targets
+            for rules in RULES[options["rules"]]
         ]
         try:
             runs, _ = run_all(
