@@ -5,7 +5,6 @@ import time
 
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
-from django.db import models
 from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
@@ -81,7 +80,6 @@ class StreamAdmin(admin.ModelAdmin):
     ]
     readonly_fields = ["status", "console_link", "created_at", "ended_at"]
     raw_id_fields = ["host"]
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_changelist(self, request, **kwargs):
         return LiveStatsChangeList

@@ -1,5 +1,28 @@
+import re
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import models
+
+VIDEO_URL_MESSAGE = (
+    "Enter an http:// or https:// address, or a path on this site starting with / "
+    "(such as /static/demo/demo-loop.webm)."
+)
+_absolute_video_url = URLValidator(schemes=["http", "https"])
+# A path on this site: "/" then no whitespace or backslash. "//host/…" is another site
+# without a scheme, so a second "/" (or a "\", which browsers read as one) is refused.
+_site_path = re.compile(r"/(?![/\\])[^\s\\]*")
+
+
+def validate_video_url(value: str) -> None:
+    """Accept an absolute http(s) URL or a site-relative path; refuse anything else."""
+    if _site_path.fullmatch(value):
+        return
+    try:
+        _absolute_video_url(value)
+    except ValidationError:
+        raise ValidationError(VIDEO_URL_MESSAGE, code="invalid_video_url") from None
 
 
 class Stream(models.Model):
@@ -16,7 +39,13 @@ class Stream(models.Model):
         related_name="hosted_streams",
     )
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.LIVE)
-    video_url = models.URLField(blank=True)
+    # Not a URLField: the demo's video is a path on the site itself (/static/demo/…).
+    video_url = models.CharField(
+        max_length=200,
+        blank=True,
+        validators=[validate_video_url],
+        help_text="An http(s) URL, or a path on this site such as /static/demo/demo-loop.webm.",
+    )
     slow_mode_seconds = models.PositiveIntegerField(
         default=0, help_text="At most one comment per user every N seconds; 0 is off."
     )

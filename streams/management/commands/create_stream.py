@@ -1,7 +1,9 @@
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from moderation.models import ModerationAction
+from streams.models import validate_video_url
 from streams.services import create_stream
 
 
@@ -11,7 +13,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("title", help="the stream's title")
         parser.add_argument("--host", metavar="USERNAME", help="the user who hosts the stream")
-        parser.add_argument("--video-url", default="", help="URL of the stream's video")
+        parser.add_argument(
+            "--video-url", default="", help="the video's http(s) URL, or a path on this site"
+        )
 
     def handle(self, *args, title, host, video_url, **options):
         title = title.strip()
@@ -19,6 +23,11 @@ class Command(BaseCommand):
             raise CommandError("The title cannot be empty.")
         if len(title) > 200:
             raise CommandError("The title is at most 200 characters.")
+        if video_url:
+            try:
+                validate_video_url(video_url)
+            except ValidationError as error:
+                raise CommandError(error.messages[0]) from None
         host_user = None
         if host is not None:
             try:
