@@ -316,7 +316,7 @@ function start() {
     reactions.dataset.disabledBy = why;
     for (const button of reactions.querySelectorAll("button")) {
       button.disabled = Boolean(why);
-      button.title = why || (button.getAttribute("aria-label") ?? "");
+      button.title = why || (button.dataset.label ?? "");
     }
     const login = reactions.querySelector("[data-reactions-login]");
     const note = /** @type {HTMLElement | null} */ (reactions.querySelector("[data-reactions-note]"));
@@ -365,7 +365,7 @@ function start() {
     }
   }
 
-  /** @param {HTMLInputElement} editor Enter in the inline editor */
+  /** @param {HTMLInputElement} editor the inline editor, on Enter or its Save */
   function saveEdit(editor) {
     const comment = store.findComment(editor.dataset.editing ?? "");
     if (!comment) return editInPlace(null);
@@ -499,6 +499,11 @@ function start() {
       store.dismiss(target.dataset.dismiss);
       update();
     }
+    if (target.dataset.editSave) {
+      const editor = view.list.querySelector(`[data-editing="${CSS.escape(target.dataset.editSave)}"]`);
+      if (editor instanceof HTMLInputElement) saveEdit(editor);
+    }
+    if (target.dataset.editCancel) editInPlace(null);
   });
   // One tab stop for the whole list: arrows move between comments, Enter replies.
   view.list.addEventListener("keydown", (event) => {

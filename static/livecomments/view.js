@@ -321,8 +321,18 @@ export class StreamView {
     input.addEventListener("input", () => {
       editing.draft = input.value;
     });
-    const hint = element("span", "comment-editor-hint", "Enter saves · Escape cancels");
-    node.querySelector(".comment-content")?.replaceWith(input, hint);
+    // Buttons too: a phone's keyboard has Enter but no Escape, and a finger wants a target.
+    const actions = element("span", "comment-editor-actions");
+    const save = element("button", "comment-editor-save", "Save");
+    save.setAttribute("type", "button");
+    save.setAttribute("aria-label", "Save your edit");
+    save.dataset.editSave = editing.commentId;
+    const cancel = element("button", "comment-editor-cancel", "Cancel");
+    cancel.setAttribute("type", "button");
+    cancel.setAttribute("aria-label", "Cancel the edit");
+    cancel.dataset.editCancel = editing.commentId;
+    actions.append(save, cancel, element("span", "comment-editor-hint", "Enter saves · Escape cancels"));
+    node.querySelector(".comment-content")?.replaceWith(input, actions);
     node.querySelector(".comment-edited")?.remove();
   }
 
@@ -643,7 +653,8 @@ export class ModerationMenu {
     const ownOnly = choices.every((choice) => choice.group === "own");
     this.menu.setAttribute(
       "aria-label",
-      ownOnly ? "Your comment" : `${moderating ? "Moderate" : "Report"} ${comment.username}'s comment`,
+      // Named as its ⋮ is; not "Your comment", the composer's label.
+      ownOnly ? "Edit or delete your comment" : `${moderating ? "Moderate" : "Report"} ${comment.username}'s comment`,
     );
     // The reason box goes with a moderation; a report's reason is the button chosen.
     this.reasonField.hidden = !moderating;

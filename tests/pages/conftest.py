@@ -58,15 +58,20 @@ def page_server(request, tmp_path, transactional_db):
 def open_page(browser, page_server):
     """Open the stream page as `user` (None: anonymous) once it has joined the stream.
 
-    `ready` is what the connection status says then: "Live", or "Stream ended".
+    `ready` is what the connection status says then: "Live", or "Stream ended"; `touch`
+    makes it a phone's browser (touch events, no hover).
     """
     from playwright.sync_api import expect  # present: the browser fixture skips without it
 
     contexts = []
 
-    def open_stream_page(stream, user=None, viewport=None, ready="Live"):
+    def open_stream_page(stream, user=None, viewport=None, ready="Live", touch=False):
+        # touch: a phone's browser, with touch events and no hover (`@media (hover: none)`).
         context = browser.new_context(
-            base_url=page_server.url, viewport=viewport or {"width": 1280, "height": 800}
+            base_url=page_server.url,
+            viewport=viewport or {"width": 1280, "height": 800},
+            has_touch=touch,
+            is_mobile=touch,
         )
         contexts.append(context)
         if user is not None:

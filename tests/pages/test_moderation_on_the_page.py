@@ -68,7 +68,7 @@ def test_a_viewers_menu_only_reports(open_page, stream, alice, bob):
     expect(reader.get_by_role("link", name="Moderation console")).to_have_count(0)
     # Nothing to report on one's own comment: its menu edits or deletes it.
     writer.get_by_role("button", name="Edit or delete your comment").click()
-    own_menu = writer.get_by_role("dialog", name="Your comment")
+    own_menu = writer.get_by_role("dialog", name="Edit or delete your comment")
     expect(own_menu.get_by_role("button")).to_have_text(["Edit", "Delete"])
 
 
