@@ -9,6 +9,7 @@ from moderation.api import (
     COMMENT_ACTIONS,
     BanDetailView,
     BanListView,
+    BlockedTermCheckView,
     BlockedTermDetailView,
     BlockedTermListView,
     CommentActionView,
@@ -43,6 +44,7 @@ urlpatterns = [
     path("bans/<int:ban_id>/", BanDetailView.as_view(), name="ban"),
     path("blocked-terms/", BlockedTermListView.as_view(), name="blocked-terms"),
     path("blocked-terms/<int:term_id>/", BlockedTermDetailView.as_view(), name="blocked-term"),
+    path("blocked-terms/check/", BlockedTermCheckView.as_view(), name="blocked-term-check"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]

@@ -14,11 +14,13 @@ from comments.models import Comment
 from comments.protocol import CommentOut
 from comments.rendering import render_comment
 from livecomments.api import ErrorSerializer, ModeratorView
+from livecomments.errors import StreamNotFound
 from streams.api import ReasonSerializer
 from streams.models import Stream
 
 from . import selectors, services
 from .models import Ban, BlockedTerm, ModerationAction
+from .terms import Term
 
 SOURCE = ModerationAction.Source.API
 MAX_MINUTES = 60 * 24 * 366
@@ -157,8 +159,9 @@ class TermHitsSerializer(serializers.Serializer):
     refused = serializers.IntegerField()
 
 
-class BlockedTermSerializer(serializers.Serializer):
-    id = serializers.CharField(read_only=True)
+class TermRuleSerializer(serializers.Serializer):
+    """A term and what it does: blocked, or checked before blocking."""
+
     term = serializers.CharField(max_length=100, help_text="Any case, any accents.")
     action = serializers.ChoiceField(
         choices=BlockedTerm.Action.choices,
@@ -171,17 +174,21 @@ class BlockedTermSerializer(serializers.Serializer):
         help_text="word: the whole word; forms: also plurals and forms, look-alikes "
         "(sp0il3r) and stretched letters (spoooiler).",
     )
+
+    def validate_term(self, value):
+        if not value.strip():
+            raise serializers.ValidationError("A blocked term cannot be blank.")
+        return value
+
+
+class BlockedTermSerializer(TermRuleSerializer):
+    id = serializers.CharField(read_only=True)
     reason = serializers.CharField(
         required=False, allow_blank=True, max_length=500, default="", write_only=True
     )
     createdAt = serializers.DateTimeField(read_only=True)
     hitsLastHour = TermHitsSerializer(read_only=True, help_text="Comments held and refused.")
     hitsAllTime = TermHitsSerializer(read_only=True)
-
-    def validate_term(self, value):
-        if not value.strip():
-            raise serializers.ValidationError("A blocked term cannot be blank.")
-        return value
 
 
 class TermChangeSerializer(serializers.Serializer):
@@ -210,6 +217,37 @@ def blocked_term_bodies(terms: list[BlockedTerm]) -> list[dict]:
         ).data
         for t in terms
     ]
+
+
+class TermCheckSerializer(TermRuleSerializer):
+    streamId = serializers.IntegerField(
+        required=False, help_text="Look at this stream's comments; without it, the whole site's."
+    )
+
+
+class DryRunSerializer(serializers.Serializer):
+    matched = serializers.IntegerField(help_text="How many of the comments it would have matched.")
+    of = serializers.IntegerField(help_text="Comments looked at: the last 1,000, or fewer.")
+    examples = serializers.ListField(child=serializers.CharField(), help_text="Up to three.")
+
+
+class BlockedTermCheckView(ModeratorView):
+    @extend_schema(
+        parameters=[TermCheckSerializer],
+        responses={200: DryRunSerializer, 400: ErrorSerializer, 404: ErrorSerializer},
+        summary="What a term would have matched in the last 1,000 comments, before blocking it",
+    )
+    def get(self, request):
+        query = TermCheckSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        stream_id = data.get("streamId")
+        if stream_id is not None and not Stream.objects.filter(id=stream_id).exists():
+            raise StreamNotFound()
+        found = selectors.dry_run(
+            Term(0, data["term"].strip(), data["action"], data["match"]), stream_id=stream_id
+        )
+        return Response(DryRunSerializer(found).data)
 
 
 class BlockedTermListView(ModeratorView):

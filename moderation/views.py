@@ -65,6 +65,14 @@ def console(request: HttpRequest, stream_id: int) -> HttpResponse:
         "usersUrl": reverse("moderation:console", args=[stream.id]) + "users/",
         # Notes are about a user across every stream: moderators keep them, hosts do not.
         "keepsNotes": moderator,
+        # Blocked terms apply to every stream: moderators keep them (over the REST API, as
+        # the admin and the API do), a stream's host does not.
+        "terms": {
+            "url": reverse("api:blocked-terms"),
+            "checkUrl": reverse("api:blocked-term-check"),
+        }
+        if moderator
+        else None,
         "csrfToken": get_token(request),
     }
     return render(request, "moderation/console.html", {"stream": stream, "console_config": config})

@@ -13,6 +13,7 @@
  */
 
 import { LiveConnection } from "./connection.js";
+import { startTermsPanel } from "./console-terms.js";
 import { REASONS } from "./protocol.js";
 import { LiveStore, REPORT_REASONS, compareIds, resumeAfter } from "./store.js";
 import { StreamView } from "./view.js";
@@ -37,6 +38,7 @@ import { StreamView } from "./view.js";
  * @property {{id: string, username: string}} user
  * @property {string} usersUrl the card of user N is usersUrl + "N/", their note usersUrl + "N/note/"
  * @property {boolean} keepsNotes
+ * @property {import('./console-terms.js').TermsConfig | null} terms null for a host: moderators keep the terms
  * @property {string} csrfToken
  *
  * @typedef {Omit<ModeratePayload, 'streamId' | 'idempotencyKey'>} Action
@@ -467,6 +469,10 @@ function start() {
   const reportEmpty = part(root, "[data-report-empty]", HTMLElement);
   const queueAnnouncer = part(root, "[data-queue-announcer]", HTMLElement);
   const pageTitle = document.title;
+  const termsPanel = root.querySelector("[data-terms-panel]");
+  const terms = config.terms && termsPanel instanceof HTMLElement
+    ? startTermsPanel(termsPanel, { terms: config.terms, streamId: config.streamId, csrfToken: config.csrfToken })
+    : null;
 
   let joined = false;
   let refused = "";
@@ -512,6 +518,8 @@ function start() {
         break;
       case "comment_held":
         store.applyHeld(frame.payload.comment);
+        // If a term held it, its counter moved: read them again (one read for a burst).
+        terms?.refreshSoon();
         queueAnnouncer.textContent =
           `Held for review: ${frame.payload.comment.username}, ${heldReasonText(frame.payload.comment.heldReason).toLowerCase()}.`;
         break;

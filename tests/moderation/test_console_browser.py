@@ -17,7 +17,7 @@ from django.db import connection
 from django.test import Client
 
 from comments.models import Comment
-from moderation.models import ModerationAction
+from moderation.models import BlockedTerm, ModerationAction
 from moderation.services import deny_comment
 from streams.services import change_chat_settings
 from tests.browser import chromium_for_tests
@@ -454,3 +454,59 @@ def post_as_page_author(open_stream_page, user, stream, content):
     mine = page.locator("li[data-comment-id]").filter(has_text=content)
     mine.wait_for()
     return mine.get_attribute("data-comment-id")
+
+
+def test_a_term_added_in_the_console_shows_its_dry_run_first_then_counts_what_it_holds(
+    open_console, viewer_socket, moderator, alice, stream
+):
+    from playwright.sync_api import expect
+
+    ws = viewer_socket(alice, stream)
+    post(ws, stream, "no spoilers please")
+    post(ws, stream, "what a launch")
+    page = open_console(stream, moderator)
+    panel = page.locator("[data-terms-panel]")
+    expect(panel.locator("[data-terms-empty]")).to_be_visible()
+
+    panel.get_by_label("New term").fill("spoiler")
+    panel.get_by_label("What it does").select_option("hold")
+    panel.get_by_label("How it matches").select_option("forms")
+    # Block waits for the dry run of what is typed, and the dry run saves nothing.
+    expect(panel.locator("[data-term-dry-run]")).to_have_text(
+        "Would have matched 1 of the 2 comments so far on this stream: “no spoilers please”"
+    )
+    assert not BlockedTerm.objects.exists()
+    panel.get_by_label("New term").press("Enter")
+
+    row = panel.locator("li[data-term-id]").filter(has_text="spoiler")
+    expect(row.locator("[data-hits-hour]")).to_have_text("0")
+    expect(panel.locator("[data-terms-count]")).to_have_text("1")
+    send(
+        ws,
+        "post_comment",
+        streamId=str(stream.id),
+        content="SP0ILERS!",
+        idempotencyKey=str(uuid.uuid4()),
+    )
+    assert receive(ws, "ack", timeout=10)["status"] == "held"
+
+    # The console reads the counters again once the socket tells it of the held comment.
+    expect(row.locator("[data-hits-hour]")).to_have_text("1 held")
+    expect(row.locator("[data-hits-ever]")).to_have_text("1 held")
+    expect(page.locator("[data-held-list] li")).to_have_count(1)
+
+    # By keyboard: what it does, then Remove pressed twice (once to ask, once to confirm).
+    row.get_by_label("What “spoiler” does").focus()
+    row.get_by_label("What “spoiler” does").select_option("reject")
+    expect(panel.locator("[data-terms-status]")).to_have_text("“spoiler”: refuse.")
+    row.get_by_role("button", name="Remove “spoiler”").focus()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")
+    expect(panel.locator("li[data-term-id]")).to_have_count(0)
+    logged = ModerationAction.objects.filter(actor=moderator).order_by("id")
+    assert [(a.kind, a.details.get("term")) for a in logged] == [
+        ("block_term", "spoiler"),
+        ("change_term", "spoiler"),
+        ("unblock_term", "spoiler"),
+    ]
+    assert logged[1].details["after"] == {"action": "reject", "match": "forms"}

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from comments.models import Comment
 from loadbench.browser import CHROMIUM, launch_chromium
-from moderation import services
+from moderation import services, term_hits
 from moderation.models import ModerationAction, ModeratorNote
 from streams.models import Stream
 from streams.services import set_slow_mode
@@ -102,6 +102,18 @@ def console_scene(stream, people, moderator):
         services.report_comment(
             comment.id, reporter=people[reporter], stream_id=stream.id, reason=reason
         )
+    # Rules at work: what each term held or refused, this hour and before.
+    earlier = timezone.now() - timedelta(hours=3)
+    for term, action, match, hour, before in [
+        ("spoiler", "hold", "forms", (3, 0), (14, 0)),
+        ("free gift", "reject", "word", (0, 2), (0, 31)),
+        ("followers", "hold", "forms", (1, 0), (6, 0)),
+    ]:
+        blocked = services.block_term(
+            term, action=action, match=match, actor=moderator, source=source
+        )
+        term_hits.count({blocked.id: hour[0]}, {blocked.id: hour[1]}, timezone.now())
+        term_hits.count({blocked.id: before[0]}, {blocked.id: before[1]}, earlier)
     return made
 
 
@@ -143,6 +155,13 @@ def test_take_a_screenshot_of_the_console(
 
             expect(page.locator("[data-held-list] li")).to_have_count(2)
             expect(page.locator("[data-report-list] li")).to_have_count(2)
+            # The blocked terms, with a new one's dry run shown before it is saved.
+            terms = page.locator("[data-terms-panel]")
+            expect(terms.locator("li[data-term-id]")).to_have_count(3)
+            terms.get_by_label("New term").fill("telemetry")
+            expect(terms.locator("[data-term-dry-run]")).to_contain_text("Would have matched 1")
+            page.screenshot(path=SCREENSHOTS / "console-terms.png")
+            terms.get_by_label("New term").fill("")
             rows = page.locator("li[data-comment-id]")
             page.locator("[data-reason]").fill("spoilers")
             spoiler = rows.filter(has_text="spoiler: it lands")
