@@ -1,12 +1,15 @@
-"""The moderation console under load (issue 12): `manage.py loadbench --console`.
+"""A page under load in Chromium: the moderation console (issue 12, `manage.py loadbench
+--console`) or the stream page (issue 14, `manage.py loadbench --page`).
 
-One uvicorn gateway, one stream, a moderator's console (/moderate/<stream>/) open in
-Debian's Chromium, and the benchmark's posters sending RATE comments/s for DURATION
-seconds. A probe installed in the page before its scripts samples, every 250 ms, how far
-behind the console's DOM is (now minus the server time of the newest comment row it
-shows) and how many rows it holds; it also counts the main thread's long tasks. The
-coordinator reads the page's JS heap and main-thread time from the DevTools protocol
-once a second. Nothing here asserts a bound: it prints the figures and writes them as JSON.
+One uvicorn gateway, one stream, the page open in Debian's Chromium (the console as a
+moderator, the stream page as a signed-in viewer), and the benchmark's posters sending
+RATE comments/s for DURATION seconds. A probe installed in the page before its scripts
+samples, every 250 ms, how far behind the page's DOM is (now minus the server time of the
+newest comment row it shows) and how many rows it holds; it also counts the main thread's
+long tasks and notes every animation frame, whose gaps are the frames dropped. The
+coordinator reads the page's JS heap, DOM nodes and main-thread time from the DevTools
+protocol once a second. Nothing here asserts a bound: it prints the figures and writes
+them as JSON.
 
 Playwright is in the dev extra only; it is imported when a run starts.
 """
@@ -37,7 +40,15 @@ from .gateways import UNLIMITED_RATE, GatewayGroup, free_port, launch
 from .runner import Progress, Target, _CpuMeter
 
 MODERATOR_USERNAME = "loadbench-moderator"
+VIEWER_USERNAME = "loadbench-viewer"
 SAMPLE_MS = 250
+# A frame at 60 Hz: a gap between animation frames of n of these lost n - 1 frames.
+FRAME_MS = 1000 / 60
+# The pages a soak opens: where, and who opens it (the console is a moderator's).
+PAGES = {
+    "console": ("/moderate/{stream_id}/", MODERATOR_USERNAME),
+    "stream": ("/streams/{stream_id}/", VIEWER_USERNAME),
+}
 # Main-thread time the DevTools protocol accounts, cumulative seconds (Performance.getMetrics).
 MAIN_THREAD_METRICS = {
     "TaskDuration": "task",
@@ -52,8 +63,15 @@ MAIN_THREAD_METRICS = {
 # delays the sample itself, so the gaps between samples are a figure too.
 PROBE = """
 (() => {
-  const soak = { samples: [], longTasks: [], observer: "longtask" };
+  const soak = { samples: [], longTasks: [], frames: [], observer: "longtask" };
   window.__consoleSoak = soak;
+  // Every animation frame's time: the page paints at most this often, and a long gap
+  // between two is frames the viewer did not get.
+  const frame = (at) => {
+    soak.frames.push(performance.timeOrigin + at);
+    requestAnimationFrame(frame);
+  };
+  requestAnimationFrame(frame);
   try {
     new PerformanceObserver((list) => {
       for (const entry of list.getEntries()) {
@@ -93,8 +111,14 @@ class ConsoleScenario:
     duration: float = 60.0  # seconds of posting
     posters: int = 100
     server: str = "uvicorn"
-    drain: float = 10.0  # seconds allowed after posting for the console to show the last comment
+    drain: float = 10.0  # seconds allowed after posting for the page to show the last comment
     connect_timeout: float = 60.0
+    page: str = "console"  # a key of PAGES
+    profile: str = ""  # a path: the page's JS profile while posting, for DevTools (.cpuprofile)
+
+    def __post_init__(self) -> None:
+        if self.page not in PAGES:
+            raise ValueError(f"no page {self.page!r}: one of {', '.join(PAGES)}")
 
     @property
     def planned_comments(self) -> int:
@@ -113,6 +137,16 @@ class _Readings:
     other_cpu: list[float] = field(default_factory=list)
 
 
+def page_session(page: str) -> tuple[str, str]:
+    """The user who opens `page` signed in: (username, session key). The console's is a
+    moderator (staff, in the Moderators group); the stream page's a plain viewer."""
+    username = PAGES[page][1]
+    if username == MODERATOR_USERNAME:
+        return moderator_session()
+    user, _ = get_user_model().objects.get_or_create(username=username)
+    return _signed_in(user)
+
+
 def moderator_session() -> tuple[str, str]:
     """A moderator (staff, in the Moderators group) signed in: (username, session key)."""
     user, _ = get_user_model().objects.get_or_create(
@@ -123,6 +157,10 @@ def moderator_session() -> tuple[str, str]:
         user.save(update_fields=["is_staff"])
     # The migration makes the group; a database flushed since (tests) may not have it.
     user.groups.add(Group.objects.get_or_create(name=MODERATORS_GROUP)[0])
+    return _signed_in(user)
+
+
+def _signed_in(user) -> tuple[str, str]:
     client = Client()
     client.force_login(user)
     return user.get_username(), client.cookies[settings.SESSION_COOKIE_NAME].value
@@ -176,11 +214,11 @@ def _browser_processes() -> list[psutil.Process]:
 
 
 def run_console_soak(scenario: ConsoleScenario, target: Target, out=sys.stdout) -> dict:
-    """Run the console under load end to end and return its figures."""
+    """Run the page under load end to end and return its figures."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        raise RuntimeError("--console needs Playwright: pip install -e '.[dev]'") from None
+        raise RuntimeError(f"--{scenario.page} needs Playwright: pip install -e '.[dev]'") from None
     if not Path(CHROMIUM).exists():
         raise RuntimeError(
             f"no Chromium at {CHROMIUM} (apt-get install chromium, or CHROMIUM_PATH)"
@@ -190,14 +228,15 @@ def run_console_soak(scenario: ConsoleScenario, target: Target, out=sys.stdout) 
     started = time.time()
     run_id = secrets.token_hex(4)
     # The ORM first: once Playwright's loop runs in this thread, Django refuses it.
-    stream_id = population.create_stream(f"loadbench console {scenario.rate}/s {run_id}")
+    stream_id = population.create_stream(f"loadbench {scenario.page} {scenario.rate}/s {run_id}")
     tokens = population.poster_tokens(scenario.posters)
-    moderator, session_key = moderator_session()
+    reader, session_key = page_session(scenario.page)
     group = start_gateway(scenario.server, target.redis_url or settings.REDIS_URL, target.log_dir)
     try:
         out.write(
-            f"[console] stream {stream_id}, {scenario.server} gateway {group.gateways[0].origin}, "
-            f"moderator {moderator} in Chromium, {scenario.posters} posters at "
+            f"[{scenario.page}] stream {stream_id}, {scenario.server} gateway "
+            f"{group.gateways[0].origin}, {reader} on {PAGES[scenario.page][0]} in Chromium, "
+            f"{scenario.posters} posters at "
             f"{scenario.rate}/s for {scenario.duration:.0f} s\n"
         )
         with sync_playwright() as playwright:
@@ -209,7 +248,7 @@ def run_console_soak(scenario: ConsoleScenario, target: Target, out=sys.stdout) 
     figures["comments"]["stored"] = population.stored_comments(stream_id)
     figures["gateway_log_problems"] = group.log_problems()[:20]
     figures.update(
-        target="console",
+        target=scenario.page,
         scenario=asdict(scenario) | {"stream_id": stream_id, "url": group.gateways[0].origin},
         notes=group.notes,
         started_at=datetime.fromtimestamp(started, UTC).isoformat(),
@@ -224,7 +263,7 @@ def _drive(scenario, group, run_id, stream_id, tokens, session_key, playwright, 
     counters = context.Array("q", clients.SLOTS, lock=False)
     start_at = context.Value("d", 0.0, lock=False)
     stop, open_viewers, results = context.Event(), context.Event(), context.Queue()
-    open_viewers.set()  # no viewers: the console is the one reader
+    open_viewers.set()  # no viewer sockets: the page is the one reader
     url = group.urls[0]
     planned = scenario.planned_comments
     plan = clients.WorkerPlan(
@@ -277,16 +316,18 @@ def _measure(
     while counters[clients.POSTERS_JOINED] + counters[clients.FAILED] < scenario.posters:
         if time.time() > deadline or not worker.is_alive():
             break
-        progress.show(f"[console] posters connecting: {counters[clients.POSTERS_JOINED]} joined")
+        progress.show(
+            f"[{scenario.page}] posters connecting: {counters[clients.POSTERS_JOINED]} joined"
+        )
         time.sleep(0.5)
     if not worker.is_alive():
         raise RuntimeError(f"load generator failed before posting: {_crash(results)}")
-    page.goto(f"/moderate/{stream_id}/")
+    page.goto(PAGES[scenario.page][0].format(stream_id=stream_id))
     connection = page.locator("[data-connection]")
     while connection.text_content() != "Live":
         if time.time() > deadline:
             raise RuntimeError(
-                f"the console never went live ({connection.text_content()!r}); "
+                f"the {scenario.page} page never went live ({connection.text_content()!r}); "
                 f"page errors: {page_errors or 'none'}"
             )
         time.sleep(0.2)
@@ -309,6 +350,9 @@ def _measure(
         meter.delta()
     psutil.cpu_percent()
 
+    if scenario.profile:
+        cdp.send("Profiler.enable")
+        cdp.send("Profiler.start")
     start = time.time() + 0.5
     start_at.value = start
     posting_end = start + scenario.duration
@@ -344,7 +388,7 @@ def _measure(
         accepted = counters[clients.ACCEPTED]
         phase = "posting" if now < posting_end else "draining"
         progress.show(
-            f"[console] {phase} t={now - start:5.1f}s sent {sent} accepted {accepted} "
+            f"[{scenario.page}] {phase} t={now - start:5.1f}s sent {sent} accepted {accepted} "
             f"lag {lag} rows {rows} heap {heap:.1f} MB long tasks {long_tasks} "
             f"({long_task_ms:.0f} ms) cpu: browser {cpu['browser']:.0f}% "
             f"gateway {cpu['gateway']:.0f}% generator {cpu['generator']:.0f}%"
@@ -354,9 +398,12 @@ def _measure(
         if now >= posting_end and acked >= sent and shown_last:
             break
         if group.dead():
-            progress.show(f"[console] gateway died: {', '.join(group.dead())}")
+            progress.show(f"[{scenario.page}] gateway died: {', '.join(group.dead())}")
             break
     progress.done()
+    if scenario.profile:
+        profile = cdp.send("Profiler.stop")["profile"]
+        Path(scenario.profile).write_text(json.dumps(profile))
     last = metrics()
     readings.main_thread_end = {k: last[k] for k in MAIN_THREAD_METRICS}
     probe = page.evaluate("window.__consoleSoak")
@@ -389,6 +436,8 @@ def _figures(scenario, start, posting_end, probe, readings, worker_result, page_
             lags[lag] = lags.get(lag, 0) + 1
     gaps = [b[0] - a[0] for a, b in itertools.pairwise(samples)]
     long_tasks = [d for at, d in probe["longTasks"] if start <= at / 1000 <= posting_end]
+    frames = [at for at in probe["frames"] if start <= at / 1000 <= posting_end]
+    frame_gaps = [b - a for a, b in itertools.pairwise(frames)]
     heap_posting = [mb for at, mb in readings.heap_mb if at >= start - 1.5]
     newest_numbers = [s[2] for s in samples if s[2] is not None]
     last_sample = samples[-1] if samples else None
@@ -429,6 +478,11 @@ def _figures(scenario, start, posting_end, probe, readings, worker_result, page_
             "total_ms": round(sum(long_tasks)),
             "max_ms": round(max(long_tasks)) if long_tasks else 0,
         },
+        "frames": {
+            "drawn": len(frames),
+            "dropped": sum(max(0, round(gap / FRAME_MS) - 1) for gap in frame_gaps),
+            "longest_gap_ms": round(max(frame_gaps)) if frame_gaps else None,
+        },
         "main_thread": main_thread,
         "comments": {
             "planned": scenario.planned_comments,
@@ -461,10 +515,11 @@ def summary(figures: dict) -> str:
         figures["long_tasks"],
         figures["comments"],
     )
-    main, cpu = figures["main_thread"], figures["cpu_percent_mean"]
+    main, cpu, frames = figures["main_thread"], figures["cpu_percent_mean"], figures["frames"]
     nodes = figures["dom_nodes"]
     lines = [
-        f"console lag (now - newest row's server time), every {SAMPLE_MS} ms while posting: "
+        f"{figures['target']} lag (now - newest row's server time), every {SAMPLE_MS} ms "
+        f"while posting: "
         f"p50 {lag['p50']} / p95 {lag['p95']} / max {lag['max']} ms ({lag['count']} samples; "
         f"longest gap between samples {figures['samples']['gap_max_ms']} ms)",
         f"rows in the feed: max {figures['rows']['max']}, at the end {figures['rows']['end']}; "
@@ -473,6 +528,8 @@ def summary(figures: dict) -> str:
         f"max {heap['max']} MB; DOM nodes {nodes['start']} → {nodes['end']}",
         f"long tasks while posting: {tasks['count']}, {tasks['total_ms']} ms in all, "
         f"longest {tasks['max_ms']} ms",
+        f"animation frames while posting: {frames['drawn']} drawn, {frames['dropped']} dropped "
+        f"(at 60 Hz), longest gap {frames['longest_gap_ms']} ms",
         f"main thread: {main['busy_percent']} % busy (script {main['script_ms']} ms, style "
         f"{main['style_ms']} ms, layout {main['layout_ms']} ms of {main['task_ms']} ms in tasks)",
         f"comments: {comments['planned']} planned, {comments['sent']} posted, "
@@ -490,6 +547,6 @@ def summary(figures: dict) -> str:
 
 def write_json(figures: dict, directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"console-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
+    path = directory / f"{figures['target']}-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
     path.write_text(json.dumps(figures, indent=2))
     return path

@@ -9,7 +9,7 @@ import { LiveConnection } from "./connection.js";
 import { LatencyMonitor, REPORT_INTERVAL_MS } from "./latency.js";
 import { REASONS } from "./protocol.js";
 import { LiveStore, PendingStorage, charactersLeft, moderationChoices, ownChoices, reportChoices, resumeAfter } from "./store.js";
-import { ModerationMenu, StreamView } from "./view.js";
+import { FOLLOWING_ROWS, ModerationMenu, StreamView } from "./view.js";
 
 /**
  * @typedef {import('./protocol').ServerFrame} ServerFrame
@@ -62,6 +62,7 @@ function start() {
     userId: user?.id ?? null,
     moderates: moderating,
     reducedMotion: matchMedia("(prefers-reduced-motion: reduce)").matches,
+    followingRows: FOLLOWING_ROWS,
   });
   view.onPinnedToggle = () => view.renderPinned(store.pinned);
   const form = root.querySelector("[data-composer]");

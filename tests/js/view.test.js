@@ -46,3 +46,15 @@ describe("reaction counts on the buttons", () => {
     assert.match(compactCount(1234), /^1\.2\s?K$/);
   });
 });
+
+describe("the rows the list draws", () => {
+  test("the newest FOLLOWING_ROWS while following, every one when scrolled up", async () => {
+    const { rowsToDraw, FOLLOWING_ROWS } = await import("../../static/livecomments/view.js");
+    const items = Array.from({ length: 500 }, (_, index) => index);
+    assert.deepEqual(rowsToDraw(items, true, FOLLOWING_ROWS), items.slice(500 - FOLLOWING_ROWS));
+    assert.equal(rowsToDraw(items, false, FOLLOWING_ROWS), items);
+    const few = items.slice(0, 20);
+    assert.equal(rowsToDraw(few, true, FOLLOWING_ROWS), few);
+    assert.equal(rowsToDraw(items, true, Infinity), items);
+  });
+});

@@ -69,13 +69,13 @@ class Command(BaseCommand):
             "--rate",
             type=float,
             default=None,
-            help="comments per second over all posters (20; with --console 100)",
+            help="comments per second over all posters (20; with --console or --page 100)",
         )
         parser.add_argument(
             "--duration",
             type=float,
             default=None,
-            help="seconds of posting (20; with --console 60)",
+            help="seconds of posting (20; with --console or --page 60)",
         )
         parser.add_argument(
             "--posters",
@@ -149,6 +149,12 @@ class Command(BaseCommand):
             "reports how far its feed falls behind, its rows, JS heap and long tasks",
         )
         parser.add_argument(
+            "--page",
+            action="store_true",
+            help="the stream page under load, as --console measures the console: a "
+            "signed-in viewer's /streams/<id>/ in Chromium while the posters post",
+        )
+        parser.add_argument(
             "--plot",
             type=Path,
             default=None,
@@ -168,7 +174,9 @@ class Command(BaseCommand):
             raise CommandError("--plot needs matplotlib: pip install -e '.[dev]'")
         if options["plot_from"] is not None:
             return self.replot(options)
-        if options["console"]:
+        if options["console"] and options["page"]:
+            raise CommandError("--console and --page each measure one page: pick one")
+        if options["console"] or options["page"]:
             return self.console(options)
         for name, default in (("rate", 20.0), ("duration", 20.0), ("server", "daphne")):
             if options[name] is None:
@@ -229,6 +237,7 @@ class Command(BaseCommand):
             posters=options["posters"] or max(2, round(rate)),
             server=options["server"] or "uvicorn",
             drain=options["drain"],
+            page="stream" if options["page"] else "console",
         )
         target = Target(log_dir=options["results_dir"] / "logs")
         try:
