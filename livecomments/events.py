@@ -141,6 +141,7 @@ class FanOut:
         self._layer = get_channel_layer()
         self._listeners: dict[str, set[Listener]] = {}
         self._channel: str | None = None
+        self._opening_channel = asyncio.Lock()
         self._receiving: asyncio.Task[None] | None = None
         self._reading_outbox: asyncio.Task[None] | None = None
 
@@ -171,12 +172,19 @@ class FanOut:
         self._receiving = self._reading_outbox = None
 
     async def _process_channel(self) -> str:
-        if self._channel is None:
-            self._channel = await self._layer.new_channel("gateway.")
-            self._receiving = asyncio.create_task(self._receive_loop())
-            if isinstance(self._layer, InMemoryChannelLayer):
-                await self._start_reading_outbox()
+        # Sockets connect concurrently: without the lock two first calls each opened a
+        # channel, and the groups joined on the one not read from lost their messages.
+        async with self._opening_channel:
+            if self._channel is None:
+                self._channel = await self._open_channel()
         return self._channel
+
+    async def _open_channel(self) -> str:
+        channel = await self._layer.new_channel("gateway.")
+        self._receiving = asyncio.create_task(self._receive_loop(channel))
+        if isinstance(self._layer, InMemoryChannelLayer):
+            await self._start_reading_outbox()
+        return channel
 
     async def _start_reading_outbox(self) -> None:
         global _this_process_serves
@@ -210,11 +218,10 @@ class FanOut:
                 seen = event_id
                 await self._hand_to_listeners({**message, "group": group})
 
-    async def _receive_loop(self) -> None:
-        assert self._channel is not None
+    async def _receive_loop(self, channel: str) -> None:
         while True:
             try:
-                message = await self._layer.receive(self._channel)
+                message = await self._layer.receive(channel)
             except asyncio.CancelledError:
                 raise
             except Exception:
