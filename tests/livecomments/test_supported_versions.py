@@ -1,6 +1,8 @@
 """The supported ranges of the live path's libraries (pyproject.toml), which
 scripts/version-matrix tests at both ends, agree with the pins and keep known breakage out."""
 
+import subprocess
+import sys
 import tomllib
 from importlib.metadata import version
 
@@ -8,6 +10,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 
+from livecomments.servers import SERVERS, gateway_command
 from tests.gateways import PROJECT_ROOT
 
 PROJECT = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())
@@ -42,3 +45,17 @@ def test_the_releases_that_broke_group_sends_are_outside_the_range():
     # on every send; django/channels#2144); 4.2.2 restored them.
     assert "4.2.1" not in SUPPORTED["channels"]
     assert "4.2.0" not in SUPPORTED["channels"]  # channels-redis 4.3 needs >= 4.2.2
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_the_installed_server_knows_every_option_of_the_gateway_command(server):
+    # daphne 4.2.0 and 4.2.1 have no --websocket-max-message-size: every gateway exited at
+    # start. uvicorn's --ws websockets-sansio is newer than its other choices.
+    command = gateway_command(server, "127.0.0.1", 8000, quiet=True)
+    usage = subprocess.run(
+        [sys.executable, "-m", server, "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    options = [word for word in command if word.startswith("--")]
+    assert [option for option in options if option not in usage] == []
+    if server == "uvicorn":
+        assert "websockets-sansio" in usage
