@@ -16,6 +16,10 @@ from loadbench.gateways import PROJECT_ROOT, Gateway, free_port, launch
 
 __all__ = ["PROJECT_ROOT", "Gateway", "free_port", "gateways", "start_gateway"]
 
+# A gateway imports Django, Channels and the app before it listens: ~2 s on a quiet machine,
+# over 30 s on a shared one at load 15. Such a machine can give itself more time.
+START_SECONDS = float(os.environ.get("LC_TEST_GATEWAY_START_SECONDS", "20"))
+
 
 def gateway_database_url() -> str:
     """The URL of the database pytest-django created, for processes outside the test."""
@@ -46,7 +50,7 @@ def start_gateway(
         env["REDIS_URL"] = settings.REDIS_URL
     gateway = launch(env, tmp_path / f"gateway-{port}.log", port=port, server=server)
     try:
-        gateway.wait_listening(20)
+        gateway.wait_listening(START_SECONDS)
     except RuntimeError:
         gateway.stop()
         raise

@@ -1,0 +1,75 @@
+"""The Redis backends of shared state answer the same over RESP2 and RESP3.
+
+redis-py 8 made RESP3 its default protocol (7 speaks RESP2), and replies change shape
+with it (maps, sets). Each test asks for its protocol in the URL (`?protocol=`), so both
+are proved whichever redis-py is installed; scripts/version-matrix runs this file and the
+rest of the live path on the oldest and newest we support.
+"""
+
+import asyncio
+
+import pytest
+from django.conf import settings as django_settings
+
+from comments.state.idempotency import RedisIdempotencyStore
+from comments.state.ratelimit import RedisRateLimiter
+from comments.state.recent import RedisRecentComments
+from comments.state.redis_client import client
+from comments.state.viewers import RedisViewerRegistry
+
+pytestmark = pytest.mark.skipif(not django_settings.REDIS_URL, reason="needs REDIS_URL")
+
+
+@pytest.fixture(params=[2, 3], ids=["RESP2", "RESP3"])
+def protocol(request, settings):
+    separator = "&" if "?" in settings.REDIS_URL else "?"
+    settings.REDIS_URL = f"{settings.REDIS_URL}{separator}protocol={request.param}"
+    return request.param
+
+
+async def test_the_client_speaks_the_protocol_in_the_url(protocol):
+    assert (await client().client_info())["resp"] == str(protocol)
+
+
+async def test_rate_limits_count_refuse_and_let_a_counted_key_through(protocol):
+    limiter = RedisRateLimiter(global_limit=(2, 60), stream_limit=(5, 30))
+    assert await limiter.check_and_count(1, 7, 0, "first") == 0
+    assert await limiter.check_and_count(1, 7, 0, "second") == 0
+    assert 0 < await limiter.check_and_count(1, 7, 0, "third") <= 60
+    assert await limiter.check_and_count(1, 7, 0, "first") == 0
+
+
+async def test_idempotency_keys_are_found_and_unpublished_ones_claimed_once(protocol):
+    store = RedisIdempotencyStore()
+    await store.remember([(1, "key-a", 42), (2, "key-b", 43)])
+    assert await store.get(1, "key-a") == 42
+    assert await store.get(1, "key-b") is None
+    await store.mark_published([(2, "key-b", 43)])
+    await asyncio.sleep(0.01)
+    assert await store.claim_unpublished(0) == [(1, "key-a", 42)]
+    assert await store.claim_unpublished(0) == []
+
+
+async def test_viewer_totals_add_up_the_gateways(protocol):
+    registry = RedisViewerRegistry()
+    await registry.report("gateway-1", {7: 3})
+    await registry.report("gateway-2", {7: 2, 8: 1})
+    assert await registry.totals([7, 8, 9]) == {7: 5, 8: 1, 9: 0}
+
+
+async def test_recent_comments_load_append_and_forget_hidden_ones(protocol):
+    recent = RedisRecentComments()
+    assert await recent.read(7) == (0, None)
+    await recent.load(7, 0, [{"id": "10", "content": "a"}, {"id": "11", "content": "b"}])
+    await recent.append(7, [{"id": "12", "content": "c"}])
+    generation, cached = await recent.read(7)
+    assert cached is not None
+    assert (cached.floor, [c["id"] for c in cached.comments]) == (0, ["10", "11", "12"])
+
+    await recent.invalidate(7, hidden_ids=[11])
+    generation, cached = await recent.read(7)
+    assert (generation, cached) == (1, None)
+    await recent.load(7, generation, [{"id": "10", "content": "a"}, {"id": "11", "content": "b"}])
+    _, cached = await recent.read(7)
+    assert cached is not None
+    assert [c["id"] for c in cached.comments] == ["10"]
