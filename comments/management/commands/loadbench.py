@@ -6,7 +6,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from livecomments.servers import SERVERS
-from loadbench import console_soak, report
+from loadbench import console_soak, profile, report
 from loadbench.console_soak import ConsoleScenario, run_console_soak
 from loadbench.gateways import TARGETS
 from loadbench.runner import Scenario, Target, run_all
@@ -137,6 +137,12 @@ class Command(BaseCommand):
             "reports how far its feed falls behind, its rows, JS heap and long tasks",
         )
         parser.add_argument(
+            "--profile",
+            action="store_true",
+            help="record each gateway with py-spy (dev extra) while the posters post: a flame "
+            "graph (SVG) and the split of its CPU by step, in RESULTS_DIR/profiles",
+        )
+        parser.add_argument(
             "--plot",
             type=Path,
             default=None,
@@ -177,7 +183,13 @@ class Command(BaseCommand):
             pids=tuple(_counts(options["gateway_pids"])) if options["gateway_pids"] else (),
             raise_limits=not options["keep_limits"],
             log_dir=options["results_dir"] / "logs",
+            profile_dir=options["results_dir"] / "profiles" if options["profile"] else None,
         )
+        if options["profile"]:
+            try:
+                profile.py_spy()
+            except RuntimeError as error:
+                raise CommandError(str(error)) from error
         scenarios = [
             Scenario(
                 target=name,
