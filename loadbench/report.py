@@ -69,6 +69,7 @@ def scenario_key(run: dict) -> tuple:
         s["gateways"],
         s.get("server", "daphne"),
         s.get("delivery_policy", "seed"),
+        tuple(map(tuple, s.get("gateway_env", ()))),
     )
 
 
@@ -82,6 +83,8 @@ def setup_label(run: dict) -> str:
         label += f" x{s['gateways']}"
     if s.get("delivery_policy", "seed") != "seed":
         label += f" policy {s['delivery_policy']}"
+    for name, value in s.get("gateway_env", ()):
+        label += f" {name}={value}"
     return label
 
 

@@ -28,6 +28,9 @@ class Scenario:
     client_processes: int = 0  # 0: one per 1,500 sockets, at least one
     drain: float = 10.0  # seconds allowed after posting for the last deliveries
     connect_timeout: float = 120.0
+    # Settings of our gateways that this scenario changes (e.g. LC_DIRECT_WRITES=0), to
+    # run two variants side by side.
+    gateway_env: tuple[tuple[str, str], ...] = ()
 
     @property
     def planned_comments(self) -> int:
@@ -185,6 +188,7 @@ def run_scenario(scenario: Scenario, target: Target, out=sys.stdout) -> dict:
             raise_limits=target.raise_limits,
             log_dir=target.log_dir,
             server=scenario.server,
+            extra_env=dict(scenario.gateway_env),
         )
     notes.extend(group.notes)
     out.write(

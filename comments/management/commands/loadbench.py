@@ -1,5 +1,6 @@
 """manage.py loadbench: the load benchmark of issue 5 (see docs/performance.md)."""
 
+from argparse import ArgumentTypeError
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -20,6 +21,16 @@ def _counts(text: str) -> list[int]:
     if not values or min(values) < 0:
         raise CommandError(f"expected non-negative counts, got {text!r}")
     return values
+
+
+def _gateway_env(text: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, equals, value = item.partition("=")
+        if not equals or not name.isidentifier():
+            raise ArgumentTypeError(f"expected NAME=VALUE, not {item!r}")
+        pairs.append((name, value))
+    return tuple(pairs)
 
 
 def _targets(text: str) -> list[str]:
@@ -87,6 +98,15 @@ class Command(BaseCommand):
             choices=SERVERS,
             default=None,
             help="the server of the gateways this starts (daphne; with --console uvicorn)",
+        )
+        parser.add_argument(
+            "--gateway-env",
+            action="append",
+            type=_gateway_env,
+            default=None,
+            metavar="NAME=VALUE[,NAME=VALUE]",
+            help="settings for our gateways (e.g. LC_DIRECT_WRITES=0); given twice or more, "
+            "each is a variant run side by side with the others ('' for none)",
         )
         parser.add_argument(
             "--client-processes",
@@ -201,9 +221,13 @@ class Command(BaseCommand):
                 server=options["server"],
                 client_processes=options["client_processes"],
                 drain=options["drain"],
+                gateway_env=gateway_env if name != "floor" else (),
             )
             for viewers in options["viewers"]
             for name in targets
+            for gateway_env in options["gateway_env"] or [()]
+            # The floor takes none of our settings: run it once, not once per variant.
+            if name != "floor" or gateway_env == (options["gateway_env"] or [()])[0]
         ]
         try:
             runs, _ = run_all(
