@@ -45,6 +45,7 @@ from .protocol import (
     parse_client_frame,
 )
 from .rendering import wire_restriction
+from .server_internals import PreparedFrame
 
 logger = logging.getLogger(__name__)
 latency_logger = logging.getLogger("livecomments.display_latency")
@@ -93,6 +94,13 @@ class LiveConsumer(AsyncWebsocketConsumer):
             self._held.append(text)
         else:
             await self.send(text_data=text)
+
+    def write_prepared(self, frame: PreparedFrame) -> bool:
+        """Write a room's frame straight to the socket; False: send it with `send_frame`."""
+        if self._held is not None:
+            return False  # a join is sending its backfill: the frame waits behind it
+        write = getattr(self.base_send, "write_prepared", None)
+        return write is not None and write(frame)
 
     async def send_error(self, error: LiveCommentsError) -> None:
         await self.send(text_data=frame("error", error_payload(error)))

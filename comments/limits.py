@@ -9,9 +9,8 @@ freed at once, the other viewers never wait for it, and the client reconnects an
 from `lastSeenCommentId` with nothing lost. A flood of sockets from one address is refused
 at the handshake.
 
-Daphne's `--websocket-max-message-size` is there to bound what clients send us, but
-autobahn applies the same limit to what we send: a resume backfill or a busy stream's batch
-over 64 KiB would raise instead of leaving. Our own frames are lifted over it here.
+The wrappers here are also where a room's pre-framed frames are written straight to a
+socket (`write_prepared`, see `server_internals`), under the same bound.
 """
 
 import contextlib
@@ -19,13 +18,21 @@ import logging
 import socket
 import time
 from collections import Counter
-from functools import partial
 from typing import Any
 
 from django.conf import settings
 
 from livecomments import metrics
 from livecomments.proxies import client_address
+
+from .server_internals import (
+    DirectWrite,
+    PreparedFrame,
+    buffered_bytes,
+    direct_writer,
+    protocol_of,
+    send_unlimited,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -39,39 +46,6 @@ def scope_address(scope: dict[str, Any]) -> str:
     peer = (scope.get("client") or (None, 0))[0]
     forwarded = dict(scope.get("headers", ())).get(b"x-forwarded-for", b"")
     return client_address(peer, forwarded.decode("latin-1"))
-
-
-def buffered_bytes(transport: Any) -> int | None:
-    """Bytes a transport (asyncio's or Twisted's TCP) has accepted but not handed to the kernel."""
-    if hasattr(transport, "get_write_buffer_size"):
-        return transport.get_write_buffer_size()
-    try:
-        return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
-    except (AttributeError, TypeError):
-        return None  # not a plain TCP transport (TLS, tests): no bound known
-
-
-def protocol_of(send: Any) -> Any:
-    """The autobahn protocol behind daphne's `send` (a partial of handle_reply(protocol))."""
-    if isinstance(send, partial) and send.args:
-        return send.args[0]
-    return None
-
-
-async def send_unlimited(protocol: Any, send: Any, message: dict[str, Any]) -> None:
-    """Send a frame of ours whatever its size; the incoming size limit stays as it was.
-
-    Daphne writes to the transport synchronously, with no await before it, so no incoming
-    frame can be read while the limit is lifted.
-    """
-    limit = getattr(protocol, "maxMessagePayloadSize", 0)
-    if not limit:
-        return await send(message)
-    protocol.maxMessagePayloadSize = 0
-    try:
-        await send(message)
-    finally:
-        protocol.maxMessagePayloadSize = limit
 
 
 class SocketLimits:
@@ -111,13 +85,13 @@ class SocketLimits:
                 del self.open[address]
 
     def _bounded(self, send, address: str):
-        # daphne's send is a partial of its protocol; uvicorn's is a method of its protocol.
-        protocol = protocol_of(send) or getattr(send, "__self__", None)
+        protocol = protocol_of(send)
         if protocol is None:
             return send  # not a server's socket (tests): no limits to work around
         transport = getattr(protocol, "transport", None)
+        direct = direct_writer(protocol) if transport is not None else None
         if transport is None or not self.max_buffered:
-            return UnlimitedSend(protocol, send)
+            return UnlimitedSend(protocol, send, direct)
         if hasattr(transport, "set_write_buffer_limits"):
             # uvicorn's send waits while asyncio's transport is paused (past 64 KiB by
             # default): a viewer that stopped reading would hold up its room's whole fan-out
@@ -129,23 +103,28 @@ class SocketLimits:
                 # Twisted's transports hold their socket; asyncio's (and uvloop's) lend it.
                 sock = getattr(transport, "socket", None) or transport.get_extra_info("socket")
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, kernel_buffer)
-        return BoundedSend(protocol, send, transport, address, self.max_buffered)
+        return BoundedSend(protocol, send, direct, transport, address, self.max_buffered)
 
 
 class UnlimitedSend:
     """A server's `send` that lifts daphne's outgoing size limit for our frames."""
 
     # Slotted: one lives as long as each socket.
-    __slots__ = ("protocol", "send")
+    __slots__ = ("direct", "protocol", "send")
 
-    def __init__(self, protocol: Any, send: Any) -> None:
+    def __init__(self, protocol: Any, send: Any, direct: DirectWrite | None) -> None:
         self.protocol = protocol
         self.send = send
+        self.direct = direct
 
     async def __call__(self, message: dict[str, Any]) -> None:
         if message["type"] == "websocket.send":
             return await send_unlimited(self.protocol, self.send, message)
         await self.send(message)
+
+    def write_prepared(self, frame: PreparedFrame) -> bool:
+        """Write the frame straight to the socket; False: send its text the plain way."""
+        return self.direct is not None and self.direct(self.protocol, frame.wire)
 
 
 class BoundedSend(UnlimitedSend):
@@ -153,8 +132,16 @@ class BoundedSend(UnlimitedSend):
 
     __slots__ = ("address", "dropped", "limit", "over_since", "transport")
 
-    def __init__(self, protocol: Any, send: Any, transport: Any, address: str, limit: int):
-        super().__init__(protocol, send)
+    def __init__(
+        self,
+        protocol: Any,
+        send: Any,
+        direct: DirectWrite | None,
+        transport: Any,
+        address: str,
+        limit: int,
+    ):
+        super().__init__(protocol, send, direct)
         self.transport = transport
         self.address = address
         self.limit = limit
@@ -164,8 +151,19 @@ class BoundedSend(UnlimitedSend):
     async def __call__(self, message: dict[str, Any]) -> None:
         if message["type"] != "websocket.send":
             return await self.send(message)
+        if not self._dropped_for_backlog():
+            await send_unlimited(self.protocol, self.send, message)
+
+    def write_prepared(self, frame: PreparedFrame) -> bool:
+        if self.direct is None:
+            return False
+        # A dropped socket takes no frame either way: done.
+        return self._dropped_for_backlog() or self.direct(self.protocol, frame.wire)
+
+    def _dropped_for_backlog(self) -> bool:
+        """Whether this socket is (now) dropped for what its transport still holds."""
         if self.dropped:
-            return
+            return True
         pending = buffered_bytes(self.transport) or 0
         now = time.monotonic()
         if pending <= self.limit:
@@ -176,8 +174,8 @@ class BoundedSend(UnlimitedSend):
             now - self.over_since >= SLOW_GRACE_SECONDS or pending > HARD_LIMIT_FACTOR * self.limit
         ):
             self.drop(pending)
-            return
-        await send_unlimited(self.protocol, self.send, message)
+            return True
+        return False
 
     def drop(self, pending: int) -> None:
         self.dropped = True

@@ -16,7 +16,7 @@ import signal
 import sys
 
 from .gateway import DRAIN_SECONDS, running_gateway
-from .limits import protocol_of
+from .server_internals import protocol_of
 
 logger = logging.getLogger(__name__)
 

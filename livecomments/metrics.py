@@ -56,6 +56,12 @@ SLOW_SOCKETS_DROPPED = Counter(
     "livecomments_slow_sockets_dropped",
     "Sockets dropped because their client stopped reading and the send buffer filled.",
 )
+ROOM_FRAMES_WRITTEN = Counter(
+    "livecomments_room_frames_written",
+    "Frames written to a stream's sockets, by path: direct (framed once, written to the "
+    "transport) or plain (the ASGI send).",
+    ["path"],
+)
 LOGIN_THROTTLED = Counter(
     "livecomments_login_throttled",
     "Login attempts refused because of too many failures.",

@@ -244,6 +244,9 @@ LIVE_COMMENTS: dict[str, Any] = {
     "MAX_BUFFERED_BYTES": env_int("LC_MAX_BUFFERED_BYTES", 1024 * 1024),
     # The kernel's send buffer per socket (SO_SNDBUF); 0 leaves it to the kernel's tuning.
     "SOCKET_SEND_BUFFER_BYTES": env_int("LC_SOCKET_SEND_BUFFER_BYTES", 0),
+    # Comment batches framed once and written straight to each socket, on the server
+    # versions this was tested with (comments/server_internals.py); off: the plain ASGI path.
+    "DIRECT_WRITES": env_bool("LC_DIRECT_WRITES", True),
     # Peers whose X-Forwarded-For is believed (the load balancers).
     "TRUSTED_PROXIES": env_list("LC_TRUSTED_PROXIES", []),
     # Failed logins per client address and per username before /accounts/login/ says 429.

@@ -186,8 +186,12 @@ def start_gateways(
     log_dir: Path,
     server: str = "daphne",
     ready_timeout: float = 30,
+    extra_env: dict[str, str] | None = None,
 ) -> GatewayGroup:
-    """Start `count` gateway processes of `target` on free ports and wait until they listen."""
+    """Start `count` gateway processes of `target` on free ports and wait until they listen.
+
+    `extra_env`: settings of ours to change on these gateways (not the floor's).
+    """
     if target == FLOOR:
         if count != 1:
             raise ValueError("the floor is one process: it relays nothing between gateways")
@@ -216,6 +220,9 @@ def start_gateways(
         notes.append("rate limits raised for the gateways this run started (LC_RATE_*=100000000)")
     if os.environ.get("LC_DELIVERY_POLICY"):
         notes.append(f"delivery policy from LC_DELIVERY_POLICY: {os.environ['LC_DELIVERY_POLICY']}")
+    if extra_env:
+        env.update(extra_env)
+        notes.append(f"gateway settings: {' '.join(f'{k}={v}' for k, v in extra_env.items())}")
     log_dir.mkdir(parents=True, exist_ok=True)
     gateways = []
     group = GatewayGroup(gateways, notes)

@@ -80,7 +80,8 @@ def scenario_key(run: dict) -> tuple:
         s["gateways"],
         s.get("server", "daphne"),
         s.get("delivery_policy", "seed"),
-        s.get("rules", ""),
+        tuple(map(tuple, s.get("gateway_env", ()))),
+        s.get("rules", ""),  # last: _rules_comparisons pairs runs on everything before it
     )
 
 
@@ -96,6 +97,8 @@ def setup_label(run: dict) -> str:
         label += f" policy {s['delivery_policy']}"
     if s.get("rules"):
         label += f" rules {s['rules']}"
+    for name, value in s.get("gateway_env", ()):
+        label += f" {name}={value}"
     return label
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import psutil
 from django.conf import settings
 
-from . import clients, population, report, rules
+from . import clients, population, profile, report, rules
 from .gateways import FLOOR, GatewayGroup, start_gateways, target_gateways
 
 
@@ -31,6 +31,9 @@ class Scenario:
     # "": posts as ever. "off" and "on": posts carry chat-like text (loadbench.rules), and
     # "on" also blocks the 200 terms and holds links on the stream.
     rules: str = ""
+    # Settings of our gateways that this scenario changes (e.g. LC_DIRECT_WRITES=0), to
+    # run two variants side by side.
+    gateway_env: tuple[tuple[str, str], ...] = ()
 
     @property
     def planned_comments(self) -> int:
@@ -51,6 +54,8 @@ class Target:
     redis_url: str = ""
     raise_limits: bool = True
     log_dir: Path = Path("bench-results/logs")
+    # Where py-spy's flame graphs and stacks of the gateways go; None: no profile.
+    profile_dir: Path | None = None
 
 
 class Progress:
@@ -192,6 +197,7 @@ def run_scenario(scenario: Scenario, target: Target, out=sys.stdout) -> dict:
             raise_limits=target.raise_limits,
             log_dir=target.log_dir,
             server=scenario.server,
+            extra_env=dict(scenario.gateway_env),
         )
     notes.extend(group.notes)
     out.write(
@@ -203,7 +209,7 @@ def run_scenario(scenario: Scenario, target: Target, out=sys.stdout) -> dict:
     for note in notes:
         out.write(f"[{scenario.target}] note: {note}\n")
     try:
-        figures = _drive(scenario, group, run_id, stream_id, tokens, out)
+        figures = _drive(scenario, group, run_id, stream_id, tokens, out, target.profile_dir)
         during_run = group.log_problems()
     finally:
         group.stop()
@@ -236,7 +242,13 @@ def run_scenario(scenario: Scenario, target: Target, out=sys.stdout) -> dict:
 
 
 def _drive(
-    scenario: Scenario, group: GatewayGroup, run_id: str, stream_id: int, tokens: list[str], out
+    scenario: Scenario,
+    group: GatewayGroup,
+    run_id: str,
+    stream_id: int,
+    tokens: list[str],
+    out,
+    profile_dir: Path | None,
 ) -> dict:
     progress = Progress(out)
     context = multiprocessing.get_context("spawn")
@@ -297,6 +309,7 @@ def _drive(
     posting_end = start + scenario.duration
     drain_end = posting_end + scenario.drain
     readings.rss_max = readings.rss_connected or 0
+    recordings = _start_profiles(scenario, group, run_id, profile_dir)
     psutil.cpu_percent()  # starts the machine-wide reading
     last_tick, last_delivered, stalled_for = time.time(), 0, 0
     while time.time() < drain_end:
@@ -338,6 +351,7 @@ def _drive(
             progress.show(f"[{scenario.target}] gateway died: {', '.join(group.dead())}")
             break
     progress.done()
+    profiles = _finish_profiles(scenario, recordings, out)
     stop.set()
     worker_results = []
     for _ in workers:
@@ -352,7 +366,32 @@ def _drive(
     crashes = [r["crash"] for r in worker_results if "crash" in r]
     if crashes or len(worker_results) < len(workers):
         raise RuntimeError(f"load generator failed: {crashes or 'a worker returned nothing'}")
-    return _figures(scenario, worker_results, start, readings, total)
+    return _figures(scenario, worker_results, start, readings, total) | {"profiles": profiles}
+
+
+def _start_profiles(
+    scenario: Scenario, group: GatewayGroup, run_id: str, profile_dir: Path | None
+) -> list[profile.Recording]:
+    """py-spy on each gateway for the posting phase (it starts half a second from now)."""
+    if profile_dir is None:
+        return []
+    profile_dir.mkdir(parents=True, exist_ok=True)
+    name = f"{scenario.target}-{scenario.server}-{scenario.viewers}v-{scenario.rate:g}cps-{run_id}"
+    return [
+        profile.record(process.pid, scenario.duration, profile_dir / f"{name}-gateway{index}")
+        for index, process in enumerate(group.processes())
+    ]
+
+
+def _finish_profiles(scenario: Scenario, recordings: list[profile.Recording], out) -> list[dict]:
+    found = []
+    for recording in recordings:
+        shares = recording.finish(timeout=30)
+        found.append({"flamegraph": str(recording.flamegraph), "split": shares})
+        out.write(f"[{scenario.target}] profile: {recording.flamegraph}\n")
+        for step, share in shares.items():
+            out.write(f"[{scenario.target}]   {100 * share:5.1f} %  {step}\n")
+    return found
 
 
 def _figures(scenario, worker_results, start, readings: Readings, total) -> dict:

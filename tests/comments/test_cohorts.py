@@ -13,6 +13,9 @@ class Socket:
     def __init__(self):
         self.frames = []
 
+    def write_prepared(self, frame):
+        return False  # no server underneath: the plain path
+
     async def send_frame(self, text):
         self.frames.append(json.loads(text))
 

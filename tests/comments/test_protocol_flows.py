@@ -82,6 +82,9 @@ class ClosingSocket:
         # Hash 0 takes a small set's first slot: the fan-out reaches this socket first.
         return 0
 
+    def write_prepared(self, frame) -> bool:
+        raise ConnectionError("Attempt to send on a closed protocol")
+
     async def send_frame(self, text: str) -> None:
         raise ConnectionError("Attempt to send on a closed protocol")
 

@@ -1,12 +1,13 @@
 """manage.py loadbench: the load benchmark of issue 5 (see docs/performance.md)."""
 
+from argparse import ArgumentTypeError
 from importlib.util import find_spec
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from livecomments.servers import SERVERS
-from loadbench import console_soak, report
+from loadbench import console_soak, profile, report
 from loadbench.console_soak import ConsoleScenario, run_console_soak
 from loadbench.gateways import TARGETS
 from loadbench.runner import Scenario, Target, run_all
@@ -20,6 +21,16 @@ def _counts(text: str) -> list[int]:
     if not values or min(values) < 0:
         raise CommandError(f"expected non-negative counts, got {text!r}")
     return values
+
+
+def _gateway_env(text: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, equals, value = item.partition("=")
+        if not equals or not name.isidentifier():
+            raise ArgumentTypeError(f"expected NAME=VALUE, not {item!r}")
+        pairs.append((name, value))
+    return tuple(pairs)
 
 
 # --rules: the Scenario.rules of each run ("" keeps the posts as they always were).
@@ -93,6 +104,15 @@ class Command(BaseCommand):
             help="the server of the gateways this starts (daphne; with --console uvicorn)",
         )
         parser.add_argument(
+            "--gateway-env",
+            action="append",
+            type=_gateway_env,
+            default=None,
+            metavar="NAME=VALUE[,NAME=VALUE]",
+            help="settings for our gateways (e.g. LC_DIRECT_WRITES=0); given twice or more, "
+            "each is a variant run side by side with the others ('' for none)",
+        )
+        parser.add_argument(
             "--client-processes",
             type=int,
             default=0,
@@ -155,6 +175,12 @@ class Command(BaseCommand):
             "signed-in viewer's /streams/<id>/ in Chromium while the posters post",
         )
         parser.add_argument(
+            "--profile",
+            action="store_true",
+            help="record each gateway with py-spy (dev extra) while the posters post: a flame "
+            "graph (SVG) and the split of its CPU by step, in RESULTS_DIR/profiles",
+        )
+        parser.add_argument(
             "--plot",
             type=Path,
             default=None,
@@ -197,7 +223,13 @@ class Command(BaseCommand):
             pids=tuple(_counts(options["gateway_pids"])) if options["gateway_pids"] else (),
             raise_limits=not options["keep_limits"],
             log_dir=options["results_dir"] / "logs",
+            profile_dir=options["results_dir"] / "profiles" if options["profile"] else None,
         )
+        if options["profile"]:
+            try:
+                profile.py_spy()
+            except RuntimeError as error:
+                raise CommandError(str(error)) from error
         scenarios = [
             Scenario(
                 target=name,
@@ -210,10 +242,14 @@ class Command(BaseCommand):
                 client_processes=options["client_processes"],
                 drain=options["drain"],
                 rules=rules,
+                gateway_env=gateway_env if name != "floor" else (),
             )
             for viewers in options["viewers"]
             for name in targets
             for rules in RULES[options["rules"]]
+            for gateway_env in options["gateway_env"] or [()]
+            # The floor takes none of our settings: run it once, not once per variant.
+            if name != "floor" or gateway_env == (options["gateway_env"] or [()])[0]
         ]
         try:
             runs, _ = run_all(

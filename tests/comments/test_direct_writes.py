@@ -1,0 +1,126 @@
+"""A room's frames framed once and written straight to each socket (comments.server_internals):
+the bytes a client parses are the text sent, on both servers, and any other version of a
+server, or LC_DIRECT_WRITES=0, takes the plain ASGI path."""
+
+import asyncio
+import re
+import urllib.request
+import uuid
+
+import pytest
+from django.conf import settings
+from django.test import override_settings
+from uvicorn.config import Config
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from uvicorn.server import ServerState
+from websockets.client import ClientProtocol
+from websockets.frames import Opcode
+from websockets.protocol import State
+from websockets.uri import parse_uri
+
+from comments import server_internals
+from comments.server_internals import PreparedFrame, direct_writer, write_uvicorn
+from livecomments.servers import SERVERS
+from loadbench.gateways import UNLIMITED_RATE
+from tests.clients import LiveClient
+from tests.gateways import gateways
+
+
+@pytest.mark.parametrize("size", [0, 125, 126, 65_535, 65_536, 300_000])
+def test_a_prepared_frame_parses_as_the_text_it_carries(size):
+    text = ("é🎉x" * size)[:size]  # multi-byte: the length is counted in bytes
+    client = ClientProtocol(parse_uri("ws://example.test/"), state=State.OPEN, max_size=None)
+
+    client.receive_data(PreparedFrame.of(text).wire)
+
+    [received] = client.events_received()
+    assert received.opcode is Opcode.TEXT and received.fin
+    assert received.data.decode() == text
+
+
+def uvicorn_protocol() -> WebSocketsSansIOProtocol:
+    config = Config(app=None, ws="websockets-sansio")
+    config.load()
+    return WebSocketsSansIOProtocol(config, ServerState(), app_state={})
+
+
+async def test_only_the_tested_versions_get_a_direct_writer(monkeypatch):
+    protocol = uvicorn_protocol()
+    # The version matrix runs this on other releases too: there, the plain path.
+    tested = server_internals._tested("uvicorn")
+    assert direct_writer(protocol) is (write_uvicorn if tested else None)
+
+    monkeypatch.setitem(server_internals.TESTED_VERSIONS, "uvicorn", {"uvicorn": "0.0.1"})
+    server_internals._tested.cache_clear()
+    try:
+        assert direct_writer(protocol) is None
+    finally:
+        server_internals._tested.cache_clear()
+
+
+async def test_direct_writes_can_be_turned_off():
+    protocol = uvicorn_protocol()
+    with override_settings(LIVE_COMMENTS={**settings.LIVE_COMMENTS, "DIRECT_WRITES": False}):
+        assert direct_writer(protocol) is None
+
+
+def frames_written(port: int) -> dict[str, float]:
+    """The gateway's count of frames written to rooms' sockets, by path, from its /metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    return {
+        path: float(count)
+        for path, count in re.findall(
+            r'^livecomments_room_frames_written_total\{path="(\w+)"\} (\S+)$', text, re.M
+        )
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    not settings.REDIS_URL or "sqlite" in settings.DATABASES["default"]["ENGINE"],
+    reason="gateway processes need PostgreSQL and Redis (set DATABASE_URL and REDIS_URL)",
+)
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "plain"])
+@pytest.mark.parametrize("server", SERVERS)
+async def test_every_socket_gets_every_batch_whole_and_in_order(
+    tmp_path, alice, bob, stream, server, direct
+):
+    # Batches a few seconds apart: the comments posted meanwhile share frames past 64 KiB.
+    env = {
+        **UNLIMITED_RATE,
+        "LC_DELIVERY_POLICY": "0:3:1",
+        "LC_DIRECT_WRITES": "1" if direct else "0",
+    }
+    contents = [f"{n:03d} " + "é🎉x" * 120 for n in range(80)]
+    with gateways(tmp_path, 1, env, servers=(server,)) as (gateway,):
+        viewers = [await LiveClient(bob, port=gateway.port).connect() for _ in range(3)]
+        poster = await LiveClient(alice, port=gateway.port).connect()
+        try:
+            for client in (*viewers, poster):
+                await client.join(stream)
+            for content in contents:
+                await poster.send(
+                    "post_comment",
+                    streamId=str(stream.id),
+                    content=content,
+                    idempotencyKey=str(uuid.uuid4()),
+                )
+            for _ in contents:
+                assert (await poster.receive_type("ack", timeout=20))["status"] == "accepted"
+
+            received = await asyncio.gather(
+                *(client.live_comments(len(contents), timeout=20) for client in viewers)
+            )
+            for comments in received:
+                assert [comment["content"] for comment in comments] == contents
+
+            written = frames_written(gateway.port)
+            # On other releases than the tested ones (the version matrix) the plain path.
+            if direct and server_internals._tested(server):
+                assert written.get("direct", 0) >= len(viewers) + 1
+            else:
+                assert written.get("direct", 0) == 0 and written.get("plain", 0) > 0
+        finally:
+            for client in (*viewers, poster):
+                await client.close()
