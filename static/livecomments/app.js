@@ -5,10 +5,10 @@
  * the socket path.
  */
 
-import { LiveConnection } from "./connection.js";
 import { LatencyMonitor, REPORT_INTERVAL_MS } from "./latency.js";
+import { PageClient, newIdempotencyKey, oncePerFrame, readConfig } from "./page-client.js";
 import { REASONS } from "./protocol.js";
-import { LiveStore, PendingStorage, charactersLeft, moderationChoices, ownChoices, reportChoices, resumeAfter } from "./store.js";
+import { LiveStore, PendingStorage, charactersLeft, moderationChoices, ownChoices, reportChoices } from "./store.js";
 import { FOLLOWING_ROWS, ModerationMenu, StreamView } from "./view.js";
 
 /**
@@ -24,30 +24,8 @@ const ENDED_TEXT = "This stream has ended.";
 // Countdowns ("Retry in 3s…", "Wait 4s") move at this pace; retries fire on it too.
 const TICK_MS = 250;
 
-/** @returns {PageConfig} */
-function readConfig() {
-  const script = document.getElementById("live-config");
-  if (!script?.textContent) throw new Error("live comments: the page has no #live-config");
-  return JSON.parse(script.textContent);
-}
-
-/** A v4 UUID; crypto.randomUUID exists only on https and localhost pages. */
-function newIdempotencyKey() {
-  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  bytes[6] = (bytes[6] & 0x0f) | 0x40;
-  bytes[8] = (bytes[8] & 0x3f) | 0x80;
-  const hex = [...bytes].map((byte) => byte.toString(16).padStart(2, "0")).join("");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
-/** @param {string} path */
-function socketUrl(path) {
-  return `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}${path}`;
-}
-
 function start() {
-  const config = readConfig();
+  const config = /** @type {PageConfig} */ (readConfig("live-config"));
   const root = document.querySelector("[data-live-comments]");
   if (!(root instanceof HTMLElement)) return;
   const user = config.user;
@@ -78,54 +56,40 @@ function start() {
   // The ⋮ menu: a moderator's actions, or a viewer's report of someone else's comment.
   const menu = user ? new ModerationMenu(root, choose) : null;
 
-  let joined = false;
-  let reconnectAt = 0;
   /** Why posting is impossible right now (no such stream, ended), beyond the cooldown and a ban. */
   let postingBlockedBy = "";
   /** @type {string | null} */
   let replyTo = null;
-  let arrivedSinceRender = 0;
-  let renderQueued = false;
   /** @type {Comment[]} live comments waiting to be drawn, for the latency figures */
   let awaitingDisplay = [];
 
-  const connection = new LiveConnection({
-    url: socketUrl(config.socketPath),
-    createSocket: (url) => new WebSocket(url),
-    joinPayload: () => ({
-      streamId: config.streamId,
-      lastSeenCommentId: resumeAfter(store.lastSeenCommentId),
-      ...(moderating ? { moderate: true } : {}),
-    }),
+  // The socket, the join and the frames every live page handles alike (page-client.js);
+  // what follows is this page's own part of each frame.
+  const client = new PageClient({
+    store,
+    streamId: config.streamId,
+    socketPath: config.socketPath,
+    moderating: () => moderating,
     onFrame: handleFrame,
-    onDisconnect: (delay) => {
-      joined = false;
-      reconnectAt = Date.now() + delay;
-      store.connectionLost();
-      update();
-    },
+    onDisconnect: update,
   });
+  const connection = client.connection;
 
-  /** @param {ServerFrame} frame */
-  function handleFrame(frame) {
-    const now = Date.now();
+  /**
+   * This page's part of a frame, after the store has taken it (PageClient.handle).
+   * @param {ServerFrame} frame
+   * @param {Comment[]} added what a comments_batch added to the store
+   * @param {number} now
+   */
+  function handleFrame(frame, added, now) {
     switch (frame.type) {
       case "stream_state":
-        store.applyStreamState(frame.payload);
-        joined = true;
         sendDue(now);
         for (const payload of store.unansweredModerations()) connection.send({ type: "moderate", payload });
         for (const payload of store.unansweredReports()) connection.send({ type: "report", payload });
         for (const request of store.unansweredOwnRequests()) sendOwnRequest(request);
         break;
-      case "comments_batch": {
-        const added = store.applyBatch(frame.payload.comments);
-        if (frame.payload.isBackfill) connection.joined();
-        if (store.noteBatchSeq(frame.payload.gatewayId, frame.payload.seq)) {
-          // A batch was lost on the way: join again, which resumes from what we have.
-          connection.rejoin();
-        }
-        arrivedSinceRender += added.length;
+      case "comments_batch":
         // Backfill is history, not delivery: only live comments measure latency. A hidden
         // tab draws nothing until it is shown again, which is not the system's delay.
         if (!frame.payload.isBackfill) {
@@ -133,13 +97,9 @@ function start() {
           view.queueAnnouncement(added.filter((comment) => comment.userId !== user?.id));
         }
         break;
-      }
       case "reactions_batch":
         store.applyReactions(frame.payload.counts);
         view.burst(frame.payload.counts);
-        break;
-      case "viewer_count":
-        store.viewerCount = frame.payload.count;
         break;
       case "ack": {
         const answered = store.applyModerationAck(frame.payload)
@@ -152,14 +112,7 @@ function start() {
       case "error":
         handleError(frame.payload);
         break;
-      case "comment_updated":
-        store.applyCommentUpdated(frame.payload.comment);
-        break;
-      case "comments_removed":
-        store.applyRemoved(frame.payload.commentIds);
-        break;
       case "stream_ended":
-        store.applyStreamEnded();
         postingBlockedBy = ENDED_TEXT;
         break;
       case "restriction_changed":
@@ -168,16 +121,13 @@ function start() {
       case "comment_reviewed":
         store.applyReviewed(frame.payload);
         break;
-      case "stream_settings":
-        store.applySettings(frame.payload.settings);
-        break;
     }
     update();
   }
 
   /** @param {import('./protocol').ErrorPayload} error */
   function handleError(error) {
-    if (error.code === "FORBIDDEN" && moderating && !joined) {
+    if (error.code === "FORBIDDEN" && moderating && !client.joined) {
       // No longer a moderator since the page was drawn: read the chat as a viewer.
       moderating = false;
       showModerationStatus(`${error.message} The chat is shown as to a viewer.`);
@@ -196,7 +146,7 @@ function start() {
 
   /** @param {number} now */
   function sendDue(now) {
-    if (!joined) return;
+    if (!client.joined) return;
     for (const entry of store.dueForSending(now)) {
       connection.send({
         type: "post_comment",
@@ -210,18 +160,15 @@ function start() {
     }
   }
 
+  const drawSoon = oncePerFrame(render);
   function update() {
     pendingStorage?.save(store.pendingForStorage());
-    if (renderQueued) return;
-    renderQueued = true;
-    requestAnimationFrame(render);
+    drawSoon();
   }
 
   function render() {
-    renderQueued = false;
     const now = Date.now();
-    view.renderComments(store, arrivedSinceRender, now);
-    arrivedSinceRender = 0;
+    view.renderComments(store, client.takeArrived(), now);
     for (const comment of awaitingDisplay) latency.record(comment, now);
     awaitingDisplay = [];
     view.renderPinned(store.pinned);
@@ -236,9 +183,9 @@ function start() {
   /** @param {number} now */
   function connectionText(now) {
     if (store.status === "ended") return "Stream ended";
-    if (joined) return "Live";
+    if (client.joined) return "Live";
     if (store.status === "reconnecting") {
-      const seconds = Math.ceil((reconnectAt - now) / 1000);
+      const seconds = Math.ceil((client.reconnectAt - now) / 1000);
       return seconds > 0 ? `Reconnecting in ${seconds}s…` : "Reconnecting…";
     }
     return "Connecting…";
@@ -376,16 +323,16 @@ function start() {
       showModerationStatus(result.reason);
       return;
     }
-    if (joined) connection.send({ type: "edit_comment", payload: result.payload });
-    showModerationStatus(joined ? "Saving your edit…" : "Saving your edit… (waiting for the connection)");
+    if (client.joined) connection.send({ type: "edit_comment", payload: result.payload });
+    showModerationStatus(client.joined ? "Saving your edit…" : "Saving your edit… (waiting for the connection)");
     editInPlace(null);
   }
 
   /** @param {Comment} comment confirmed in the menu */
   function deleteOwn(comment) {
     const payload = store.deleteComment(comment, { idempotencyKey: newIdempotencyKey() });
-    if (joined) connection.send({ type: "delete_comment", payload });
-    showModerationStatus(joined ? "Deleting your comment…" : "Deleting your comment… (waiting for the connection)");
+    if (client.joined) connection.send({ type: "delete_comment", payload });
+    showModerationStatus(client.joined ? "Deleting your comment…" : "Deleting your comment… (waiting for the connection)");
   }
 
   /**
@@ -408,8 +355,8 @@ function start() {
    */
   function report(comment, reason) {
     const { payload, text } = store.report(comment, reason, { idempotencyKey: newIdempotencyKey() });
-    if (joined) connection.send({ type: "report", payload });
-    showModerationStatus(joined ? text : `${text} (waiting for the connection)`);
+    if (client.joined) connection.send({ type: "report", payload });
+    showModerationStatus(client.joined ? text : `${text} (waiting for the connection)`);
     update();
   }
 
@@ -422,8 +369,8 @@ function start() {
   function moderate(choice, comment, reason) {
     const { payload, text } = store.moderate(choice, comment, { idempotencyKey: newIdempotencyKey(), reason });
     // Not joined yet: it goes with the others once the socket has joined again.
-    if (joined) connection.send({ type: "moderate", payload });
-    showModerationStatus(joined ? text : `${text} (waiting for the connection)`);
+    if (client.joined) connection.send({ type: "moderate", payload });
+    showModerationStatus(client.joined ? text : `${text} (waiting for the connection)`);
   }
 
   /** @param {string} text */
@@ -539,7 +486,7 @@ function start() {
 
   reactions?.addEventListener("click", (event) => {
     const button = /** @type {HTMLElement} */ (event.target).closest("[data-reaction]");
-    if (!(button instanceof HTMLElement) || !joined || !user) return;
+    if (!(button instanceof HTMLElement) || !client.joined || !user) return;
     const reactionType = /** @type {ReactPayload['reactionType']} */ (button.dataset.reaction);
     connection.send({ type: "react", payload: { streamId: config.streamId, reactionType } });
     // Shown at once; the server's batch later adds everyone's, as a live stream does.
@@ -554,7 +501,7 @@ function start() {
   }, TICK_MS);
   setInterval(() => {
     const samples = latency.drain();
-    if (joined && samples.length) connection.send({ type: "report_latency", payload: { samples } });
+    if (client.joined && samples.length) connection.send({ type: "report_latency", payload: { samples } });
   }, REPORT_INTERVAL_MS);
 
   addEventListener("online", () => connection.reconnectNow());
