@@ -52,6 +52,8 @@ class Gateway:
         self.rooms: dict[int, StreamRoom] = {}
         self.relays: dict[int, Relay] = {}
         self.writer = CommentWriter(self.after_commit)
+        # Committed comments whose keys Redis could not take yet (after_commit).
+        self._unremembered: list[IdempotencyEntry] = []
         self.periodic = PeriodicWork(
             self.id, self.rooms, self.relays, sweep=self.republish_unpublished, forget=self.forget
         )
@@ -121,7 +123,15 @@ class Gateway:
             result.comment_id: (post.author_id, post.idempotency_key, result.comment_id)
             for post, result in stored
         }
-        await state.idempotency_store().remember(list(keys.values()))
+        try:
+            await state.idempotency_store().remember(list(keys.values()))
+        except Exception:
+            # Redis is down (a restart, a Sentinel failover): these comments are committed
+            # and acked, so viewers must still get them. Remembered by a later sweep, they
+            # are then published as those of a gateway that died before publishing.
+            logger.exception("remembering %d comments failed; the sweep retries", len(keys))
+            self._unremembered.extend(keys.values())
+            return
         held = [result for _, result in stored if result.held_reason is not None]
         if held:
             await self._tell_moderators_held(held, [keys.pop(r.comment_id) for r in held])
@@ -158,6 +168,13 @@ class Gateway:
         Nobody may retry such a post (its author may have seen it in a resume), so every
         gateway sweeps for them; each entry is claimed by one gateway only.
         """
+        if self._unremembered:
+            waiting, self._unremembered = self._unremembered, []
+            try:
+                await state.idempotency_store().remember(waiting)
+            except Exception:
+                self._unremembered = waiting + self._unremembered
+                raise
         entries = await state.idempotency_store().claim_unpublished(PUBLISH_GRACE_SECONDS)
         if entries:
             keys = {entry[2]: entry for entry in entries}
@@ -182,7 +199,10 @@ class Gateway:
                 await state.recent_comments().append(stream_id, stream_comments)
             except Exception:
                 logger.exception("recent cache append failed for stream %s", stream_id)
-                await state.recent_comments().invalidate(stream_id)
+                # Its shard may be down as a whole; the cache expires then, and the other
+                # streams of this batch must still go out.
+                with contextlib.suppress(Exception):
+                    await state.recent_comments().invalidate(stream_id)
             try:
                 await self.relays[stream_id].publish_comments(stream_comments, stream_keys)
             except Exception:
