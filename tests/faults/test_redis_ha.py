@@ -25,7 +25,7 @@ from tests.redis_servers import (
 
 from .clients import Gateways, Poster, Viewer
 from .conftest import report
-from .test_faults import Scenario, accepted_after, wait_for
+from .test_faults import Scenario, accepted_after, outage_figures, wait_for
 
 pytestmark = [
     pytest.mark.skipif(os.environ.get("LC_SKIP_FAULTS") == "1", reason="LC_SKIP_FAULTS=1"),
@@ -58,11 +58,7 @@ async def test_sentinel_failover_mid_stream_loses_no_comment(cluster):
             "redis_sentinel_failover",
             kill_to_failover_seconds=round(failed_over - killed, 2),
             failover_to_first_accept_seconds=round(resumed if resumed is not None else -1, 2),
-            refusals=sum(
-                sum(c for o, c in p.outcomes.items() if o != "accepted") for p in scenario.posters
-            ),
-            viewer_gap_rejoins=sum(v.gaps for v in scenario.viewers),
-            viewer_reconnects=sum(v.connections - 1 for v in scenario.viewers),
+            **outage_figures(scenario),
         )
         assert resumed is not None and resumed < 10, "posting resumes by itself after a failover"
         assert all(g.process.poll() is None for g in cluster.gateways), "no gateway restarted"
