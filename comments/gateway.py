@@ -75,7 +75,15 @@ class Gateway:
         if room is None:
             room = self.rooms[stream_id] = StreamRoom(stream_id, self.id)
             self.relays[stream_id] = Relay(stream_id, self.id, self._next_seqs.pop(stream_id, 1))
-            await self.fanout.listen(stream_group(stream_id), self.on_stream_message)
+            try:
+                await self.fanout.listen(stream_group(stream_id), self.on_stream_message)
+            except BaseException:
+                # Redis is down (a failover, a lost shard): a room kept now would stay deaf
+                # to the other gateways once it is back; the next join makes it again.
+                if not room.socket_count:
+                    del self.rooms[stream_id]
+                    self._next_seqs[stream_id] = self.relays.pop(stream_id).next_publish_seq
+                raise
         self.periodic.ensure_running()
         return room
 
