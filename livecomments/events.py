@@ -141,6 +141,7 @@ class FanOut:
         self._layer = get_channel_layer()
         self._listeners: dict[str, set[Listener]] = {}
         self._channel: str | None = None
+        self._making_channel = asyncio.Lock()
         self._receiving: asyncio.Task[None] | None = None
         self._reading_outbox: asyncio.Task[None] | None = None
 
@@ -175,11 +176,15 @@ class FanOut:
         self._receiving = self._reading_outbox = None
 
     async def _process_channel(self) -> str:
-        if self._channel is None:
-            self._channel = await self._layer.new_channel("gateway.")
-            self._receiving = asyncio.create_task(self._receive_loop())
-            if isinstance(self._layer, InMemoryChannelLayer):
-                await self._start_reading_outbox()
+        # One channel per process, even when its first two groups are listened on at once
+        # (a gateway's first joins): a second channel would take over the receive loop and
+        # leave the groups added to the first unread.
+        async with self._making_channel:
+            if self._channel is None:
+                self._channel = await self._layer.new_channel("gateway.")
+                self._receiving = asyncio.create_task(self._receive_loop())
+                if isinstance(self._layer, InMemoryChannelLayer):
+                    await self._start_reading_outbox()
         return self._channel
 
     async def _start_reading_outbox(self) -> None:
