@@ -52,6 +52,8 @@ class Gateway:
         self.rooms: dict[int, StreamRoom] = {}
         self.relays: dict[int, Relay] = {}
         self.writer = CommentWriter(self.after_commit)
+        # Committed comments whose keys Redis could not take yet (after_commit).
+        self._unremembered: list[IdempotencyEntry] = []
         self.periodic = PeriodicWork(
             self.id, self.rooms, self.relays, sweep=self.republish_unpublished, forget=self.forget
         )
@@ -73,7 +75,15 @@ class Gateway:
         if room is None:
             room = self.rooms[stream_id] = StreamRoom(stream_id, self.id)
             self.relays[stream_id] = Relay(stream_id, self.id, self._next_seqs.pop(stream_id, 1))
-            await self.fanout.listen(stream_group(stream_id), self.on_stream_message)
+            try:
+                await self.fanout.listen(stream_group(stream_id), self.on_stream_message)
+            except BaseException:
+                # Redis is down (a failover, a lost shard): a room kept now would stay deaf
+                # to the other gateways once it is back; the next join makes it again.
+                if not room.socket_count:
+                    del self.rooms[stream_id]
+                    self._next_seqs[stream_id] = self.relays.pop(stream_id).next_publish_seq
+                raise
         self.periodic.ensure_running()
         return room
 
@@ -121,7 +131,15 @@ class Gateway:
             result.comment_id: (post.author_id, post.idempotency_key, result.comment_id)
             for post, result in stored
         }
-        await state.idempotency_store().remember(list(keys.values()))
+        try:
+            await state.idempotency_store().remember(list(keys.values()))
+        except Exception:
+            # Redis is down (a restart, a Sentinel failover): these comments are committed
+            # and acked, so viewers must still get them. Remembered by a later sweep, they
+            # are then published as those of a gateway that died before publishing.
+            logger.exception("remembering %d comments failed; the sweep retries", len(keys))
+            self._unremembered.extend(keys.values())
+            return
         held = [result for _, result in stored if result.held_reason is not None]
         if held:
             await self._tell_moderators_held(held, [keys.pop(r.comment_id) for r in held])
@@ -158,6 +176,13 @@ class Gateway:
         Nobody may retry such a post (its author may have seen it in a resume), so every
         gateway sweeps for them; each entry is claimed by one gateway only.
         """
+        if self._unremembered:
+            waiting, self._unremembered = self._unremembered, []
+            try:
+                await state.idempotency_store().remember(waiting)
+            except Exception:
+                self._unremembered = waiting + self._unremembered
+                raise
         entries = await state.idempotency_store().claim_unpublished(PUBLISH_GRACE_SECONDS)
         if entries:
             keys = {entry[2]: entry for entry in entries}
@@ -182,7 +207,10 @@ class Gateway:
                 await state.recent_comments().append(stream_id, stream_comments)
             except Exception:
                 logger.exception("recent cache append failed for stream %s", stream_id)
-                await state.recent_comments().invalidate(stream_id)
+                # Its shard may be down as a whole; the cache expires then, and the other
+                # streams of this batch must still go out.
+                with contextlib.suppress(Exception):
+                    await state.recent_comments().invalidate(stream_id)
             try:
                 await self.relays[stream_id].publish_comments(stream_comments, stream_keys)
             except Exception:

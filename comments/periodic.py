@@ -69,7 +69,11 @@ class PeriodicWork:
                 if now >= next_viewers:
                     await self._sweep()
                     for relay in list(self.relays.values()):
-                        await relay.announce_seq()
+                        try:
+                            await relay.announce_seq()
+                        except Exception:
+                            # Only that stream's shard is down: announce the others'.
+                            logger.warning("announcing stream %s failed", relay.stream_id)
                     full = now >= next_full_report
                     await self._update_viewer_counts(full_report=full)
                     next_viewers = now + VIEWER_COUNT_SECONDS
@@ -91,9 +95,15 @@ class PeriodicWork:
         for room in list(self.rooms.values()):
             counts = room.reactions.take_counts()
             if counts:
-                await publish(
-                    stream_group(room.stream_id), {"type": "stream.reactions", "counts": counts}
-                )
+                try:
+                    await publish(
+                        stream_group(room.stream_id),
+                        {"type": "stream.reactions", "counts": counts},
+                    )
+                except Exception:
+                    # Its Redis shard is down: that stream's reactions are lost, and the
+                    # other shards' streams still get theirs.
+                    logger.warning("publishing reactions of stream %s failed", room.stream_id)
             self._pending_totals.update(room.reactions.take_totals())
             if room.heard_reactions and room.socket_count:
                 await room.send_local(

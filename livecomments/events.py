@@ -148,9 +148,13 @@ class FanOut:
     async def listen(self, group: str, listener: Listener) -> None:
         listeners = self._listeners.get(group)
         if listeners is None:
-            listeners = self._listeners[group] = set()
-            listeners.add(listener)
-            await self._layer.group_add(group, await self._process_channel())
+            self._listeners[group] = {listener}
+            try:
+                await self._layer.group_add(group, await self._process_channel())
+            except BaseException:
+                # Not listening after all (Redis is down): the next listen must join again.
+                del self._listeners[group]
+                raise
         else:
             listeners.add(listener)
 

@@ -2,11 +2,15 @@
 
 import logging
 
+import redis
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from livecomments.redis_topology import sync_pool
+from livecomments.redis_url import parse_redis_url
 
 logger = logging.getLogger(__name__)
 
@@ -43,21 +47,21 @@ def _check_database() -> str:
 
 
 def _check_redis() -> str:
-    if not settings.REDIS_URL:
+    """Every server of REDIS_URL (each shard; behind Sentinel, the current primary)."""
+    servers = parse_redis_url(settings.REDIS_URL)
+    if not servers:
         return "not configured"
-    import redis
-
-    try:
-        client = redis.Redis.from_url(
-            settings.REDIS_URL,
+    for server in servers:
+        pool = sync_pool(
+            server,
             socket_connect_timeout=CHECK_TIMEOUT_SECONDS,
             socket_timeout=CHECK_TIMEOUT_SECONDS,
         )
         try:
-            client.ping()
+            redis.Redis(connection_pool=pool).ping()
+        except Exception as error:
+            logger.warning("readiness: redis check of %s failed: %s", server, error)
+            return "unreachable"
         finally:
-            client.close()
-    except Exception as error:
-        logger.warning("readiness: redis check failed: %s", error)
-        return "unreachable"
+            pool.disconnect()
     return "ok"

@@ -11,6 +11,8 @@ from typing import Any
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from livecomments.redis_url import channel_layer_hosts, parse_redis_url
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -155,24 +157,26 @@ elif _database["ENGINE"] == "django.db.backends.sqlite3":
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Redis: one server, shards or Sentinel (livecomments.redis_url, SPEC §2) -------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
-if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
-    raise ImproperlyConfigured(f"REDIS_URL must be a redis:// URL, got {REDIS_URL!r}")
+# Parsed here so that a malformed REDIS_URL stops the process at start, with its reason.
+_redis_servers = parse_redis_url(REDIS_URL)
 
-if REDIS_URL:
+if _redis_servers:
     CHANNEL_LAYERS = {
         "default": {
             # The pub/sub layer publishes a group message once; every gateway process
             # subscribes once per stream (livecomments.events), so Redis work does not grow
-            # with the number of viewers. socket_timeout=None: redis-py 8 otherwise times
-            # out idle pub/sub reads after 5 s (django/channels_redis#422).
+            # with the number of viewers. With several hosts it puts each group on one of
+            # them; livecomments.redis_topology puts the stream's state on the same one.
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None}]},
+            "CONFIG": {"hosts": channel_layer_hosts(_redis_servers)},
         }
     }
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache reads from replicas, not shards, and knows no Sentinel.
+            "BACKEND": "livecomments.redis_cache.ShardedRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "lc",
         }

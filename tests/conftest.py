@@ -36,7 +36,13 @@ def fresh_live_state():
     if settings.REDIS_URL:
         import redis
 
-        redis.Redis.from_url(settings.REDIS_URL).flushdb()
+        from livecomments.redis_topology import sync_pool
+        from livecomments.redis_url import parse_redis_url
+
+        for server in parse_redis_url(settings.REDIS_URL):  # every shard, or the primary
+            pool = sync_pool(server)
+            redis.Redis(connection_pool=pool).flushdb()
+            pool.disconnect()
     else:
         cache.clear()  # the embedded default's local-memory cache: answers kept by key
     state.reset_for_tests()

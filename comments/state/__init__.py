@@ -14,7 +14,9 @@ from django.conf import settings
 from django.core.cache import cache as django_cache
 from django.db import transaction
 
+from livecomments import redis_topology
 from livecomments.events import publish_on_commit, stream_group
+from livecomments.redis_cache import user_tagged
 
 from .idempotency import IdempotencyStore, MemoryIdempotencyStore, RedisIdempotencyStore
 from .ratelimit import Limit, MemoryRateLimiter, RateLimiter, RedisRateLimiter
@@ -88,7 +90,8 @@ T = TypeVar("T")
 
 def answer_once(kind: str, user_id: int, key: str, act: Callable[[], T]) -> T:
     """Run `act` once per user and key: a retry after a lost ack gets the first answer."""
-    memo = f"{kind}:{user_id}:{key}"
+    # On the user's shard, with the rest of their state (livecomments.redis_cache).
+    memo = user_tagged(user_id, f"{kind}:{key}")
     answered = django_cache.get(memo)
     if answered is not None:
         return answered["result"]
@@ -101,3 +104,4 @@ def reset_for_tests() -> None:
     """Forget every backend instance, so that settings changed by a test take effect."""
     for factory in (rate_limiter, idempotency_store, viewer_registry, recent_comments):
         factory.cache_clear()
+    redis_topology.reset()

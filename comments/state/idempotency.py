@@ -5,10 +5,13 @@ is the durable half, so a key forgotten here still never stores twice.
 """
 
 import time
-from collections import OrderedDict
+from collections import OrderedDict, defaultdict
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from .redis_client import client
+from livecomments.redis_topology import shard_of_user
+
+from .redis_client import client, every_shard, on_each_shard, user_client
 
 TTL_SECONDS = 24 * 3600
 
@@ -47,35 +50,63 @@ def _member(user_id: int, idempotency_key: str, comment_id: int) -> str:
     return f"{user_id}:{idempotency_key}:{comment_id}"
 
 
+Entry = tuple[int, str, int]  # user id, key, comment id
+
+
+def _by_user_shard(entries: list[Entry]) -> dict[int, list[Entry]]:
+    by_shard: dict[int, list[Entry]] = defaultdict(list)
+    for entry in entries:
+        by_shard[shard_of_user(entry[0])].append(entry)
+    return by_shard
+
+
 class RedisIdempotencyStore:
     # Remembered entries also wait in a sorted set, by time, until their batch is out: one
-    # left there was stored by a gateway that may have died before publishing it.
+    # left there was stored by a gateway that may have died before publishing it. Keys and
+    # that set live on the user's shard, each shard with a set of its own; a lost shard is
+    # left out (on_each_shard) and holds up no other shard's streams.
     async def get(self, user_id: int, idempotency_key: str) -> int | None:
-        found = await client().get(_key(user_id, idempotency_key))
+        found = await user_client(user_id).get(_key(user_id, idempotency_key))
         return int(found) if found is not None else None
 
-    async def remember(self, entries: list[tuple[int, str, int]]) -> None:
-        if not entries:
-            return
+    async def remember(self, entries: list[Entry]) -> None:
+        # Left out on a lost shard: the database still refuses a key twice, and this gateway
+        # publishes the comments next; only the sweep would miss them if it died first.
         now_ms = int(time.time() * 1000)
-        async with client().pipeline(transaction=False) as pipe:
-            for user_id, idempotency_key, comment_id in entries:
-                pipe.set(_key(user_id, idempotency_key), comment_id, ex=TTL_SECONDS)
-            pipe.zadd(_UNPUBLISHED, {_member(*entry): now_ms for entry in entries})
-            pipe.expire(_UNPUBLISHED, TTL_SECONDS)
-            await pipe.execute()
 
-    async def mark_published(self, entries: list[tuple[int, str, int]]) -> None:
-        if entries:
-            await client().zrem(_UNPUBLISHED, *(_member(*entry) for entry in entries))
+        def remember_on(shard: int, found: list[Entry]) -> Callable[[], Awaitable[None]]:
+            async def remember() -> None:
+                async with client(shard).pipeline(transaction=False) as pipe:
+                    for user_id, idempotency_key, comment_id in found:
+                        pipe.set(_key(user_id, idempotency_key), comment_id, ex=TTL_SECONDS)
+                    pipe.zadd(_UNPUBLISHED, {_member(*entry): now_ms for entry in found})
+                    pipe.expire(_UNPUBLISHED, TTL_SECONDS)
+                    await pipe.execute()
 
-    async def claim_unpublished(self, older_than_seconds: float) -> list[tuple[int, str, int]]:
+            return remember
+
+        by_shard = _by_user_shard(entries)
+        work = {shard: remember_on(shard, found) for shard, found in by_shard.items()}
+        await on_each_shard(work, "remembering idempotency keys")
+
+    async def mark_published(self, entries: list[Entry]) -> None:
+        for shard, found in _by_user_shard(entries).items():
+            await client(shard).zrem(_UNPUBLISHED, *(_member(*entry) for entry in found))
+
+    async def claim_unpublished(self, older_than_seconds: float) -> list[Entry]:
         cutoff_ms = int((time.time() - older_than_seconds) * 1000)
-        found = await client().register_script(_CLAIM)(keys=[_UNPUBLISHED], args=[cutoff_ms])
+
+        def claim_on(shard: int) -> Callable[[], Awaitable[list[bytes]]]:
+            script = client(shard).register_script(_CLAIM)
+            return lambda: script(keys=[_UNPUBLISHED], args=[cutoff_ms])
+
+        # A lost shard's entries wait there until it is back; the others are swept.
+        work = {shard: claim_on(shard) for shard in every_shard()}
         claimed = []
-        for raw in found:
-            user_id, idempotency_key, comment_id = raw.decode().rsplit(":", 2)
-            claimed.append((int(user_id), idempotency_key, int(comment_id)))
+        for found in (await on_each_shard(work, "sweeping unpublished comments")).values():
+            for raw in found:
+                user_id, idempotency_key, comment_id = raw.decode().rsplit(":", 2)
+                claimed.append((int(user_id), idempotency_key, int(comment_id)))
         return claimed
 
 

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import orjson
 
 from ..rendering import WireComment
-from .redis_client import client
+from .redis_client import stream_client
 
 CAPACITY = 1000
 TTL_SECONDS = 3600
@@ -96,7 +96,7 @@ class RedisRecentComments:
 
     async def read(self, stream_id: int) -> tuple[int, CachedComments | None]:
         key, meta, hidden = _keys(stream_id)
-        async with client().pipeline(transaction=True) as pipe:
+        async with stream_client(stream_id).pipeline(transaction=True) as pipe:
             pipe.hgetall(meta)
             pipe.lrange(key, 0, -1)
             pipe.smembers(hidden)
@@ -111,8 +111,7 @@ class RedisRecentComments:
         return generation, _finish(int(meta_values[b"floor"]), by_id, {int(i) for i in hidden_raw})
 
     async def load(self, stream_id: int, generation: int, comments: list[WireComment]) -> None:
-        redis = client()
-        await redis.register_script(_LOAD)(
+        await stream_client(stream_id).register_script(_LOAD)(
             keys=_keys(stream_id),
             args=[generation, _floor_of_load(comments), *(orjson.dumps(c) for c in comments)],
         )
@@ -121,7 +120,7 @@ class RedisRecentComments:
         if not comments:
             return
         key, _meta, _ = _keys(stream_id)
-        async with client().pipeline(transaction=True) as pipe:
+        async with stream_client(stream_id).pipeline(transaction=True) as pipe:
             pipe.lpush(key, *(orjson.dumps(c) for c in comments))
             pipe.ltrim(key, 0, CAPACITY * 2 - 1)
             pipe.expire(key, TTL_SECONDS)
@@ -130,7 +129,7 @@ class RedisRecentComments:
     async def invalidate(
         self, stream_id: int, hidden_ids: Sequence[int] = (), shown_ids: Sequence[int] = ()
     ) -> None:
-        await client().register_script(_INVALIDATE)(
+        await stream_client(stream_id).register_script(_INVALIDATE)(
             keys=_keys(stream_id), args=[len(hidden_ids), *hidden_ids, *shown_ids]
         )
 

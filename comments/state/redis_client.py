@@ -1,35 +1,52 @@
-"""One asyncio Redis client per event loop (redis.asyncio clients are bound to their loop)."""
+"""This event loop's client of the Redis shard that holds each kind of state.
 
-import asyncio
-import weakref
+Which shard that is, and why, is livecomments.redis_topology's to say: a stream's state
+on its stream's shard, a user's cross-stream state on the user's, the rest on the first.
+"""
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TypeVar
 
 import redis.asyncio as redis
-from django.conf import settings
+from redis.exceptions import RedisError
 
-MAX_CONNECTIONS = 50
-POOL_WAIT_SECONDS = 5
+from livecomments.redis_topology import client, servers, shard_of_stream, shard_of_user
 
-_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis.Redis]" = (
-    weakref.WeakKeyDictionary()
-)
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
-def client() -> redis.Redis:
-    loop = asyncio.get_running_loop()
-    found = _clients.get(loop)
-    if found is None:
-        # A join storm asks for more connections at once than Redis needs: callers wait for
-        # one of a bounded set (redis-py's default pool refuses the 101st instead).
-        pool = redis.BlockingConnectionPool.from_url(
-            settings.REDIS_URL,
-            max_connections=MAX_CONNECTIONS,
-            timeout=POOL_WAIT_SECONDS,
-            # Fail fast during an outage instead of hanging a post.
-            socket_connect_timeout=2,
-            socket_timeout=5,
-            retry_on_timeout=False,
-            health_check_interval=15,
-        )
-        found = redis.Redis(connection_pool=pool)
-        _clients[loop] = found
-    return found
+def stream_client(stream_id: int) -> redis.Redis:
+    return client(shard_of_stream(stream_id))
+
+
+def user_client(user_id: int) -> redis.Redis:
+    return client(shard_of_user(user_id))
+
+
+def every_shard() -> range:
+    """Every shard's index, for state each shard keeps of its own (heartbeats, sweeps)."""
+    return range(len(servers()))
+
+
+__all__ = ["client", "every_shard", "on_each_shard", "stream_client", "user_client"]
+
+
+async def on_each_shard(work: Mapping[int, Callable[[], Awaitable[T]]], what: str) -> dict[int, T]:
+    """Run each shard's part; a lost shard is logged and left out unless every one is lost.
+
+    One shard down must not hold up the streams of the others (SPEC §2).
+    """
+    done: dict[int, T] = {}
+    failed = []
+    for shard, part in work.items():
+        try:
+            done[shard] = await part()
+        except RedisError:
+            failed.append(shard)
+    if failed and not done:
+        raise RedisError(f"{what} failed on Redis shards {failed}")
+    if failed:
+        logger.warning("%s failed on Redis shards %s", what, failed)
+    return done

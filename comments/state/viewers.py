@@ -5,9 +5,14 @@ from within GATEWAY_TIMEOUT_MS, so a killed gateway stops counting by itself.
 """
 
 import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Protocol
 
-from .redis_client import client
+from livecomments.redis_topology import shard_of_stream
+
+from .redis_client import client, every_shard, on_each_shard
 
 GATEWAY_TIMEOUT_MS = 15_000
 _GATEWAYS = "viewers:gateways"
@@ -27,29 +32,53 @@ class ViewerRegistry(Protocol):
 
 
 class RedisViewerRegistry:
+    # Each shard keeps the heartbeats of the gateways beside the counts of its own streams,
+    # so that a stream's total is read from its shard alone. A lost shard is left out
+    # (on_each_shard): its streams' viewers keep the last count they got, and a full report
+    # puts its counts back once it returns.
     def __init__(self, gateway_timeout_ms: int = GATEWAY_TIMEOUT_MS) -> None:
         self.gateway_timeout_ms = gateway_timeout_ms
 
     async def report(self, gateway_id: str, local_counts: dict[int, int]) -> None:
         now_ms = int(time.time() * 1000)
-        async with client().pipeline(transaction=False) as pipe:
-            pipe.zadd(_GATEWAYS, {gateway_id: now_ms})
-            pipe.zremrangebyscore(_GATEWAYS, 0, now_ms - KEY_TTL_SECONDS * 1000)
-            pipe.expire(_GATEWAYS, KEY_TTL_SECONDS)
-            for stream_id, count in local_counts.items():
-                key = _stream_key(stream_id)
-                if count > 0:
-                    pipe.hset(key, gateway_id, count)
-                    pipe.expire(key, KEY_TTL_SECONDS)
-                else:
-                    pipe.hdel(key, gateway_id)
-            await pipe.execute()
+        by_shard: dict[int, list[tuple[int, int]]] = {shard: [] for shard in every_shard()}
+        for stream_id, count in local_counts.items():
+            by_shard[shard_of_stream(stream_id)].append((stream_id, count))
+
+        def report_to(shard: int, counts: list[tuple[int, int]]) -> Callable[[], Awaitable[None]]:
+            async def report() -> None:
+                async with client(shard).pipeline(transaction=False) as pipe:
+                    pipe.zadd(_GATEWAYS, {gateway_id: now_ms})
+                    pipe.zremrangebyscore(_GATEWAYS, 0, now_ms - KEY_TTL_SECONDS * 1000)
+                    pipe.expire(_GATEWAYS, KEY_TTL_SECONDS)
+                    for stream_id, count in counts:
+                        key = _stream_key(stream_id)
+                        if count > 0:
+                            pipe.hset(key, gateway_id, count)
+                            pipe.expire(key, KEY_TTL_SECONDS)
+                        else:
+                            pipe.hdel(key, gateway_id)
+                    await pipe.execute()
+
+            return report
+
+        work = {shard: report_to(shard, counts) for shard, counts in by_shard.items()}
+        await on_each_shard(work, "reporting viewers")
 
     async def totals(self, stream_ids: list[int]) -> dict[int, int]:
-        if not stream_ids:
-            return {}
+        by_shard: dict[int, list[int]] = defaultdict(list)
+        for stream_id in stream_ids:
+            by_shard[shard_of_stream(stream_id)].append(stream_id)
+        work = {shard: partial(self._totals_on, shard, found) for shard, found in by_shard.items()}
+        return {
+            stream_id: total
+            for found in (await on_each_shard(work, "reading viewer counts")).values()
+            for stream_id, total in found.items()
+        }
+
+    async def _totals_on(self, shard: int, stream_ids: list[int]) -> dict[int, int]:
         now_ms = int(time.time() * 1000)
-        async with client().pipeline(transaction=False) as pipe:
+        async with client(shard).pipeline(transaction=False) as pipe:
             pipe.zrangebyscore(_GATEWAYS, now_ms - self.gateway_timeout_ms, "+inf")
             for stream_id in stream_ids:
                 pipe.hgetall(_stream_key(stream_id))

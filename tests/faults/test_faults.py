@@ -122,6 +122,18 @@ def accepted_after(scenario: Scenario, moment: float) -> float | None:
     return min(times) - moment if times else None
 
 
+def outage_figures(scenario: Scenario) -> dict[str, int]:
+    """What the posters and viewers of a scenario went through, for report()."""
+    return {
+        "refusals": sum(
+            sum(c for o, c in p.outcomes.items() if o != "accepted") for p in scenario.posters
+        ),
+        "viewer_gap_rejoins": sum(v.gaps for v in scenario.viewers),
+        "viewer_refused_joins": sum(v.refused_joins for v in scenario.viewers),
+        "viewer_reconnects": sum(v.connections - 1 for v in scenario.viewers),
+    }
+
+
 async def test_redis_restart_mid_stream(cluster):
     cluster.start(2)
     scenario = Scenario(cluster, viewers=6, posters=4, count=30, interval=0.1)
@@ -141,12 +153,7 @@ async def test_redis_restart_mid_stream(cluster):
         "redis_restart",
         down_seconds=2.0,
         first_accept_after_restart=round(recovered or -1, 2),
-        refusals=sum(
-            sum(c for o, c in p.outcomes.items() if o != "accepted") for p in scenario.posters
-        ),
-        viewer_gap_rejoins=sum(v.gaps for v in scenario.viewers),
-        viewer_refused_joins=sum(v.refused_joins for v in scenario.viewers),
-        viewer_reconnects=sum(v.connections - 1 for v in scenario.viewers),
+        **outage_figures(scenario),
     )
     assert recovered is not None and recovered < 10
     assert all(g.process.poll() is None for g in cluster.gateways), "no gateway restarted"

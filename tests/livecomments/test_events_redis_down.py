@@ -1,0 +1,73 @@
+"""A process's fan-out on real Redis servers: it hears every group it listens on, however
+its first listens race, and listens again once Redis is back (a Sentinel failover or a
+lost shard must not leave a gateway deaf to a stream)."""
+
+import asyncio
+
+import pytest
+import redis
+from channels.layers import get_channel_layer
+
+from livecomments.events import FanOut, publish
+from tests.redis_servers import missing_binaries, running
+
+pytestmark = pytest.mark.skipif(missing_binaries() is not None, reason=str(missing_binaries()))
+
+
+def use_layer_on(settings, *urls: str) -> None:
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [{"address": url, "socket_timeout": None} for url in urls]},
+        }
+    }
+
+
+async def heard_all(groups: list[str], heard: list[dict]) -> bool:
+    for _ in range(100):
+        for group in groups:
+            await publish(group, {"type": "stream.frame", "frame": "{}"})
+        if {m["group"] for m in heard} >= set(groups):
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+async def test_first_listens_at_once_on_two_shards_hear_both_groups(settings):
+    with running() as servers:
+        use_layer_on(settings, servers.server().url, servers.server().url)
+        fanout = FanOut()
+        heard: list[dict] = []
+
+        async def listener(message: dict) -> None:
+            heard.append(message)
+
+        groups = [f"stream.{n}" for n in range(1, 9)]  # over both shards
+        try:
+            await asyncio.gather(*(fanout.listen(group, listener) for group in groups))
+            assert await heard_all(groups, heard)
+        finally:
+            await fanout.close()
+            await get_channel_layer().flush()
+
+
+async def test_a_listen_refused_while_redis_was_down_is_made_again(settings):
+    with running() as servers:
+        server = servers.server()
+        use_layer_on(settings, server.url)
+        fanout = FanOut()
+        heard: list[dict] = []
+
+        async def listener(message: dict) -> None:
+            heard.append(message)
+
+        try:
+            server.kill()
+            with pytest.raises(redis.ConnectionError):
+                await fanout.listen("stream.2", listener)
+            server.start()
+            await fanout.listen("stream.2", listener)
+            assert await heard_all(["stream.2"], heard)
+        finally:
+            await fanout.close()
+            await get_channel_layer().flush()
