@@ -32,6 +32,12 @@ STEPS = (
         ("write", "send", "_write_ready", "doWrite", "writeSomeData", "startWriting"),
     ),
     Step("transport write (kernel send, the servers' write buffers)", ("uvloop",), ("write",)),
+    # uvloop's write is C, without a frame of its own: its time shows in the caller's.
+    Step(
+        "transport write (kernel send, the servers' write buffers)",
+        ("comments/server_internals.py",),
+        ("write_uvicorn", "write_daphne"),
+    ),
     Step("event loop (selecting, timers, callbacks)", ("asyncio/base_events.py",), ()),
     Step(
         "event loop (selecting, timers, callbacks)",
