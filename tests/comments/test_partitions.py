@@ -13,10 +13,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from comments import partitions, writer
-from comments.models import Comment
 from comments.selectors import newest_visible
-from comments.snowflake import SnowflakeGenerator
 from livecomments.servers import gateway_command
+from tests.comments.stored import store_comments
 from tests.gateways import PROJECT_ROOT, free_port, gateway_database_url
 
 pytestmark = pytest.mark.skipif(
@@ -25,23 +24,9 @@ pytestmark = pytest.mark.skipif(
 
 
 def comments_in(week: partitions.Week, stream, author, count: int) -> list[int]:
-    """Store `count` comments made during `week` (ids from a clock set to that week)."""
-    moment = week.starts_at + timedelta(hours=1)
-    ids = SnowflakeGenerator(7, clock=lambda: moment.timestamp())
-    rows = [
-        Comment(
-            id=ids.next_id(),
-            stream=stream,
-            author=author,
-            content=f"c{n}",
-            idempotency_key=uuid.uuid4(),
-            created_at=moment,
-            received_at=moment,
-        )
-        for n in range(count)
-    ]
-    Comment.objects.bulk_create(rows)
-    return [row.id for row in rows]
+    """Store `count` comments made during `week`."""
+    at = week.starts_at + timedelta(hours=1)
+    return [row.id for row in store_comments(stream, author, count, at=at)]
 
 
 def plan_of(sql: str, *, analyze: bool = False) -> dict:
