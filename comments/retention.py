@@ -72,12 +72,16 @@ class Outcome:
 
 
 def expired(days: int, now: datetime | None = None) -> list[Period]:
-    """The weeks whose every comment is older than `days` days, oldest first."""
+    """The weeks whose every comment is older than `days` days, newest first.
+
+    Newest first, because dropping a week takes the parent from replies in later weeks:
+    a later week archived first keeps its replies' parents in its archive.
+    """
     cutoff = (now or timezone.now()) - timedelta(days=days)
     if partitions.is_partitioned(connection):
         return [
             Period(p.name, p.low, p.high, True)
-            for p in partitions.attached(connection)
+            for p in reversed(partitions.attached(connection))
             if p.ends_at <= cutoff
         ]
     # Not partitioned (SQLite): the weeks that have comments, found by skipping empty ones.
@@ -90,7 +94,7 @@ def expired(days: int, now: datetime | None = None) -> list[Period]:
         found.append(Period(week.name, week.first_id, week.end_id, False))
         later = Comment.objects.filter(id__gte=week.end_id).order_by("id")
         oldest = later.values_list("id", flat=True).first()
-    return found
+    return found[::-1]
 
 
 def apply(period: Period, directory: Path, *, dry_run: bool = False) -> Outcome:

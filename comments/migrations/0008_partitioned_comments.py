@@ -15,10 +15,14 @@ TABLE = partitions.TABLE
 
 
 def _definitions(cursor):
-    """The table's own constraints and indexes, and the foreign keys pointing at it."""
+    """The table's own constraints and indexes, and the foreign keys pointing at it.
+
+    Only those declared on the table itself (conparentid = 0): a partitioned table's
+    partitions carry copies of them, which go and come with the partitions.
+    """
     cursor.execute(
         "SELECT conname, pg_get_constraintdef(oid), contype FROM pg_constraint"
-        " WHERE conrelid = %s::regclass ORDER BY contype <> 'p'",
+        " WHERE conrelid = %s::regclass AND conparentid = 0 ORDER BY contype <> 'p'",
         [TABLE],
     )
     own = cursor.fetchall()
@@ -31,7 +35,7 @@ def _definitions(cursor):
     indexes = cursor.fetchall()
     cursor.execute(
         "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint"
-        " WHERE confrelid = %s::regclass AND conrelid <> confrelid",
+        " WHERE confrelid = %s::regclass AND conrelid <> confrelid AND conparentid = 0",
         [TABLE],
     )
     inbound = cursor.fetchall()

@@ -149,3 +149,18 @@ def test_a_dropped_week_is_gone_from_the_table_not_deleted_row_by_row(
     statements = [q["sql"] for q in queries]
     assert f'DETACH PARTITION "{weeks[0].name}"' in " ".join(statements)
     assert not [s for s in statements if s.startswith('DELETE FROM "comments_comment"')]
+
+
+def test_a_reply_keeps_its_parent_in_the_archive_when_both_weeks_expire(
+    weeks, later, stream, alice, tmp_path
+):
+    this_week = partitions.Week.of(timezone.now())
+    (parent,) = comments_in(this_week, stream, alice, 1)
+    (reply,) = comments_in(weeks[0], stream, alice, 1)
+    reply.parent = parent
+    reply.save(update_fields=["parent"])
+    for period in retention.expired(7, now=later):
+        retention.apply(period, tmp_path)
+    (archived,) = retention.read(tmp_path / f"{weeks[0].name}.jsonl.gz")
+    assert archived["parent_id"] == parent.id
+    assert not Comment.objects.exists()
