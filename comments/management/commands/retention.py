@@ -1,11 +1,14 @@
 """Archive comments older than LC_RETENTION_DAYS, a week at a time, then drop them (SPEC §5)."""
 
+import logging
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from comments import retention
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -47,7 +50,8 @@ class Command(BaseCommand):
                 done = retention.apply(week, archive_dir, dry_run=dry_run)
             except retention.ArchiveMismatch as error:
                 refused.append(week.name)
-                self.stderr.write(str(error))
+                # Logged, not only printed: cron's output is often read only by the log.
+                logger.error("retention refused: %s", error)
                 continue
             if dry_run:
                 archive = "write" if done.archived_now else "check the existing"
