@@ -16,6 +16,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.translation import ngettext
 
+from livecomments.replica import LaggingChangeList
 from moderation import services
 from moderation.console import (
     SOURCE,
@@ -161,6 +162,9 @@ class CommentAdmin(admin.ModelAdmin):
         (None, {"fields": ["id", "stream", "author", "content", "parent_id", "created_at"]}),
         ("Moderation", {"fields": ["is_pinned", "is_highlighted", "is_hidden", "reason"]}),
     ]
+
+    def get_changelist(self, request, **kwargs):
+        return LaggingChangeList
 
     # --- columns ---------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 
 from livecomments.api import ApiView, ErrorSerializer
 from livecomments.errors import InvalidMessage
+from livecomments.replica import lagging_reads
 from moderation.selectors import is_moderator
 from streams.api import get_stream
 
@@ -62,7 +63,7 @@ class StreamCommentsView(ApiView):
         get_stream(stream_id)
         after = _cursor(request.query_params.get("after"))
         limit = _limit(request.query_params.get("limit"))
-        rows = visible_comments(stream_id).order_by("id")
+        rows = visible_comments(stream_id).using(lagging_reads()).order_by("id")
         if after is not None:
             rows = rows.filter(id__gt=after)
         page = list(rows[: limit + 1])

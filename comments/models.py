@@ -54,12 +54,10 @@ class Comment(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        constraints = [
-            # The durable half of idempotency: a retried key can never store twice.
-            models.UniqueConstraint(
-                fields=["idempotency_key", "author"], name="comment_unique_idempotency_key"
-            ),
-        ]
+        # No unique constraint on (idempotency_key, author) here: on PostgreSQL this table
+        # is partitioned by id (comments.partitions), and a partitioned table's unique
+        # constraints must include id, which would make the key unique per comment, not
+        # per author. CommentKey holds that uniqueness for the whole table.
         indexes = [
             # Backfill, resume and the REST cursor: visible comments of a stream by id.
             models.Index(
@@ -79,6 +77,34 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.author_id}: {self.content[:40]}"
+
+
+class CommentKey(models.Model):
+    """The key a comment was posted with: the durable half of idempotency (state.idempotency).
+
+    Unique per author across every partition of the comments table, so a key retried on
+    another gateway, or in the next week, can never store a second comment. The writer
+    claims the key first and stores the comment only if the claim is its own. Rows go with
+    their comment (retention drops both).
+    """
+
+    comment = models.OneToOneField(
+        Comment, primary_key=True, on_delete=models.CASCADE, related_name="key"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    idempotency_key = models.UUIDField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["idempotency_key", "author"], name="comment_key_unique_per_author"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.author_id}: {self.idempotency_key}"
 
 
 # The labels the migration has; the types themselves are comments.protocol's.

@@ -1,6 +1,9 @@
 """Reads of comments: backfill on join (the recent cache first), pinned comments, pages."""
 
 from channels.db import database_sync_to_async
+from django.db import DEFAULT_DB_ALIAS
+
+from livecomments.replica import lagging_reads
 
 from . import state
 from .models import Comment, ReactionTotal
@@ -15,9 +18,11 @@ def visible_comments(stream_id: int):
     return Comment.objects.filter(stream_id=stream_id, is_hidden=False).select_related("author")
 
 
-def newest_visible(stream_id: int, limit: int, after_id: int | None = None) -> list[WireComment]:
+def newest_visible(
+    stream_id: int, limit: int, after_id: int | None = None, using: str = DEFAULT_DB_ALIAS
+) -> list[WireComment]:
     """The newest `limit` visible comments (after `after_id` if given), ascending by id."""
-    rows = visible_comments(stream_id)
+    rows = visible_comments(stream_id).using(using)
     if after_id is not None:
         rows = rows.filter(id__gt=after_id)
     return [render_comment(c) for c in reversed(rows.order_by("-id")[:limit])]
@@ -69,6 +74,7 @@ async def backfill(stream_id: int, after_id: int | None) -> list[WireComment]:
                 return cached.comments[-FRESH_JOIN_COUNT:]
         elif after_id >= cached.floor:
             return [c for c in cached.comments if int(c["id"]) > after_id][-RESUME_LIMIT:]
+    # From the primary: what is loaded here answers every join until it is invalidated.
     loaded = await database_sync_to_async(newest_visible)(stream_id, CAPACITY)
     await recent.load(stream_id, generation, loaded)
     if after_id is None:
@@ -76,4 +82,7 @@ async def backfill(stream_id: int, after_id: int | None) -> list[WireComment]:
     if len(loaded) < CAPACITY or int(loaded[0]["id"]) <= after_id:
         return [c for c in loaded if int(c["id"]) > after_id]
     # More than the cache holds came after `after_id`: the database has the newest 1,000.
-    return await database_sync_to_async(newest_visible)(stream_id, RESUME_LIMIT, after_id)
+    # This answer is this reader's alone, so it may come from the replica.
+    return await database_sync_to_async(newest_visible)(
+        stream_id, RESUME_LIMIT, after_id, lagging_reads()
+    )

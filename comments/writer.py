@@ -10,7 +10,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -39,7 +39,7 @@ from streams.chat_modes import chat_mode_refusal
 from streams.models import Stream
 
 from . import snowflake
-from .models import Comment
+from .models import Comment, CommentKey
 from .rendering import WireComment, wire_comment
 
 logger = logging.getLogger(__name__)
@@ -176,19 +176,24 @@ def store_posts(posts: list[Post]) -> list[Outcome]:
                     held_reason=held or "",
                 )
         if rows:
-            # A key stored before (a retry after a reconnect, or a twin on another gateway)
-            # conflicts and is skipped; the lookup below finds which comment owns each key.
-            Comment.objects.bulk_create(rows.values(), ignore_conflicts=True)
-            owners = {
-                (author_id, str(key)): (comment_id, review, reason)
-                for comment_id, author_id, key, review, reason in Comment.objects.filter(
-                    idempotency_key__in=[row.idempotency_key for row in rows.values()]
-                ).values_list("id", "author_id", "idempotency_key", "review", "held_reason")
-            }
+            owners = _claim_keys(rows.values())
+            Comment.objects.bulk_create(row for row in rows.values() if owners[_key(row)] == row.id)
+            # A key stored before (a retry after a reconnect, or a twin on another gateway
+            # or in this very flush) keeps its comment: the retry gets its id and review.
+            reviews = {row.id: (row.review, row.held_reason) for row in rows.values()}
+            earlier = set(owners.values()) - reviews.keys()
+            if earlier:
+                reviews.update(
+                    (comment_id, (review, reason))
+                    for comment_id, review, reason in Comment.objects.filter(
+                        id__in=earlier
+                    ).values_list("id", "review", "held_reason")
+                )
             for index, row in rows.items():
                 post = posts[index]
-                owner, review, reason = owners[(post.author_id, str(post.idempotency_key))]
+                owner = owners[_key(row)]
                 comment = _render(row, post) if owner == row.id else None
+                review, reason = reviews[owner]
                 held = reason if review == Comment.Review.HELD else None
                 outcomes[index] = Stored(owner, comment, held)
                 # A retried key stored nothing new, so it counts nothing new.
@@ -196,6 +201,32 @@ def store_posts(posts: list[Post]) -> list[Outcome]:
                     held_counts[held_by_term[index]] += 1
         term_hits.count(held_counts, refused_by_term, now)
     return outcomes  # type: ignore[return-value]
+
+
+def _key(row: Comment) -> tuple[int, str]:
+    return row.author_id, str(row.idempotency_key)
+
+
+def _claim_keys(rows: Iterable[Comment]) -> dict[tuple[int, str], int]:
+    """Claim each row's (author, key) for it; return which comment owns each key now.
+
+    A key claimed before keeps its first comment. Two gateways claiming the same key at
+    once: the unique index makes the second wait for the first's commit, then skip.
+    """
+    rows = list(rows)
+    CommentKey.objects.bulk_create(
+        (
+            CommentKey(
+                comment_id=row.id, author_id=row.author_id, idempotency_key=row.idempotency_key
+            )
+            for row in rows
+        ),
+        ignore_conflicts=True,
+    )
+    claimed = CommentKey.objects.filter(
+        idempotency_key__in=[row.idempotency_key for row in rows]
+    ).values_list("author_id", "idempotency_key", "comment_id")
+    return {(author_id, str(key)): comment_id for author_id, key, comment_id in claimed}
 
 
 def _render(row: Comment, post: Post) -> WireComment:

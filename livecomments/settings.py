@@ -155,6 +155,29 @@ elif _database["ENGINE"] == "django.db.backends.sqlite3":
         {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
     )
 DATABASES = {"default": _database}
+# A PostgreSQL replica for reads that may lag (SPEC §2): lists, replay, resumes beyond the
+# recent cache, the admin's lists. Code asks for it by name (`.using(LAGGING_READS)`),
+# never through a router: the same Comment read may lag in a list and must not in the
+# rules of a post, and only the caller knows which it is.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+LAGGING_READS = "default"
+if DATABASE_REPLICA_URL:
+    try:
+        _replica = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=0)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"DATABASE_REPLICA_URL is not a database URL: {error}") from None
+    if _replica["ENGINE"] != "django.db.backends.postgresql" or "OPTIONS" not in _database:
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL needs PostgreSQL in both URLs")
+    _replica["OPTIONS"] = {"pool": dict(_database["OPTIONS"]["pool"])}
+    # The test runner makes no second test database for a replica: it reads the primary's.
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"] = _replica
+    LAGGING_READS = "replica"
+# Retention (SPEC §5, `manage.py retention`): unset keeps every comment.
+LC_RETENTION_DAYS = env_int("LC_RETENTION_DAYS", 0) or None
+if LC_RETENTION_DAYS is not None and LC_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured(f"LC_RETENTION_DAYS must be 1 or more, got {LC_RETENTION_DAYS}")
+LC_ARCHIVE_DIR = Path(os.environ.get("LC_ARCHIVE_DIR") or BASE_DIR / "archive")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: one server, shards or Sentinel (livecomments.redis_url, SPEC §2) -------------

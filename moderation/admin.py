@@ -16,6 +16,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
 from comments.models import Comment
+from livecomments.replica import LaggingChangeList, lagging_reads
 
 from . import selectors, services
 from .console import SOURCE, CappedCountPaginator, may_moderate
@@ -270,14 +271,15 @@ def _hits(hits):
     return " · ".join(f"{n} {what}" for n, what in counts if n) or "—"
 
 
-class ModerationLogChangeList(ChangeList):
+class ModerationLogChangeList(LaggingChangeList):
     """Adds the text of the comments acted on to the log's page: one query for the page."""
 
     def get_results(self, request):
         super().get_results(request)
         actions = list(self.result_list)
         ids = {a.comment_id for a in actions if a.comment_id}
-        texts = dict(Comment.objects.filter(id__in=ids).values_list("id", "content")) if ids else {}
+        comments = Comment.objects.using(lagging_reads()).filter(id__in=ids)
+        texts = dict(comments.values_list("id", "content")) if ids else {}
         for action in actions:
             action.comment_text = texts.get(action.comment_id)
 

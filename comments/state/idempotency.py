@@ -1,6 +1,6 @@
 """Remembered idempotency keys: (user, key) → the comment it stored.
 
-This is the fast half; the database's unique constraint on (idempotency_key, author)
+This is the fast half; the unique (idempotency_key, author) of models.CommentKey
 is the durable half, so a key forgotten here still never stores twice.
 """
 

@@ -1,36 +1,18 @@
 """Backfill on join and resume after lastSeenCommentId, from the cache or the database."""
 
-import uuid
-
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
-from django.utils import timezone
 
-from comments import snowflake, state
+from comments import state
 from comments.models import Comment
 from comments.selectors import backfill
+from tests.comments.stored import store_comments
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def make_comments(stream, author, count, **extra):
-    ids = snowflake.generator()
-    now = timezone.now()
-    rows = [
-        Comment(
-            id=ids.next_id(),
-            stream=stream,
-            author=author,
-            content=f"c{n}",
-            idempotency_key=uuid.uuid4(),
-            created_at=now,
-            received_at=now,
-            **extra,
-        )
-        for n in range(count)
-    ]
-    Comment.objects.bulk_create(rows)
-    return [row.id for row in rows]
+    return [row.id for row in store_comments(stream, author, count, **extra)]
 
 
 amake_comments = sync_to_async(make_comments)

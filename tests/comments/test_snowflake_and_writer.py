@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from comments.models import Comment
+from comments.models import Comment, CommentKey
 from comments.snowflake import MAX_WORKER, SnowflakeGenerator, timestamp_ms
 from comments.writer import Post, Stored, store_posts
 from moderation.models import BlockedTerm
@@ -78,8 +78,12 @@ def test_one_flush_is_one_insert_whatever_its_size(alice, bob, stream):
     assert all(isinstance(o, Stored) and o.comment is not None for o in outcomes)
     assert Comment.objects.count() == 401
     inserts = [q for q in queries if 'INTO "comments_comment"' in q["sql"]]
-    # One INSERT on PostgreSQL; SQLite caps the parameters of one statement.
+    claims = [q for q in queries if 'INTO "comments_commentkey"' in q["sql"]]
+    # One INSERT of comments and one of their keys on PostgreSQL; SQLite caps the
+    # parameters of one statement.
     per_insert = connection.ops.bulk_batch_size(Comment._meta.concrete_fields, posts)
     assert len(inserts) == math.ceil(len(posts) / per_insert)
+    per_claim = connection.ops.bulk_batch_size(CommentKey._meta.concrete_fields, posts)
+    assert len(claims) == math.ceil(len(posts) / per_claim)
     # stream, bans, moderators, blocked terms, owners of the keys, savepoints; and the inserts
-    assert len(queries) <= 7 + len(inserts)
+    assert len(queries) <= 7 + len(inserts) + len(claims)

@@ -15,7 +15,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 IMPORT_CYCLES = PROJECT_ROOT.parent / "shared" / "tools" / "import-cycles"
 APPS = ("comments", "streams", "moderation", "loadbench")
 # The base: what every app imports. It may import nothing of the apps.
-BASE_MODULES = ("errors", "events", "metrics", "settings")
+BASE_MODULES = ("errors", "events", "metrics", "replica", "settings")
 
 RUNTIME_MODULES = [
     "livecomments.errors",
