@@ -10,6 +10,7 @@ from functools import partial
 from typing import Literal
 
 from asgiref.sync import SyncToAsync, async_to_sync
+from django.http import HttpResponse, HttpResponseNotModified
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
@@ -201,17 +202,21 @@ class MomentsOut(BaseModel):
     buckets: list[MomentOut]
 
 
+JSON = "application/json"
+
+
 class ReplayView(ApiView):
     """Answers about a stream's replay: ETag and 304 once the stream has ended."""
 
     def answer(self, request, stream, what: str, read):
         if not replay.is_cacheable(stream):
-            return Response(read(), headers={"Cache-Control": "no-cache"})
+            return HttpResponse(read(), content_type=JSON, headers={"Cache-Control": "no-cache"})
         tag = f'"{replay.revision_tag(stream, what)}"'
         headers = {"ETag": tag, "Cache-Control": "no-cache"}
         if tag in request.headers.get("If-None-Match", ""):
-            return Response(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
-        return Response(read(), headers=headers)
+            return HttpResponseNotModified(headers=headers)
+        # Encoded JSON already (and cached so): DRF's renderer would decode nothing new.
+        return HttpResponse(read(), content_type=JSON, headers=headers)
 
 
 class StreamReplayView(ReplayView):
