@@ -9,13 +9,14 @@ import { LiveConnection } from "./connection.js";
 import { LatencyMonitor, REPORT_INTERVAL_MS } from "./latency.js";
 import { REASONS } from "./protocol.js";
 import { LiveStore, PendingStorage, charactersLeft, moderationChoices, ownChoices, reportChoices, resumeAfter } from "./store.js";
+import { startReplay } from "./replay.js";
 import { ModerationMenu, StreamView } from "./view.js";
 
 /**
  * @typedef {import('./protocol').ServerFrame} ServerFrame
  * @typedef {import('./protocol').CommentOut} Comment
  * @typedef {import('./protocol').ReactPayload} ReactPayload
- * @typedef {{streamId: string, socketPath: string, user: {id: string, username: string, moderates: boolean} | null}} PageConfig
+ * @typedef {{streamId: string, socketPath: string, user: {id: string, username: string, moderates: boolean} | null, replay?: import('./replay.js').ReplayConfig | null}} PageConfig
  */
 
 /** What the composer and the reactions say once the stream is over. */
@@ -63,7 +64,11 @@ function start() {
     moderates: moderating,
     reducedMotion: matchMedia("(prefers-reduced-motion: reduce)").matches,
   });
-  view.onPinnedToggle = () => view.renderPinned(store.pinned);
+  // An ended stream's page replays its chat (replay.js): the list and the pins are the replay's.
+  const replayRoot = document.querySelector("[data-replay]");
+  const shown = config.replay && replayRoot instanceof HTMLElement
+    ? startReplay(config.replay, replayRoot, view, config.streamId) : store;
+  view.onPinnedToggle = () => view.renderPinned(shown.pinned);
   const form = root.querySelector("[data-composer]");
   const input = /** @type {HTMLInputElement} */ (root.querySelector("#comment-input"));
   const sendButton = /** @type {HTMLButtonElement | null} */ (form?.querySelector("button[type=submit]") ?? null);
@@ -219,11 +224,11 @@ function start() {
   function render() {
     renderQueued = false;
     const now = Date.now();
-    view.renderComments(store, arrivedSinceRender, now);
+    view.renderComments(shown, shown === store ? arrivedSinceRender : 0, now);
     arrivedSinceRender = 0;
     for (const comment of awaitingDisplay) latency.record(comment, now);
     awaitingDisplay = [];
-    view.renderPinned(store.pinned);
+    view.renderPinned(shown.pinned);
     view.renderViewerCount(store.viewerCount, store.status === "ended");
     view.renderBadge(store.status === "ended");
     if (reactions) view.renderReactionCounts(reactions, store.reactionTotals);
