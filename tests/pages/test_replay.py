@@ -181,13 +181,20 @@ def test_take_a_screenshot_of_a_replay(open_page, recording, alice, bob, charlie
         (charlie, "that camera angle 😍"),
     ]
     for n, (author, content) in enumerate(chat):
-        role = Comment.AuthorRole.HOST if author == host else Comment.AuthorRole.VIEWER
-        comment_at(recording, author, 1_000 + n * 2_500, content, author_role=role)
+        is_host = author == host
+        role = Comment.AuthorRole.HOST if is_host else Comment.AuthorRole.VIEWER
+        comment_at(
+            recording, author, 1_000 + n * 2_500, content,
+            author_role=role, is_highlighted=is_host, is_pinned=is_host,
+        )  # fmt: skip
+    cheers = ["GO GO GO", "🚀🚀🚀", "liftoff!!", "what a view", "goosebumps", "LET'S GO"]
     peaks = {9: 4, 14: 9, 15: 14, 16: 10, 22: 6, 27: 3}
     for second, count in peaks.items():
         for n in range(count):
-            comment_at(recording, [alice, bob, charlie][n % 3], second * 1_000 + n * 60, "GO GO GO")
+            author = [alice, bob, charlie][n % 3]
+            comment_at(recording, author, second * 1_000 + n * 60, cheers[(second + n) % 6])
     page = open_replay(open_page, recording, alice)
-    video_at(page, 16.5)
-    expect(page.locator("[data-comment-list] .comment-content").last).to_have_text("GO GO GO")
+    video_at(page, 14.3)
+    last = cheers[(14 + 5) % 6]  # at 14.3 s: the sixth of second 14
+    expect(page.locator("[data-comment-list] .comment-content").last).to_have_text(last)
     page.screenshot(path=str(SCREENSHOTS / "replay.png"))
