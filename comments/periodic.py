@@ -138,17 +138,18 @@ class PeriodicWork:
                 )
 
     async def _persist_reaction_totals(self) -> None:
-        if self._pending_totals:
-            totals, self._pending_totals = self._pending_totals, Counter()
-            try:
-                await self._persist_totals(totals)
-            except Exception:
-                logger.exception("saving reaction totals failed; keeping them for the next try")
-                self._pending_totals.update(totals)
-        if self._pending_seconds:
-            seconds, self._pending_seconds = self._pending_seconds, Counter()
-            try:
-                await self._persist_seconds(seconds)
-            except Exception:
-                logger.exception("saving reactions per second failed; keeping them to retry")
-                self._pending_seconds.update(seconds)
+        await _save_pending(self._pending_totals, self._persist_totals, "reaction totals")
+        await _save_pending(self._pending_seconds, self._persist_seconds, "reactions per second")
+
+
+async def _save_pending(pending: Counter, save: Callable[[Counter], Awaitable[None]], what: str):
+    """Save what is pending; on failure keep it, with what comes meanwhile, for the next try."""
+    if not pending:
+        return
+    taken = Counter(pending)
+    pending.clear()
+    try:
+        await save(taken)
+    except Exception:
+        logger.exception("saving %s failed; keeping them for the next try", what)
+        pending.update(taken)

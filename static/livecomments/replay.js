@@ -7,6 +7,7 @@
  */
 
 import { LiveStore } from "./store.js";
+import { element } from "./view.js";
 import {
   ReplayClock, ReplayTimeline, WINDOW_MS, barHeights, clampRate, clockText,
 } from "./replay-store.js";
@@ -25,17 +26,6 @@ const RETRY_MS = 2000;
 /** A jump bigger than this is a seek, not playing on: its reactions do not burst. */
 const BURST_GAP_MS = 1500;
 const RATES = [0.5, 0.75, 1, 1.25, 1.5, 2];
-
-/**
- * @template {keyof HTMLElementTagNameMap} K
- * @param {K} tag @param {string} className @param {string} [text]
- */
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 /** Change a text only when it differs: a status is announced on every change. @param {HTMLElement} node @param {string} text */
 function setText(node, text) {
