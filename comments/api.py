@@ -6,6 +6,7 @@ broadcast to every viewer like any other. A comment is described by the protocol
 `CommentOut` (drf-spectacular reads pydantic models), so the schema cannot drift from it.
 """
 
+from collections.abc import Callable
 from functools import partial
 from typing import Literal
 
@@ -208,15 +209,17 @@ JSON = "application/json"
 class ReplayView(ApiView):
     """Answers about a stream's replay: ETag and 304 once the stream has ended."""
 
-    def answer(self, request, stream, what: str, read):
-        if not replay.is_cacheable(stream):
-            return HttpResponse(read(), content_type=JSON, headers={"Cache-Control": "no-cache"})
-        tag = f'"{replay.revision_tag(stream, what)}"'
-        headers = {"ETag": tag, "Cache-Control": "no-cache"}
+    def answer(self, request, stream, what: str, read: Callable[[str | None], bytes]):
+        revision = replay.revision_of(stream)
+        headers = {"Cache-Control": "no-cache"}
+        if revision is None:
+            return HttpResponse(read(None), content_type=JSON, headers=headers)
+        tag = f'"{replay.answer_name(stream, revision, what)}"'
+        headers["ETag"] = tag
         if tag in request.headers.get("If-None-Match", ""):
             return HttpResponseNotModified(headers=headers)
         # Encoded JSON already (and cached so): DRF's renderer would decode nothing new.
-        return HttpResponse(read(), content_type=JSON, headers=headers)
+        return HttpResponse(read(revision), content_type=JSON, headers=headers)
 
 
 class StreamReplayView(ReplayView):

@@ -95,21 +95,24 @@ def start_ms(stream: Stream) -> int:
     return int(stream.created_at.timestamp() * 1000)
 
 
-def is_cacheable(stream: Stream) -> bool:
-    """Only an ended stream's replay stays put, until moderation changes its revision."""
-    return stream.status == Stream.Status.ENDED
+def revision_of(stream: Stream) -> str | None:
+    """The stream's replay revision while its replay stays put (it has ended), else None.
+
+    Read once per request: it names the cached answer and makes its ETag.
+    """
+    return replay_revision(stream.id) if stream.status == Stream.Status.ENDED else None
 
 
-def revision_tag(stream: Stream, what: str) -> str:
-    """The name of an answer about `what` of an ended stream as it stands now (its ETag)."""
-    return f"{stream.id}:{replay_revision(stream.id)}:{what}"
+def answer_name(stream: Stream, revision: str, what: str) -> str:
+    """The name of an answer about `what` of an ended stream at `revision` (its ETag)."""
+    return f"{stream.id}:{revision}:{what}"
 
 
-def replay_window(stream: Stream, window: Window) -> bytes:
+def replay_window(stream: Stream, window: Window, revision: str | None) -> bytes:
     """Visible comments received in the window, by offset, and reactions per second (JSON)."""
-    if not is_cacheable(stream):
+    if revision is None:
         return orjson.dumps(_replay_window(stream, window))
-    key = f"replay:window:{revision_tag(stream, window.name)}"
+    key = f"replay:window:{answer_name(stream, revision, window.name)}"
     return _cached(key, CACHED_SECONDS, lambda: _replay_window(stream, window))
 
 
@@ -206,10 +209,10 @@ def bucket_ms(duration_ms: int) -> int:
     return math.ceil(duration_ms / MAX_BUCKETS / BUCKET_SIZES_MS[-1]) * BUCKET_SIZES_MS[-1]
 
 
-def moments(stream: Stream) -> bytes:
+def moments(stream: Stream, revision: str | None) -> bytes:
     """Comments and reactions per bucket over the whole stream (JSON)."""
-    if is_cacheable(stream):
-        key, seconds = f"replay:moments:{revision_tag(stream, 'moments')}", CACHED_SECONDS
+    if revision is not None:
+        key, seconds = f"replay:moments:{answer_name(stream, revision, 'moments')}", CACHED_SECONDS
     else:
         key, seconds = f"replay:moments:live:{stream.id}", LIVE_MOMENTS_SECONDS
     return _cached(key, seconds, lambda: _moments(stream))
