@@ -6,9 +6,12 @@ broadcast to every viewer like any other. A comment is described by the protocol
 `CommentOut` (drf-spectacular reads pydantic models), so the schema cannot drift from it.
 """
 
+from collections.abc import Callable
+from functools import partial
 from typing import Literal
 
 from asgiref.sync import SyncToAsync, async_to_sync
+from django.http import HttpResponse, HttpResponseNotModified
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
@@ -21,7 +24,7 @@ from livecomments.replica import lagging_reads
 from moderation.selectors import is_moderator
 from streams.api import get_stream
 
-from . import services
+from . import replay, services
 from .gateway import gateway
 from .protocol import MAX_RAW_CONTENT_CHARS, CommentOut, UuidString, ack_payload
 from .rendering import render_comment
@@ -171,3 +174,80 @@ def _limit(raw: str | None) -> int:
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
         raise InvalidMessage(f"limit must be between 1 and {MAX_PAGE_SIZE}.")
     return int(raw)
+
+
+class ReplayComment(CommentOut):
+    offsetMs: int = Field(description="Received time minus the stream's start, in ms.")
+
+
+class ReactionSecondOut(BaseModel):
+    offsetMs: int
+    counts: dict[str, int]
+
+
+class ReplayWindowOut(BaseModel):
+    comments: list[ReplayComment]
+    reactions: list[ReactionSecondOut]
+    next: str | None = Field(
+        description=f"More than {replay.PAGE_LIMIT} comments: the same window with after=this."
+    )
+
+
+class MomentOut(BaseModel):
+    offsetMs: int
+    comments: int
+    reactions: int
+
+
+class MomentsOut(BaseModel):
+    bucketMs: int
+    buckets: list[MomentOut]
+
+
+JSON = "application/json"
+
+
+class ReplayView(ApiView):
+    """Answers about a stream's replay: ETag and 304 once the stream has ended."""
+
+    def answer(self, request, stream, what: str, read: Callable[[str | None], bytes]):
+        revision = replay.revision_of(stream)
+        headers = {"Cache-Control": "no-cache"}
+        if revision is None:
+            return HttpResponse(read(None), content_type=JSON, headers=headers)
+        tag = f'"{replay.answer_name(stream, revision, what)}"'
+        headers["ETag"] = tag
+        if tag in request.headers.get("If-None-Match", ""):
+            return HttpResponseNotModified(headers=headers)
+        # Encoded JSON already (and cached so): DRF's renderer would decode nothing new.
+        return HttpResponse(read(revision), content_type=JSON, headers=headers)
+
+
+class StreamReplayView(ReplayView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("from", int, required=True, description="Offset in ms, included."),
+            OpenApiParameter(
+                "to", int, required=True, description="Offset in ms, excluded (≤ from + 5 min)."
+            ),
+            OpenApiParameter("after", str, description="Continue a window after this id."),
+        ],
+        responses={200: ReplayWindowOut, 304: None, 400: ErrorSerializer, 404: ErrorSerializer},
+        summary="A window of an ended or live stream's chat, by offset from its start",
+    )
+    def get(self, request, stream_id: int):
+        stream = get_stream(stream_id)
+        params = request.query_params
+        window = replay.Window.parse(params.get("from"), params.get("to"), params.get("after"))
+        read = partial(replay.replay_window, stream, window)
+        return self.answer(request, stream, window.name, read)
+
+
+class StreamMomentsView(ReplayView):
+    @extend_schema(
+        responses={200: MomentsOut, 304: None, 404: ErrorSerializer},
+        summary="Comments and reactions per bucket over the whole stream (the heat strip)",
+    )
+    def get(self, request, stream_id: int):
+        stream = get_stream(stream_id)
+        return self.answer(request, stream, "moments", partial(replay.moments, stream))

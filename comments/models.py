@@ -146,3 +146,31 @@ class SnowflakeWorker(models.Model):
 
     def __str__(self) -> str:
         return f"worker {self.pk} ({self.hostname}:{self.pid})"
+
+
+class ReactionSecond(models.Model):
+    """Reactions of one type on a stream in one wall-clock second: the replay's reactions.
+
+    Gateways add their own counts (an upsert that adds), so a second heard by several
+    gateways sums up here.
+    """
+
+    stream = models.ForeignKey(
+        "streams.Stream", on_delete=models.CASCADE, related_name="reaction_seconds"
+    )
+    # Seconds since the Unix epoch, not since the stream's start: a gateway writes it
+    # without knowing when the stream began.
+    second = models.BigIntegerField()
+    reaction_type = models.CharField(max_length=8, choices=REACTION_CHOICES)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # Also the index of a replay window: a range of seconds of one stream.
+            models.UniqueConstraint(
+                fields=["stream", "second", "reaction_type"], name="reaction_second_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.second} {self.reaction_type}: {self.count}"

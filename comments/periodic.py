@@ -4,7 +4,8 @@ Each tick publishes this gateway's reaction counts and writes the reactions hear
 sockets; every second it sweeps for comments another gateway stored but never published,
 announces its last comment message per stream, and reports its sockets to the viewer
 registry (fully every few seconds, so that a gateway that died stops counting); every
-few seconds it adds the reaction totals to the database; and it forgets quiet streams.
+few seconds it adds the reaction totals and the counts per second to the database;
+and it forgets quiet streams.
 """
 
 import asyncio
@@ -19,7 +20,7 @@ from livecomments.events import frame, publish, stream_group
 
 from . import state
 from .delivery import StreamRoom
-from .reactions import INTERVAL_SECONDS, TotalKey, add_to_totals
+from .reactions import INTERVAL_SECONDS, SecondKey, TotalKey, add_to_seconds, add_to_totals
 from .relay import Relay
 
 logger = logging.getLogger(__name__)
@@ -49,6 +50,8 @@ class PeriodicWork:
         self._task: asyncio.Task[None] | None = None
         self._persist_totals = database_sync_to_async(add_to_totals)
         self._pending_totals: Counter[TotalKey] = Counter()
+        self._persist_seconds = database_sync_to_async(add_to_seconds)
+        self._pending_seconds: Counter[SecondKey] = Counter()
 
     def ensure_running(self) -> None:
         if self._task is None or self._task.done():
@@ -94,6 +97,11 @@ class PeriodicWork:
     async def _flush_reactions(self) -> None:
         for room in list(self.rooms.values()):
             counts = room.reactions.take_counts()
+            # This gateway's own counts, stamped with the second the interval ended in (at
+            # most one interval late): the replay's reactions, summed over gateways.
+            second = int(time.time())
+            for reaction_type, count in counts.items():
+                self._pending_seconds[(room.stream_id, second, reaction_type)] += count
             if counts:
                 try:
                     await publish(
@@ -140,11 +148,18 @@ class PeriodicWork:
                 )
 
     async def _persist_reaction_totals(self) -> None:
-        if not self._pending_totals:
-            return
-        totals, self._pending_totals = self._pending_totals, Counter()
-        try:
-            await self._persist_totals(totals)
-        except Exception:
-            logger.exception("saving reaction totals failed; keeping them for the next try")
-            self._pending_totals.update(totals)
+        await _save_pending(self._pending_totals, self._persist_totals, "reaction totals")
+        await _save_pending(self._pending_seconds, self._persist_seconds, "reactions per second")
+
+
+async def _save_pending(pending: Counter, save: Callable[[Counter], Awaitable[None]], what: str):
+    """Save what is pending; on failure keep it, with what comes meanwhile, for the next try."""
+    if not pending:
+        return
+    taken = Counter(pending)
+    pending.clear()
+    try:
+        await save(taken)
+    except Exception:
+        logger.exception("saving %s failed; keeping them for the next try", what)
+        pending.update(taken)

@@ -3,22 +3,26 @@
 Each gateway counts the reactions its sockets send (capping floods per user, silently),
 publishes its interval's counts to the stream's group, and every gateway merges what it
 hears into one frame per interval for its own sockets. Running totals go to the
-database in the background.
+database in the background, and so do the counts per second that the replay shows.
 """
 
 from collections import Counter
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 
-from .models import Comment, ReactionTotal
+from .models import Comment, ReactionSecond, ReactionTotal
+from .state.revision import bump_replay_revision
 
 # At most this many reactions per user per stream per interval count; the rest are dropped.
 MAX_REACTIONS_PER_USER_PER_INTERVAL = 5
 INTERVAL_SECONDS = 0.5
 
 TotalKey = tuple[int, int | None, str]  # stream id, comment id, reaction type
+SecondKey = tuple[int, int, str]  # stream id, Unix second, reaction type
+# Rows per INSERT when adding counts per second: one statement per flush in practice.
+SECONDS_PER_INSERT = 500
 
 
 @dataclass
@@ -76,3 +80,23 @@ def add_to_totals(totals: Counter[TotalKey]) -> None:
                     )
             except IntegrityError:  # another gateway created the row first
                 _total(stream_id, comment_id, reaction_type).update(count=F("count") + count)
+
+
+def add_to_seconds(seconds: Counter[SecondKey]) -> None:
+    """Add interval counts to the per-second counts: one upsert that adds, per 500 keys.
+
+    An upsert, not read-then-write, because several gateways add to the same second.
+    """
+    table = connection.ops.quote_name(ReactionSecond._meta.db_table)
+    items = [(key, count) for key, count in seconds.items() if count]
+    with transaction.atomic(), connection.cursor() as cursor:
+        for start in range(0, len(items), SECONDS_PER_INSERT):
+            chunk = items[start : start + SECONDS_PER_INSERT]
+            cursor.execute(
+                f"INSERT INTO {table} (stream_id, second, reaction_type, count) VALUES "
+                + ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
+                + " ON CONFLICT (stream_id, second, reaction_type)"
+                f" DO UPDATE SET count = {table}.count + excluded.count",
+                [value for key, count in chunk for value in (*key, count)],
+            )
+    bump_replay_revision({stream_id for stream_id, _, _ in seconds})

@@ -3,7 +3,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from comments.api import StreamCommentsView
+from comments.api import StreamCommentsView, StreamMomentsView, StreamReplayView
 from livecomments.api import TokenView
 from moderation.api import (
     COMMENT_ACTIONS,
@@ -29,6 +29,8 @@ urlpatterns = [
     path("streams/", StreamListView.as_view(), name="streams"),
     path("streams/<int:stream_id>/", StreamDetailView.as_view(), name="stream"),
     path("streams/<int:stream_id>/comments/", StreamCommentsView.as_view(), name="comments"),
+    path("streams/<int:stream_id>/replay/", StreamReplayView.as_view(), name="replay"),
+    path("streams/<int:stream_id>/moments/", StreamMomentsView.as_view(), name="moments"),
     path("streams/<int:stream_id>/end/", EndStreamView.as_view(), name="end-stream"),
     path("streams/<int:stream_id>/slow-mode/", SlowModeView.as_view(), name="slow-mode"),
     path("streams/<int:stream_id>/settings/", ChatSettingsView.as_view(), name="chat-settings"),

@@ -5,6 +5,7 @@ The stream page is a shell; its live comments panel fills itself over the WebSoc
 """
 
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 
 from comments.models import REACTION_CHOICES
 from comments.protocol import MAX_CONTENT_CHARS, ReactionTypeName
@@ -46,6 +47,16 @@ def stream_list(request):
     return render(request, "streams/list.html", {"streams": streams})
 
 
+def replay_config(stream: Stream) -> dict:
+    """What an ended stream's page needs to replay its chat (static/livecomments/replay.js)."""
+    ended_at = stream.ended_at or stream.created_at
+    return {
+        "replayUrl": reverse("api:replay", args=[stream.id]),
+        "momentsUrl": reverse("api:moments", args=[stream.id]),
+        "durationMs": max(1000, int((ended_at - stream.created_at).total_seconds() * 1000)),
+    }
+
+
 def stream_detail(request, stream_id: int):
     stream = get_object_or_404(Stream, pk=stream_id)
     user = request.user
@@ -62,6 +73,7 @@ def stream_detail(request, stream_id: int):
         }
         if user.is_authenticated
         else None,
+        "replay": None if stream.is_live else replay_config(stream),
     }
     reactions = [(kind, REACTION_EMOJI[kind], label) for kind, label in REACTION_CHOICES]
     return render(

@@ -20,7 +20,7 @@ def copy_keys(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("comments", "0005_edits"),
+        ("comments", "0006_reaction_seconds"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -21,6 +21,7 @@ from livecomments.redis_cache import user_tagged
 from .idempotency import IdempotencyStore, MemoryIdempotencyStore, RedisIdempotencyStore
 from .ratelimit import Limit, MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from .recent import MemoryRecentComments, RecentComments, RedisRecentComments
+from .revision import bump_replay_revision
 from .viewers import MemoryViewerRegistry, RedisViewerRegistry, ViewerRegistry
 
 logger = logging.getLogger(__name__)
@@ -64,6 +65,8 @@ def invalidate_recent_on_commit(
     """
 
     def invalidate() -> None:
+        # Comments shown or hidden change the replay too (a hide a day after the end).
+        bump_replay_revision([stream_id])
         try:
             async_to_sync(recent_comments().invalidate)(
                 stream_id, hidden_ids=list(hidden_ids), shown_ids=list(shown_ids)

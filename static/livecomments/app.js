@@ -9,13 +9,14 @@ import { LatencyMonitor, REPORT_INTERVAL_MS } from "./latency.js";
 import { PageClient, newIdempotencyKey, oncePerFrame, readConfig } from "./page-client.js";
 import { REASONS } from "./protocol.js";
 import { LiveStore, PendingStorage, charactersLeft, moderationChoices, ownChoices, reportChoices } from "./store.js";
+import { startReplay } from "./replay.js";
 import { FOLLOWING_ROWS, ModerationMenu, StreamView } from "./view.js";
 
 /**
  * @typedef {import('./protocol').ServerFrame} ServerFrame
  * @typedef {import('./protocol').CommentOut} Comment
  * @typedef {import('./protocol').ReactPayload} ReactPayload
- * @typedef {{streamId: string, socketPath: string, user: {id: string, username: string, moderates: boolean} | null}} PageConfig
+ * @typedef {{streamId: string, socketPath: string, user: {id: string, username: string, moderates: boolean} | null, replay?: import('./replay.js').ReplayConfig | null}} PageConfig
  */
 
 /** What the composer and the reactions say once the stream is over. */
@@ -42,7 +43,11 @@ function start() {
     reducedMotion: matchMedia("(prefers-reduced-motion: reduce)").matches,
     followingRows: FOLLOWING_ROWS,
   });
-  view.onPinnedToggle = () => view.renderPinned(store.pinned);
+  // An ended stream's page replays its chat (replay.js): the list and the pins are the replay's.
+  const replayRoot = document.querySelector("[data-replay]");
+  const shown = config.replay && replayRoot instanceof HTMLElement
+    ? startReplay(config.replay, replayRoot, view, config.streamId) : store;
+  view.onPinnedToggle = () => view.renderPinned(shown.pinned);
   const form = root.querySelector("[data-composer]");
   const input = /** @type {HTMLInputElement} */ (root.querySelector("#comment-input"));
   const sendButton = /** @type {HTMLButtonElement | null} */ (form?.querySelector("button[type=submit]") ?? null);
@@ -168,10 +173,12 @@ function start() {
 
   function render() {
     const now = Date.now();
-    view.renderComments(store, client.takeArrived(), now);
+    // Taken either way: the count is of live comments, which a replay does not show.
+    const arrived = client.takeArrived();
+    view.renderComments(shown, shown === store ? arrived : 0, now);
     for (const comment of awaitingDisplay) latency.record(comment, now);
     awaitingDisplay = [];
-    view.renderPinned(store.pinned);
+    view.renderPinned(shown.pinned);
     view.renderViewerCount(store.viewerCount, store.status === "ended");
     view.renderBadge(store.status === "ended");
     if (reactions) view.renderReactionCounts(reactions, store.reactionTotals);

@@ -45,11 +45,13 @@ function part(root, selector, type) {
 }
 
 /**
- * @param {string} tag
+ * An element with a class and, given text, that text (as text, never markup).
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
  * @param {string} className
  * @param {string} [text]
  */
-function element(tag, className, text) {
+export function element(tag, className, text) {
   const node = document.createElement(tag);
   node.className = className;
   if (text !== undefined) node.textContent = text;

@@ -1,5 +1,7 @@
 """The server-rendered pages, through Django's test client."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth import get_user_model
 
@@ -27,9 +29,25 @@ def test_the_stream_page_hands_the_client_its_stream_and_viewer(client, stream, 
         "streamId": str(stream.id),
         "socketPath": "/ws/live/",
         "user": {"id": str(alice.pk), "username": "alice", "moderates": False},
+        "replay": None,
     }
     assert b'id="live-config"' in response.content
     assert b"livecomments/app.js" in response.content
+
+
+def test_an_ended_streams_page_hands_the_client_its_replay(client, stream):
+    stream.status = stream.Status.ENDED
+    stream.ended_at = stream.created_at + timedelta(minutes=90)
+    stream.save()
+
+    response = client.get(f"/streams/{stream.id}/")
+
+    assert response.context["live_config"]["replay"] == {
+        "replayUrl": f"/api/streams/{stream.id}/replay/",
+        "momentsUrl": f"/api/streams/{stream.id}/moments/",
+        "durationMs": 90 * 60 * 1000,
+    }
+    assert b"data-replay" in response.content and b"livecomments/replay.css" in response.content
 
 
 def test_the_page_tells_the_client_the_host_and_moderators_moderate(

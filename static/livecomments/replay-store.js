@@ -1,0 +1,221 @@
+// @ts-check
+/**
+ * The replay's state and rules, with no DOM and no clock of its own (SPEC §4, issue 16):
+ * which windows of the chat are loaded, what the chat looked like at a moment, the clock
+ * of a stream with no video, and the heat strip's moments.
+ */
+
+import { compareIds } from "./store.js";
+
+/**
+ * @typedef {import('./protocol').CommentOut & {offsetMs: number}} ReplayComment
+ * @typedef {{offsetMs: number, counts: Record<string, number>}} ReactionSecond
+ * @typedef {{comments: ReplayComment[], reactions: ReactionSecond[], next: string | null}} ReplayPage
+ * @typedef {{offsetMs: number, comments: number, reactions: number}} Moment
+ * @typedef {{bucketMs: number, buckets: Moment[]}} Moments
+ */
+
+/** Windows are fetched this long each, aligned, so that viewers share cached answers. */
+export const WINDOW_MS = 10_000;
+/** Seeking shows the chat as it was: this many comments before the moment. */
+export const SHOWN_BEFORE = 50;
+/** Playing keeps this much of the chat ahead loaded (in the stream's time, at 1×). */
+export const PREFETCH_MS = 20_000;
+/** A seek looks back at most this far for its comments (the API's biggest window). */
+export const LOOK_BACK_MS = 5 * 60 * 1000;
+export const MIN_RATE = 0.5;
+export const MAX_RATE = 2;
+/** A comment says more than a tap: in a moment's heat, this many reactions weigh one comment. */
+export const REACTIONS_PER_COMMENT = 10;
+
+/** @param {number} rate */
+export function clampRate(rate) {
+  return Math.min(MAX_RATE, Math.max(MIN_RATE, Number.isFinite(rate) ? rate : 1));
+}
+
+/** @param {number} offsetMs */
+export function windowOf(offsetMs) {
+  return Math.floor(Math.max(0, offsetMs) / WINDOW_MS);
+}
+
+/** "1:02:03" or "2:03": a position in the stream. @param {number} offsetMs */
+export function clockText(offsetMs) {
+  const total = Math.max(0, Math.floor(offsetMs / 1000));
+  const hours = Math.floor(total / 3600);
+  const minutes = Math.floor((total % 3600) / 60);
+  const seconds = String(total % 60).padStart(2, "0");
+  return hours ? `${hours}:${String(minutes).padStart(2, "0")}:${seconds}` : `${minutes}:${seconds}`;
+}
+
+export class ReplayTimeline {
+  /** @param {number} durationMs the stream's length (Infinity while unknown) */
+  constructor(durationMs = Infinity) {
+    this.durationMs = durationMs;
+    /** @type {Map<number, {comments: ReplayComment[], reactions: ReactionSecond[]}>} by window index */
+    this.windows = new Map();
+    /** @type {Set<number>} windows asked for and not yet answered */
+    this.loading = new Set();
+  }
+
+  /**
+   * Keep a window's pages, its comments by offset (then id, as the API orders them).
+   * @param {number} index @param {ReplayPage[]} pages
+   */
+  addWindow(index, pages) {
+    const comments = pages.flatMap((page) => page.comments);
+    comments.sort((a, b) => a.offsetMs - b.offsetMs || compareIds(a.id, b.id));
+    this.windows.set(index, { comments, reactions: pages[0]?.reactions ?? [] });
+    this.loading.delete(index);
+  }
+
+  /** @param {number} index */
+  forget(index) {
+    this.loading.delete(index);
+  }
+
+  /** The last window of the stream, or Infinity while its length is unknown. */
+  lastWindow() {
+    return Number.isFinite(this.durationMs) ? windowOf(this.durationMs - 1) : Infinity;
+  }
+
+  /**
+   * The windows to fetch now for the playhead at `offsetMs`, most urgent first: its own,
+   * those behind it until SHOWN_BEFORE comments are known (a seek), those ahead to prefetch.
+   * @param {number} offsetMs @param {number} rate
+   */
+  wanted(offsetMs, rate = 1) {
+    const here = windowOf(offsetMs);
+    /** @type {number[]} */
+    const wanted = [here];
+    let known = 0;
+    for (let index = here; index >= 0 && index >= windowOf(offsetMs - LOOK_BACK_MS); index--) {
+      const window = this.windows.get(index);
+      if (!window) {
+        if (index !== here) wanted.push(index);
+        break;
+      }
+      known += window.comments.filter((comment) => comment.offsetMs <= offsetMs).length;
+      if (known >= SHOWN_BEFORE) break;
+    }
+    const ahead = windowOf(offsetMs + PREFETCH_MS * clampRate(rate));
+    for (let index = here + 1; index <= Math.min(ahead, this.lastWindow()); index++) wanted.push(index);
+    return wanted.filter((index) => !this.windows.has(index) && !this.loading.has(index));
+  }
+
+  /**
+   * The chat at `offsetMs`: the last SHOWN_BEFORE comments sent at or before it, oldest
+   * first; null while the playhead's own window is not loaded.
+   * @param {number} offsetMs
+   * @returns {ReplayComment[] | null}
+   */
+  shownAt(offsetMs) {
+    const here = windowOf(offsetMs);
+    if (!this.windows.has(here)) return null;
+    /** @type {ReplayComment[][]} */
+    const parts = [];
+    let count = 0;
+    for (let index = here; index >= 0 && count < SHOWN_BEFORE; index--) {
+      const window = this.windows.get(index);
+      if (!window) break;
+      const before = window.comments.filter((comment) => comment.offsetMs <= offsetMs);
+      parts.unshift(before);
+      count += before.length;
+    }
+    return parts.flat().slice(-SHOWN_BEFORE);
+  }
+
+  /**
+   * Pins as they stand now, among what was said by `offsetMs` in the loaded windows,
+   * newest first: the API tells what is pinned, not since when.
+   * @param {number} offsetMs
+   */
+  pinnedAt(offsetMs) {
+    const pinned = [...this.windows.values()].flatMap((window) =>
+      window.comments.filter((comment) => comment.isPinned && comment.offsetMs <= offsetMs));
+    return pinned.sort((a, b) => b.offsetMs - a.offsetMs);
+  }
+
+  /**
+   * Reactions sent after `fromMs` and up to `toMs` (playing forward), summed by type.
+   * @param {number} fromMs @param {number} toMs
+   */
+  reactionsBetween(fromMs, toMs) {
+    /** @type {Record<string, number>} */
+    const counts = {};
+    for (let index = windowOf(fromMs); index <= windowOf(toMs); index++) {
+      for (const second of this.windows.get(index)?.reactions ?? []) {
+        if (second.offsetMs <= fromMs || second.offsetMs > toMs) continue;
+        for (const [type, count] of Object.entries(second.counts)) counts[type] = (counts[type] ?? 0) + count;
+      }
+    }
+    return counts;
+  }
+}
+
+/** A moment's heat: its comments, and its reactions weighed less. @param {Moment} moment */
+export function heat(moment) {
+  return moment.comments + moment.reactions / REACTIONS_PER_COMMENT;
+}
+
+/**
+ * Each bar's height as a fraction of the hottest (0 when the stream was silent).
+ * @param {Moment[]} buckets
+ */
+export function barHeights(buckets) {
+  const hottest = Math.max(0, ...buckets.map(heat));
+  return buckets.map((moment) => (hottest ? heat(moment) / hottest : 0));
+}
+
+/**
+ * The clock of a stream with no video: a position that moves at `rate` while playing.
+ * Time comes in as an argument (performance.now() on the page), so tests need no timers.
+ */
+export class ReplayClock {
+  /** @param {number} durationMs */
+  constructor(durationMs) {
+    this.durationMs = durationMs;
+    this.playing = false;
+    this.rate = 1;
+    this.positionMs = 0;
+    this.since = 0;
+  }
+
+  /** @param {number} now */
+  position(now) {
+    const moved = this.playing ? (now - this.since) * this.rate : 0;
+    return Math.min(this.durationMs, this.positionMs + moved);
+  }
+
+  /** @param {number} now */
+  play(now) {
+    if (this.position(now) >= this.durationMs) this.positionMs = 0;
+    else this.positionMs = this.position(now);
+    this.since = now;
+    this.playing = true;
+  }
+
+  /** @param {number} now */
+  pause(now) {
+    this.positionMs = this.position(now);
+    this.since = now;
+    this.playing = false;
+  }
+
+  /** @param {number} offsetMs @param {number} now */
+  seek(offsetMs, now) {
+    this.positionMs = Math.min(this.durationMs, Math.max(0, offsetMs));
+    this.since = now;
+  }
+
+  /** @param {number} rate @param {number} now */
+  setRate(rate, now) {
+    this.positionMs = this.position(now);
+    this.since = now;
+    this.rate = clampRate(rate);
+  }
+
+  /** @param {number} now */
+  ended(now) {
+    return this.position(now) >= this.durationMs;
+  }
+}

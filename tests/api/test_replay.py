@@ -1,0 +1,220 @@
+"""The replay API (SPEC §4): windows of a stream's chat by offset, and its moments."""
+
+import pytest
+from django.urls import reverse
+
+from comments.models import Comment, ReactionSecond
+from comments.replay import MAX_BUCKETS, MAX_WINDOW_MS, PAGE_LIMIT, bucket_ms
+from tests.replay import comment_at, end
+
+pytestmark = pytest.mark.django_db
+
+
+def replay(client, stream, headers=None, **params):
+    return client.get(reverse("api:replay", args=[stream.id]), params, headers=headers or {})
+
+
+def contents(response):
+    return [c["content"] for c in response.json()["comments"]]
+
+
+def test_a_window_holds_the_comments_received_in_it_by_offset(api, alice, bob, stream):
+    comment_at(stream, alice, 999, "before")
+    first = comment_at(stream, alice, 1_000, "at the start")
+    comment_at(stream, bob, 1_500, "reply", parent=first)
+    comment_at(stream, bob, 1_999, "just in")
+    comment_at(stream, alice, 2_000, "at the end, out")
+
+    response = replay(api(), stream, **{"from": 1000, "to": 2000})
+
+    assert response.status_code == 200
+    body = response.json()
+    assert contents(response) == ["at the start", "reply", "just in"]
+    assert [c["offsetMs"] for c in body["comments"]] == [1000, 1500, 1999]
+    assert body["comments"][1]["parentId"] == str(first.id)
+    assert body["next"] is None
+
+
+def test_a_replayed_comment_is_the_comments_apis_comment_plus_its_offset(api, alice, stream):
+    made = comment_at(stream, alice, 5_000, "same shape", is_highlighted=True)
+
+    replayed = replay(api(), stream, **{"from": 0, "to": 10_000}).json()["comments"][0]
+    listed = api().get(reverse("api:comments", args=[stream.id])).json()["comments"][0]
+
+    assert replayed == {**listed, "offsetMs": 5_000}
+    assert replayed["id"] == str(made.id) and replayed["isHighlighted"] is True
+
+
+def test_comments_come_by_offset_when_stored_out_of_order(api, alice, bob, stream):
+    # Two gateways: bob's post was received first but its writer stored it later.
+    comment_at(stream, alice, 3_000, "second", store_delay_ms=1)
+    comment_at(stream, bob, 2_990, "first", store_delay_ms=40)
+
+    assert contents(replay(api(), stream, **{"from": 0, "to": 5_000})) == ["first", "second"]
+
+
+def test_hidden_held_denied_and_deleted_comments_never_appear(api, alice, stream):
+    comment_at(stream, alice, 100, "shown")
+    comment_at(stream, alice, 200, "hidden", is_hidden=True)
+    comment_at(stream, alice, 300, "held", is_hidden=True, review=Comment.Review.HELD)
+    comment_at(stream, alice, 400, "denied", is_hidden=True, review=Comment.Review.DENIED)
+
+    assert contents(replay(api(), stream, **{"from": 0, "to": 1_000})) == ["shown"]
+
+
+def test_reactions_come_per_second_of_the_window(api, stream):
+    start_s = int(stream.created_at.timestamp())
+    # Offsets are from the stream's start, so a second's offset is seldom a round number.
+    offset = lambda s: (start_s + s) * 1000 - int(stream.created_at.timestamp() * 1000)  # noqa: E731
+    for s, kind, n in [(1, "like", 3), (1, "love", 1), (2, "wow", 2), (30, "like", 9)]:
+        ReactionSecond.objects.create(
+            stream=stream, second=start_s + s, reaction_type=kind, count=n
+        )
+
+    body = replay(api(), stream, **{"from": 0, "to": 10_000}).json()
+
+    assert body["reactions"] == [
+        {"offsetMs": offset(1), "counts": {"like": 3, "love": 1}},
+        {"offsetMs": offset(2), "counts": {"wow": 2}},
+    ]
+
+
+def test_a_busy_window_comes_in_pages(api, alice, stream):
+    for n in range(PAGE_LIMIT + 5):
+        comment_at(stream, alice, n, f"c{n}")
+
+    first = replay(api(), stream, **{"from": 0, "to": 60_000}).json()
+    rest = replay(api(), stream, **{"from": 0, "to": 60_000, "after": first["next"]}).json()
+
+    assert len(first["comments"]) == PAGE_LIMIT
+    assert [c["content"] for c in rest["comments"]] == [
+        f"c{n}" for n in range(PAGE_LIMIT, PAGE_LIMIT + 5)
+    ]
+    assert rest["next"] is None
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"from": "0"},
+        {"from": "-5", "to": "10"},
+        {"from": "abc", "to": "10"},
+        {"from": "10", "to": "10"},
+        {"from": "20", "to": "10"},
+        {"from": "0", "to": str(MAX_WINDOW_MS + 1)},
+        {"from": "0", "to": "10", "after": "x"},
+    ],
+)
+def test_bad_parameters_are_invalid_message(api, stream, params):
+    response = replay(api(), stream, **params)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "INVALID_MESSAGE"
+
+
+def test_an_unknown_stream_is_stream_not_found(api):
+    response = api().get(reverse("api:replay", args=[424242]), {"from": 0, "to": 10})
+    assert response.status_code == 404 and response.json()["code"] == "STREAM_NOT_FOUND"
+    response = api().get(reverse("api:moments", args=[424242]))
+    assert response.status_code == 404 and response.json()["code"] == "STREAM_NOT_FOUND"
+
+
+def test_an_ended_streams_window_is_tagged_and_answered_304(api, alice, stream):
+    comment_at(stream, alice, 100)
+    end(stream)
+
+    first = replay(api(), stream, **{"from": 0, "to": 1_000})
+    again = replay(
+        api(), stream, headers={"If-None-Match": first["ETag"]}, **{"from": 0, "to": 1_000}
+    )
+    other = replay(
+        api(), stream, headers={"If-None-Match": first["ETag"]}, **{"from": 0, "to": 2_000}
+    )
+
+    assert first.status_code == 200 and first["ETag"]
+    assert again.status_code == 304
+    assert other.status_code == 200
+
+
+def test_a_live_streams_window_is_not_tagged(api, alice, stream):
+    comment_at(stream, alice, 100)
+
+    response = replay(api(), stream, **{"from": 0, "to": 1_000})
+
+    assert response.status_code == 200 and not response.has_header("ETag")
+
+
+def test_a_hide_after_the_end_shows_at_once(
+    api, alice, moderator, stream, django_capture_on_commit_callbacks
+):
+    kept = comment_at(stream, alice, 100, "kept")
+    gone = comment_at(stream, alice, 200, "hidden a day later")
+    end(stream)
+    window = {"from": 0, "to": 1_000}
+    before = replay(api(), stream, **window)
+    moments_before = api().get(reverse("api:moments", args=[stream.id]))
+    assert contents(before) == ["kept", "hidden a day later"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        hidden = api(moderator).post(reverse("api:comment-hide", args=[gone.id]))
+    assert hidden.status_code == 200
+
+    after = replay(api(), stream, headers={"If-None-Match": before["ETag"]}, **window)
+    assert after.status_code == 200
+    assert [c["id"] for c in after.json()["comments"]] == [str(kept.id)]
+    moments = api().get(
+        reverse("api:moments", args=[stream.id]), headers={"If-None-Match": moments_before["ETag"]}
+    )
+    assert moments.status_code == 200
+    assert moments.json()["buckets"][0]["comments"] == 1
+
+
+def test_moments_count_comments_and_reactions_per_bucket(api, alice, stream):
+    end(stream, after_ms=10 * 60_000)  # ten minutes: 2-second buckets
+    start_s = int(stream.created_at.timestamp()) + 1  # the first whole second after the start
+    for offset in (100, 1_500, 4_100):
+        comment_at(stream, alice, offset)
+    comment_at(stream, alice, 4_200, is_hidden=True)
+    ReactionSecond.objects.create(stream=stream, second=start_s + 5, reaction_type="like", count=7)
+
+    body = api().get(reverse("api:moments", args=[stream.id])).json()
+
+    assert body["bucketMs"] == 2_000
+    assert len(body["buckets"]) == 300
+    assert body["buckets"][:3] == [
+        {"offsetMs": 0, "comments": 2, "reactions": 0},
+        {"offsetMs": 2_000, "comments": 0, "reactions": 0},
+        {"offsetMs": 4_000, "comments": 1, "reactions": 7},  # at 5.x s
+    ]
+    assert sum(b["reactions"] for b in body["buckets"]) == 7
+
+
+def test_moments_of_an_ended_stream_are_tagged_and_answered_304(api, stream):
+    end(stream)
+    url = reverse("api:moments", args=[stream.id])
+
+    first = api().get(url)
+
+    assert first.status_code == 200
+    assert api().get(url, headers={"If-None-Match": first["ETag"]}).status_code == 304
+
+
+@pytest.mark.parametrize("hours", [0.01, 1, 3, 12, 48, 1000])
+def test_a_stream_has_a_few_hundred_buckets_at_most(hours):
+    duration = int(hours * 3600 * 1000)
+    assert duration / bucket_ms(duration) <= MAX_BUCKETS
+
+
+def test_a_window_costs_three_queries_and_a_cached_one_costs_one(
+    api, alice, bob, stream, django_assert_num_queries
+):
+    for n in range(20):
+        comment_at(stream, alice if n % 2 else bob, n * 100)
+    end(stream)
+    client = api()
+
+    with django_assert_num_queries(3):  # the stream, the comments (with authors), reactions
+        replay(client, stream, **{"from": 0, "to": 5_000})
+    with django_assert_num_queries(1):  # the stream: the window comes from the cache
+        replay(client, stream, **{"from": 0, "to": 5_000})
