@@ -5,17 +5,19 @@
  * one-click and keyboard actions on every comment, the held-for-review queue, the
  * viewers' reports, the chat settings, and a user card.
  *
- * It reuses the stream page's modules: LiveConnection for the socket, LiveStore for the
- * comments (capped, ordered, resumed) and StreamView for the keyed list that keeps the
- * reader's place. What differs is kept here: a hidden comment stays in the feed, struck
- * through, so that it can be unhidden; each row carries the moderation actions.
+ * It is built like the stream page: PageClient (page-client.js) for the socket and the
+ * frames every live page applies alike, LiveStore for the comments (capped, ordered,
+ * resumed) and StreamView for the keyed list that keeps the reader's place. What differs
+ * is kept here: a hidden comment stays in the feed, struck through, so that it can be
+ * unhidden (ConsoleStore's overrides, which PageClient calls like any store's); each row
+ * carries the moderation actions; the console's own frames (the held queue, the reports).
  * Every action is authorised again by the server; the page only shows what it answered.
  */
 
-import { LiveConnection } from "./connection.js";
 import { startTermsPanel } from "./console-terms.js";
+import { PageClient, newIdempotencyKey, oncePerFrame, readConfig } from "./page-client.js";
 import { REASONS } from "./protocol.js";
-import { LiveStore, REPORT_REASONS, compareIds, resumeAfter } from "./store.js";
+import { LiveStore, REPORT_REASONS, compareIds } from "./store.js";
 import { StreamView } from "./view.js";
 
 /**
@@ -423,16 +425,6 @@ class ConsoleView extends StreamView {
 
 }
 
-/** A v4 UUID; crypto.randomUUID exists only on https and localhost pages. */
-function newIdempotencyKey() {
-  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  bytes[6] = (bytes[6] & 0x0f) | 0x40;
-  bytes[8] = (bytes[8] & 0x3f) | 0x80;
-  const hex = [...bytes].map((byte) => byte.toString(16).padStart(2, "0")).join("");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
 /**
  * @template {Element} T
  * @param {ParentNode} root @param {string} selector @param {new () => T} type
@@ -445,10 +437,7 @@ function part(root, selector, type) {
 }
 
 function start() {
-  const script = document.getElementById("console-config");
-  if (!script?.textContent) throw new Error("moderation console: the page has no #console-config");
-  /** @type {ConsoleConfig} */
-  const config = JSON.parse(script.textContent);
+  const config = /** @type {ConsoleConfig} */ (readConfig("console-config"));
   const root = part(document, "[data-console]", HTMLElement);
   const store = new ConsoleStore(config.streamId);
   const view = new ConsoleView(root, () => Date.now(), config.user.id);
@@ -474,11 +463,7 @@ function start() {
     ? startTermsPanel(termsPanel, { terms: config.terms, streamId: config.streamId, csrfToken: config.csrfToken })
     : null;
 
-  let joined = false;
   let refused = "";
-  let reconnectAt = 0;
-  let arrivedSinceRender = 0;
-  let renderQueued = false;
   /** @type {string | null} the comment the moderator moved to with the keys */
   let focusedId = null;
   /** @type {Map<string, PendingAction>} by idempotency key, until acked */
@@ -486,30 +471,30 @@ function start() {
   /** Settings fields changed here and not yet answered: not overwritten meanwhile. */
   const settingsInFlight = new Set();
 
-  const connection = new LiveConnection({
-    url: `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}${config.socketPath}`,
-    createSocket: (url) => new WebSocket(url),
-    joinPayload: () => ({
-      streamId: config.streamId,
-      lastSeenCommentId: resumeAfter(store.lastSeenCommentId),
-      moderate: true,
-    }),
-    onFrame: handleFrame,
-    onDisconnect: (delay) => {
-      joined = false;
-      reconnectAt = Date.now() + delay;
-      store.connectionLost();
-      update();
-    },
-  });
+  // Drawn at most once per animation frame, however many frames the socket brings.
+  const update = oncePerFrame(render);
 
-  /** @param {ServerFrame} frame */
-  function handleFrame(frame) {
-    const now = Date.now();
+  // The socket, the join and the frames every live page handles alike (page-client.js):
+  // always as a moderator, so the feed is whole, never sampled.
+  const client = new PageClient({
+    store,
+    streamId: config.streamId,
+    socketPath: config.socketPath,
+    moderating: () => true,
+    onFrame: handleFrame,
+    onDisconnect: update,
+  });
+  const connection = client.connection;
+
+  /**
+   * The console's part of a frame, after the store has taken it (PageClient.handle).
+   * @param {ServerFrame} frame
+   * @param {Comment[]} added what a comments_batch added to the store
+   * @param {number} now
+   */
+  function handleFrame(frame, added, now) {
     switch (frame.type) {
       case "stream_state":
-        store.applyStreamState(frame.payload);
-        joined = true;
         // Sent again with the same keys: the server answers a key it has seen once.
         for (const entry of pending.values()) connection.send({ type: "moderate", payload: entry.payload });
         break;
@@ -529,40 +514,21 @@ function start() {
       case "comment_reported":
         store.applyReport(frame.payload.report);
         break;
-      case "comments_batch": {
-        const added = store.applyBatch(frame.payload.comments);
+      case "comments_batch":
+        // A backfill counts in the rate when the server received it; a live batch, now.
         if (frame.payload.isBackfill) {
-          connection.joined();
           for (const comment of added) rate.add(comment.metadata.receivedAt);
         } else {
           for (let i = 0; i < added.length; i++) rate.add(now);
           view.queueAnnouncement(added);
         }
-        if (store.noteBatchSeq(frame.payload.gatewayId, frame.payload.seq)) connection.rejoin();
-        arrivedSinceRender += added.length;
-        break;
-      }
-      case "viewer_count":
-        store.viewerCount = frame.payload.count;
-        break;
-      case "comment_updated":
-        store.applyCommentUpdated(frame.payload.comment);
-        break;
-      case "comments_removed":
-        store.applyRemoved(frame.payload.commentIds);
-        break;
-      case "stream_settings":
-        store.applySettings(frame.payload.settings);
-        break;
-      case "stream_ended":
-        store.applyStreamEnded();
         break;
       case "ack":
         applyAck(frame.payload);
         break;
       case "error":
         if (frame.payload.code === "UNAVAILABLE") connection.joinRefused();
-        if (frame.payload.code === "FORBIDDEN" && !joined) {
+        if (frame.payload.code === "FORBIDDEN" && !client.joined) {
           refused = "You may not moderate this stream.";
           connection.stop();
         }
@@ -586,7 +552,7 @@ function start() {
     actionLog.prepend(logEntry);
     while (actionLog.childElementCount > ACTION_LOG_LIMIT) actionLog.lastElementChild?.remove();
     pending.set(payload.idempotencyKey, { payload, label, logEntry });
-    if (!joined || !connection.send({ type: "moderate", payload })) {
+    if (!client.joined || !connection.send({ type: "moderate", payload })) {
       setStatus(`${label}: waiting for the connection…`, false);
     }
   }
@@ -1212,17 +1178,9 @@ function start() {
 
   // --- Rendering -----------------------------------------------------------------------
 
-  function update() {
-    if (renderQueued) return;
-    renderQueued = true;
-    requestAnimationFrame(render);
-  }
-
   function render() {
-    renderQueued = false;
     const now = Date.now();
-    view.renderComments(store, arrivedSinceRender, now);
-    arrivedSinceRender = 0;
+    view.renderComments(store, client.takeArrived(), now);
     restoreFocus();
     view.renderPinned(store.pinned);
     view.renderViewerCount(store.viewerCount);
@@ -1248,9 +1206,9 @@ function start() {
   /** @param {number} now */
   function connectionText(now) {
     if (refused) return refused;
-    if (joined) return store.status === "ended" ? "Connected · stream ended" : "Live";
+    if (client.joined) return store.status === "ended" ? "Connected · stream ended" : "Live";
     if (store.status === "reconnecting") {
-      const seconds = Math.ceil((reconnectAt - now) / 1000);
+      const seconds = Math.ceil((client.reconnectAt - now) / 1000);
       return seconds > 0 ? `Reconnecting in ${seconds}s…` : "Reconnecting…";
     }
     return "Connecting…";
