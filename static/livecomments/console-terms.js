@@ -47,9 +47,11 @@ const CONFIRM_MS = 4000;
 const EXAMPLES = 2;
 const EXAMPLE_CHARS = 40;
 
-// As the template's selects say them; "all forms" is the model's "word forms and look-alikes".
+// The choices of the new term's selects and of each row's, first the default of the form.
+// "All forms" is the model's "word forms and look-alikes", said in full as its tooltip.
 export const ACTIONS = /** @type {const} */ ({ hold: "Hold for review", reject: "Refuse" });
 export const MATCHES = /** @type {const} */ ({ forms: "All forms", word: "Whole word" });
+const FORMS_HINT = "plurals and other forms, look-alikes (sp0iler), stretched letters (spoooiler)";
 
 /**
  * A counter as a moderator scans it: what the term did, zeros left out ("3 held", "0").
@@ -105,11 +107,17 @@ function element(tag, className, text) {
 function choiceSelect(choices, chosen, label) {
   const select = document.createElement("select");
   select.setAttribute("aria-label", label);
+  fillChoices(select, choices, chosen);
+  return select;
+}
+
+/** @param {HTMLSelectElement} select @param {Record<string, string>} choices @param {string} chosen */
+function fillChoices(select, choices, chosen) {
   for (const [value, text] of Object.entries(choices)) {
     const option = new Option(text, value, false, value === chosen);
+    if (value === "forms") option.title = FORMS_HINT;
     select.append(option);
   }
-  return select;
 }
 
 /**
@@ -137,6 +145,9 @@ export function startTermsPanel(panel, config) {
   const count = part("[data-terms-count]", HTMLElement);
   const status = part("[data-terms-status]", HTMLElement);
   const updated = part("[data-terms-updated]", HTMLElement);
+
+  fillChoices(actionSelect, ACTIONS, "hold");
+  fillChoices(matchSelect, MATCHES, "forms");
 
   /** @type {BlockedTerm[]} */
   let terms = [];
@@ -307,6 +318,9 @@ export function startTermsPanel(panel, config) {
   }
 
   function checkSoon() {
+    // A change event that changed nothing (the same choice picked again) keeps the dry run
+    // shown and Block enabled: otherwise Enter right after it would find Block disabled.
+    if (checkedFor && checkedFor === typed()) return;
     checkedFor = "";
     addButton.disabled = true;
     clearTimeout(checkTimer);

@@ -476,6 +476,7 @@ def test_a_term_added_in_the_console_shows_its_dry_run_first_then_counts_what_it
         "Would have matched 1 of the 2 comments so far on this stream: “no spoilers please”"
     )
     assert not BlockedTerm.objects.exists()
+    expect(panel.get_by_role("button", name="Block")).to_be_enabled()
     panel.get_by_label("New term").press("Enter")
 
     row = panel.locator("li[data-term-id]").filter(has_text="spoiler")

@@ -2,29 +2,17 @@
 or refuses is a hit for that term, over a real socket; an edit nothing stops counts nothing,
 and neither does one refused before any rule read it."""
 
-import uuid
-
 import pytest
 from asgiref.sync import sync_to_async
 
 from moderation.models import BlockedTerm
 from moderation.selectors import TermHits
 from moderation.selectors import term_hits as hits_of
+from tests.comments.test_edits import edit
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 FORMS = BlockedTerm.Match.FORMS
-
-
-async def edit(client, stream, comment_id, content):
-    await client.send(
-        "edit_comment",
-        streamId=str(stream.id),
-        commentId=comment_id,
-        content=content,
-        idempotencyKey=str(uuid.uuid4()),
-    )
-    return await client.receive_type("ack")
 
 
 async def block(term, action):
