@@ -6,6 +6,7 @@ The stream page is a shell; its live comments panel fills itself over the WebSoc
 
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 
 from comments.models import REACTION_CHOICES
 from comments.protocol import MAX_CONTENT_CHARS, ReactionTypeName
@@ -47,14 +48,28 @@ def stream_list(request):
     return render(request, "streams/list.html", {"streams": streams})
 
 
-def replay_config(stream: Stream) -> dict:
-    """What an ended stream's page needs to replay its chat (static/livecomments/replay.js)."""
-    ended_at = stream.ended_at or stream.created_at
-    return {
+def replay_config(stream: Stream) -> dict | None:
+    """What a stream's page needs to replay its chat (static/livecomments/replay.js).
+
+    An ended stream replays; a live one with a video replays while its viewer is behind
+    live (DVR): `live` gives the stream's start and the server's clock, to map the video's
+    position to the stream's offsets. A live stream without a video has nothing to seek.
+    """
+    if stream.is_live and not stream.video_url:
+        return None
+    now = timezone.now()
+    ended_at = (stream.ended_at or stream.created_at) if not stream.is_live else now
+    config: dict = {
         "replayUrl": reverse("api:replay", args=[stream.id]),
         "momentsUrl": reverse("api:moments", args=[stream.id]),
         "durationMs": max(1000, int((ended_at - stream.created_at).total_seconds() * 1000)),
     }
+    if stream.is_live:
+        config["live"] = {
+            "startedAtMs": int(stream.created_at.timestamp() * 1000),
+            "serverNowMs": int(now.timestamp() * 1000),
+        }
+    return config
 
 
 def stream_detail(request, stream_id: int):
@@ -73,7 +88,7 @@ def stream_detail(request, stream_id: int):
         }
         if user.is_authenticated
         else None,
-        "replay": None if stream.is_live else replay_config(stream),
+        "replay": replay_config(stream),
     }
     reactions = [(kind, REACTION_EMOJI[kind], label) for kind, label in REACTION_CHOICES]
     return render(

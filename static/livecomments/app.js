@@ -43,11 +43,13 @@ function start() {
     reducedMotion: matchMedia("(prefers-reduced-motion: reduce)").matches,
     followingRows: FOLLOWING_ROWS,
   });
-  // An ended stream's page replays its chat (replay.js): the list and the pins are the replay's.
+  // An ended stream's page replays its chat (replay.js), and so does a live one while its
+  // viewer is behind live (DVR): the list and the pins are then the replay's.
   const replayRoot = document.querySelector("[data-replay]");
-  const shown = config.replay && replayRoot instanceof HTMLElement
-    ? startReplay(config.replay, replayRoot, view, config.streamId) : store;
-  view.onPinnedToggle = () => view.renderPinned(shown.pinned);
+  const replay = config.replay && replayRoot instanceof HTMLElement
+    ? startReplay(config.replay, replayRoot, view, config.streamId, () => render()) : null;
+  const shown = () => (replay?.showing() ? replay.store : store);
+  view.onPinnedToggle = () => view.renderPinned(shown().pinned);
   const form = root.querySelector("[data-composer]");
   const input = /** @type {HTMLInputElement} */ (root.querySelector("#comment-input"));
   const sendButton = /** @type {HTMLButtonElement | null} */ (form?.querySelector("button[type=submit]") ?? null);
@@ -97,7 +99,8 @@ function start() {
       case "comments_batch":
         // Backfill is history, not delivery: only live comments measure latency. A hidden
         // tab draws nothing until it is shown again, which is not the system's delay.
-        if (!frame.payload.isBackfill) {
+        // Behind live (DVR), live comments are kept but neither drawn nor announced.
+        if (!frame.payload.isBackfill && shown() === store) {
           if (document.visibilityState === "visible") awaitingDisplay.push(...added);
           view.queueAnnouncement(added.filter((comment) => comment.userId !== user?.id));
         }
@@ -175,10 +178,11 @@ function start() {
     const now = Date.now();
     // Taken either way: the count is of live comments, which a replay does not show.
     const arrived = client.takeArrived();
-    view.renderComments(shown, shown === store ? arrived : 0, now);
+    const list = shown();
+    view.renderComments(list, list === store ? arrived : 0, now);
     for (const comment of awaitingDisplay) latency.record(comment, now);
     awaitingDisplay = [];
-    view.renderPinned(shown.pinned);
+    view.renderPinned(list.pinned);
     view.renderViewerCount(store.viewerCount, store.status === "ended");
     view.renderBadge(store.status === "ended");
     if (reactions) view.renderReactionCounts(reactions, store.reactionTotals);

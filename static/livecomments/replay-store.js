@@ -25,6 +25,12 @@ export const PREFETCH_MS = 20_000;
 export const LOOK_BACK_MS = 5 * 60 * 1000;
 export const MIN_RATE = 0.5;
 export const MAX_RATE = 2;
+/** A live stream's window is asked for again when it is known less than this past the playhead. */
+export const REFRESH_LEAD_MS = 5_000;
+/** A live stream's viewer is behind live (and sees the replay) when this far back from its edge. */
+export const BEHIND_LIVE_MS = 10_000;
+/** What the server has stored lags what it has sent: a live window is complete only this far back. */
+export const STORE_LAG_MS = 2_000;
 /** A comment says more than a tap: in a moment's heat, this many reactions weigh one comment. */
 export const REACTIONS_PER_COMMENT = 10;
 
@@ -51,7 +57,7 @@ export class ReplayTimeline {
   /** @param {number} durationMs the stream's length (Infinity while unknown) */
   constructor(durationMs = Infinity) {
     this.durationMs = durationMs;
-    /** @type {Map<number, {comments: ReplayComment[], reactions: ReactionSecond[]}>} by window index */
+    /** @type {Map<number, {comments: ReplayComment[], reactions: ReactionSecond[], untilMs: number}>} by window index */
     this.windows = new Map();
     /** @type {Set<number>} windows asked for and not yet answered */
     this.loading = new Set();
@@ -59,13 +65,26 @@ export class ReplayTimeline {
 
   /**
    * Keep a window's pages, its comments by offset (then id, as the API orders them).
-   * @param {number} index @param {ReplayPage[]} pages
+   * `untilMs`: the offset up to which the answer is complete (a live stream's window is
+   * still filling: what the server had stored when it answered); whole for an ended one.
+   * @param {number} index @param {ReplayPage[]} pages @param {number} untilMs
    */
-  addWindow(index, pages) {
+  addWindow(index, pages, untilMs = Infinity) {
     const comments = pages.flatMap((page) => page.comments);
     comments.sort((a, b) => a.offsetMs - b.offsetMs || compareIds(a.id, b.id));
-    this.windows.set(index, { comments, reactions: pages[0]?.reactions ?? [] });
+    this.windows.set(index, { comments, reactions: pages[0]?.reactions ?? [], untilMs });
     this.loading.delete(index);
+  }
+
+  /**
+   * Whether window `index` is known far enough for the playhead at `offsetMs`: to its end,
+   * or REFRESH_LEAD_MS past the playhead (a live stream's window is asked for again).
+   * @param {number} index @param {number} offsetMs
+   */
+  fresh(index, offsetMs) {
+    const window = this.windows.get(index);
+    return Boolean(window) && /** @type {{untilMs: number}} */ (window).untilMs
+      >= Math.min((index + 1) * WINDOW_MS, offsetMs + REFRESH_LEAD_MS);
   }
 
   /** @param {number} index */
@@ -99,7 +118,7 @@ export class ReplayTimeline {
     }
     const ahead = windowOf(offsetMs + PREFETCH_MS * clampRate(rate));
     for (let index = here + 1; index <= Math.min(ahead, this.lastWindow()); index++) wanted.push(index);
-    return wanted.filter((index) => !this.windows.has(index) && !this.loading.has(index));
+    return wanted.filter((index) => !this.fresh(index, offsetMs) && !this.loading.has(index));
   }
 
   /**
@@ -218,4 +237,93 @@ export class ReplayClock {
   ended(now) {
     return this.position(now) >= this.durationMs;
   }
+}
+
+/** A looping file a little ahead of its projected edge is at live (a frame's jitter, the wrap). */
+const LOOP_SLACK_MS = 2_000;
+
+/** @param {number} value @param {number} length */
+function modulo(value, length) {
+  return ((value % length) + length) % length;
+}
+
+/**
+ * A sample of a live stream's video, as LiveEdge reads it.
+ * @typedef {object} VideoSample
+ * @property {number} positionMs where the video is (currentTime)
+ * @property {number | null} edgeMs the end of its seekable range when it has a live edge
+ *   (HLS, a MediaSource with an infinite duration); null for a plain file
+ * @property {number} lengthMs a plain file's length (its seekable range's end)
+ * @property {boolean} loops whether a plain file loops (the demo's does)
+ * @property {boolean} holding whether the video holds the live pace: playing, or not started yet
+ * @property {number} wallMs the wall clock, in the server's time
+ */
+
+/**
+ * Where a live stream's video stands against live (issue 16, DVR): behind it or not, and
+ * which moment of the stream it shows. No DOM and no clock: samples come in as arguments.
+ *
+ * The live edge is the seekable range's end for a video that has one; for a plain file
+ * (the demo's) it is where the video would be had it played on at 1× since it was last at
+ * live, wrapping when the file loops (a looping file up to 2 s ahead of that is at
+ * live: a position is otherwise behind, as a loop has no ahead). A position `behindMs` back from the edge shows the stream as it
+ * was `behindMs` ago: offsetMs = (wall clock − the stream's start) − behindMs.
+ */
+export class LiveEdge {
+  /** @param {number} startedAtMs the stream's start (Stream.created_at), in the server's time */
+  constructor(startedAtMs) {
+    this.startedAtMs = startedAtMs;
+    this.behind = false;
+    this.behindMs = 0;
+    /** @type {{positionMs: number, wallMs: number} | null} a plain file's last position at live */
+    this.anchor = null;
+  }
+
+  /** The live edge, in the video's time. @param {VideoSample} sample */
+  edgeAt(sample) {
+    if (sample.edgeMs !== null) return sample.edgeMs;
+    const anchor = this.anchor ?? sample;
+    const projected = anchor.positionMs + (sample.wallMs - anchor.wallMs);
+    if (sample.loops && sample.lengthMs > 0) return modulo(projected, sample.lengthMs);
+    return Math.min(projected, sample.lengthMs);
+  }
+
+  /** How far the video is behind its live edge. @param {VideoSample} sample */
+  gapMs(sample) {
+    const edge = this.edgeAt(sample);
+    if (sample.edgeMs !== null || !sample.loops || !(sample.lengthMs > 0)) {
+      return Math.max(0, edge - sample.positionMs);
+    }
+    const back = modulo(edge - sample.positionMs, sample.lengthMs);
+    const ahead = modulo(sample.positionMs - edge, sample.lengthMs);
+    return ahead < LOOP_SLACK_MS ? 0 : back;
+  }
+
+  /** Take a sample; returns whether the viewer is behind live. @param {VideoSample} sample */
+  update(sample) {
+    const gap = this.gapMs(sample);
+    this.behind = gap > BEHIND_LIVE_MS;
+    this.behindMs = this.behind ? gap : 0;
+    if (!this.behind && (sample.holding || !this.anchor)) {
+      this.anchor = { positionMs: sample.positionMs, wallMs: sample.wallMs };
+    }
+    return this.behind;
+  }
+
+  /** Back to live: the video is put at `positionMs` (the edge) at `wallMs`. @param {number} positionMs @param {number} wallMs */
+  rejoin(positionMs, wallMs) {
+    this.anchor = { positionMs, wallMs };
+    this.behind = false;
+    this.behindMs = 0;
+  }
+
+  /** The moment of the stream the video shows, relative to its start. @param {number} wallMs */
+  offsetMs(wallMs) {
+    return Math.max(0, wallMs - this.startedAtMs - this.behindMs);
+  }
+}
+
+/** "0:25 behind live". @param {number} behindMs */
+export function behindText(behindMs) {
+  return `${clockText(behindMs)} behind live`;
 }

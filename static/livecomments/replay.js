@@ -4,19 +4,26 @@
  * clock of its own): the chat at each moment, a heat strip of the moments, and controls.
  * It draws through the live page's StreamView and a LiveStore of its own, so a replayed
  * comment looks exactly like a live one; app.js hands it the comment list and the pins.
+ *
+ * On a live stream whose video can seek back (DVR), the same replay shows while the viewer
+ * is behind live (LiveEdge in replay-store.js), with a "Back to live" button; at live,
+ * app.js draws its own live list, which kept taking comments all along.
  */
 
 import { LiveStore } from "./store.js";
 import { element } from "./view.js";
 import {
-  ReplayClock, ReplayTimeline, WINDOW_MS, barHeights, clampRate, clockText,
+  BEHIND_LIVE_MS, LiveEdge, ReplayClock, ReplayTimeline, STORE_LAG_MS, WINDOW_MS, barHeights, behindText,
+  clampRate, clockText,
 } from "./replay-store.js";
 
 /**
  * @typedef {import('./view.js').StreamView} StreamView
  * @typedef {import('./replay-store.js').ReplayPage} ReplayPage
  * @typedef {import('./replay-store.js').Moments} Moments
- * @typedef {{replayUrl: string, momentsUrl: string, durationMs: number}} ReplayConfig
+ * @typedef {{startedAtMs: number, serverNowMs: number}} LiveConfig
+ * @typedef {{replayUrl: string, momentsUrl: string, durationMs: number, live?: LiveConfig | null}} ReplayConfig
+ * @typedef {{store: LiveStore, showing: () => boolean}} Replay
  */
 
 /** Besides every animation frame (which a hidden tab does not get), the chat follows at this pace. */
@@ -40,16 +47,41 @@ async function getJson(url) {
 }
 
 /**
- * Start the replay on `container` (the player's [data-replay]); returns the store the
- * comment list and the pinned banner are drawn from.
- * @param {ReplayConfig} config @param {HTMLElement} container @param {StreamView} view
- * @param {string} streamId
+ * The live edge of a video that has one (its seekable range's end while its duration is
+ * infinite), else null. @param {HTMLVideoElement} video
  */
-export function startReplay(config, container, view, streamId) {
+function liveEdgeMs(video) {
+  const ranges = video.seekable;
+  if (Number.isFinite(video.duration) || !ranges.length) return null;
+  return ranges.end(ranges.length - 1) * 1000;
+}
+
+/** How far back a video can seek, in ms. @param {HTMLVideoElement} video */
+function seekableMs(video) {
+  const ranges = video.seekable;
+  return ranges.length ? (ranges.end(ranges.length - 1) - ranges.start(0)) * 1000 : 0;
+}
+
+/**
+ * Start the replay on `container` (the player's [data-replay]). Returns the store the
+ * comment list and the pinned banner are drawn from while `showing()` (always, for an
+ * ended stream; while behind live, for a live one); `onShowingChange` is called when a
+ * live stream's viewer falls behind live or comes back.
+ * @param {ReplayConfig} config @param {HTMLElement} container @param {StreamView} view
+ * @param {string} streamId @param {() => void} onShowingChange
+ * @returns {Replay}
+ */
+export function startReplay(config, container, view, streamId, onShowingChange = () => {}) {
   const store = new LiveStore(streamId);
-  const timeline = new ReplayTimeline(config.durationMs);
+  const live = config.live ?? null;
+  const timeline = new ReplayTimeline(live ? Infinity : config.durationMs);
   const video = /** @type {HTMLVideoElement | null} */ (document.querySelector(".player-video"));
+  if (live && !video) throw new Error("replay: a live stream replays only along its video");
   const clock = video ? null : new ReplayClock(config.durationMs);
+  // The wall clock in the server's time: offsets are from Stream.created_at, a server time.
+  const skewMs = live ? live.serverNowMs - Date.now() : 0;
+  const wall = () => Date.now() + skewMs;
+  const edge = live ? new LiveEdge(live.startedAtMs) : null;
 
   const strip = element("div", "heat-strip");
   strip.setAttribute("role", "group");
@@ -87,12 +119,39 @@ export function startReplay(config, container, view, streamId) {
     seekBar.dataset.replaySeek = "";
     controls.append(playButton, seekBar);
   }
-  controls.append(position, rate, status);
-  container.append(strip, controls);
-  container.hidden = false;
+  /** @type {HTMLButtonElement | null} */
+  let backToLive = null;
+  if (edge) {
+    // A live stream: no heat strip nor speed; where the chat stands, and the way back.
+    backToLive = element("button", "replay-live", "Back to live");
+    backToLive.type = "button";
+    backToLive.dataset.backToLive = "";
+    backToLive.setAttribute("aria-label", "Back to live: the video's live edge and the live chat");
+    controls.append(status, backToLive);
+    container.append(controls);
+  } else {
+    controls.append(position, rate, status);
+    container.append(strip, controls);
+    container.hidden = false;
+  }
 
   const now = () => performance.now();
-  const playhead = () => (video ? video.currentTime * 1000 : /** @type {ReplayClock} */ (clock).position(now()));
+  const playhead = () => {
+    if (edge) return edge.offsetMs(wall());
+    return video ? video.currentTime * 1000 : /** @type {ReplayClock} */ (clock).position(now());
+  };
+  /** @param {HTMLVideoElement} playing @returns {import('./replay-store.js').VideoSample} */
+  const sample = (playing) => ({
+    positionMs: playing.currentTime * 1000,
+    edgeMs: liveEdgeMs(playing),
+    lengthMs: seekableMs(playing) && playing.seekable.end(playing.seekable.length - 1) * 1000,
+    loops: playing.loop,
+    holding: !playing.paused || playing.played.length === 0,
+    wallMs: wall(),
+  });
+  /** Whether a live stream's video can seek back far enough to be behind live. */
+  const canSeekBack = () => Boolean(video) && seekableMs(/** @type {HTMLVideoElement} */ (video))
+    > (liveEdgeMs(/** @type {HTMLVideoElement} */ (video)) === null ? 2 : 1) * BEHIND_LIVE_MS;
   /** Where the heat strip ends: the video's length once known, else the stream's. */
   const span = () => (video && Number.isFinite(video.duration) && video.duration > 0
     ? video.duration * 1000 : config.durationMs);
@@ -110,6 +169,8 @@ export function startReplay(config, container, view, streamId) {
     /** @type {ReplayPage[]} */
     const pages = [];
     try {
+      // A live stream's window is complete up to what the server had stored when asked.
+      const untilMs = edge ? wall() - STORE_LAG_MS - (live?.startedAtMs ?? 0) : Infinity;
       let after = "";
       do {
         const query = `from=${index * WINDOW_MS}&to=${(index + 1) * WINDOW_MS}${after ? `&after=${after}` : ""}`;
@@ -117,7 +178,7 @@ export function startReplay(config, container, view, streamId) {
         pages.push(page);
         after = page.next ?? "";
       } while (after);
-      timeline.addWindow(index, pages);
+      timeline.addWindow(index, pages, untilMs);
       tick();
     } catch (error) {
       console.warn("replay: loading a window failed", error);
@@ -127,7 +188,19 @@ export function startReplay(config, container, view, streamId) {
 
   let lastAt = -1;
   let shownSignature = "";
+  let wasBehind = false;
   function tick() {
+    if (edge && video) {
+      const behind = canSeekBack() && edge.update(sample(video));
+      if (behind !== wasBehind) {
+        wasBehind = behind;
+        container.hidden = !behind;
+        shownSignature = "";
+        lastAt = -1;
+        onShowingChange();
+      }
+      if (!behind) return;
+    }
     const at = playhead();
     const speed = video ? video.playbackRate : /** @type {ReplayClock} */ (clock).rate;
     for (const index of timeline.wanted(at, speed)) load(index);
@@ -138,7 +211,8 @@ export function startReplay(config, container, view, streamId) {
       setText(playButton, clock.playing ? "Pause" : "Play");
     }
     const shown = timeline.shownAt(at);
-    setText(status, shown === null ? "Loading chat…" : "Replay");
+    const where = edge ? `Replay, ${behindText(edge.behindMs)}` : "Replay";
+    setText(status, shown === null ? "Loading chat…" : where);
     if (shown === null) return;
     if (at > lastAt && at - lastAt < BURST_GAP_MS) {
       const counts = timeline.reactionsBetween(lastAt, at);
@@ -157,6 +231,18 @@ export function startReplay(config, container, view, streamId) {
     view.renderPinned(store.pinned);
   }
 
+  backToLive?.addEventListener("click", () => {
+    const playing = /** @type {HTMLVideoElement} */ (video);
+    const at = sample(playing);
+    const target = /** @type {LiveEdge} */ (edge).edgeAt(at);
+    playing.currentTime = target / 1000;
+    /** @type {LiveEdge} */ (edge).rejoin(target, at.wallMs);
+    // Autoplay rules may refuse; the video is at the edge either way.
+    playing.play().catch(() => {});
+    // The button hides at live: keep the keyboard's place on the video it acted on.
+    playing.focus();
+    tick();
+  });
   rate.addEventListener("change", () => {
     const value = clampRate(Number(rate.value));
     if (video) video.playbackRate = value;
@@ -167,7 +253,7 @@ export function startReplay(config, container, view, streamId) {
     for (const event of ["play", "pause", "seeking", "seeked", "ratechange", "loadedmetadata"]) {
       video.addEventListener(event, () => {
         if (event === "ratechange") rate.value = String(clampRate(video.playbackRate));
-        if (event === "loadedmetadata") drawStrip();
+        if (event === "loadedmetadata" && !edge) drawStrip();
         tick();
       });
     }
@@ -208,7 +294,7 @@ export function startReplay(config, container, view, streamId) {
     }
     strip.replaceChildren(...bars);
   }
-  getJson(config.momentsUrl).then((answer) => {
+  if (!edge) getJson(config.momentsUrl).then((answer) => {
     moments = /** @type {Moments} */ (answer);
     drawStrip();
   }, (error) => console.warn("replay: loading the moments failed", error));
@@ -219,5 +305,5 @@ export function startReplay(config, container, view, streamId) {
   };
   requestAnimationFrame(everyFrame);
   setInterval(tick, TICK_MS);
-  return store;
+  return { store, showing: () => !edge || edge.behind };
 }

@@ -2,7 +2,10 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
 import {
+  BEHIND_LIVE_MS,
+  LiveEdge,
   LOOK_BACK_MS,
+  REFRESH_LEAD_MS,
   PREFETCH_MS,
   ReplayClock,
   ReplayTimeline,
@@ -152,4 +155,84 @@ test("positions read as clock times", () => {
   assert.equal(clockText(0), "0:00");
   assert.equal(clockText(125_400), "2:05");
   assert.equal(clockText(3_723_000), "1:02:03");
+});
+
+describe("a live stream's windows (DVR)", () => {
+  test("a window known only partly is asked for again as the playhead nears where it stops", () => {
+    const timeline = new ReplayTimeline();
+    timeline.addWindow(0, [page([at(1, 1_000)])], 6_000);
+
+    assert.deepEqual(timeline.wanted(500).filter((index) => index === 0), []);
+    assert.deepEqual(timeline.wanted(6_000 - REFRESH_LEAD_MS + 1).filter((index) => index === 0), [0]);
+    // Still shown meanwhile: the panel does not empty while the window reloads.
+    assert.deepEqual(timeline.shownAt(2_000).map((c) => c.id), ["1"]);
+  });
+
+  test("a window known to its end is not asked for again", () => {
+    const timeline = new ReplayTimeline();
+    timeline.addWindow(0, [page([])], WINDOW_MS + 3_000);
+    assert.equal(timeline.wanted(9_999).includes(0), false);
+  });
+});
+
+describe("where a live stream's video stands against live", () => {
+  /** A plain looping file of 30 s, as the demo's. */
+  function file(positionMs, wallMs, extra = {}) {
+    return { positionMs, wallMs, edgeMs: null, lengthMs: 30_000, loops: true, holding: true, ...extra };
+  }
+
+  test("playing on at live is live, across the file's loop", () => {
+    const edge = new LiveEdge(0);
+    assert.equal(edge.update(file(5_000, 100_000)), false);
+    assert.equal(edge.update(file(29_900, 124_900)), false);
+    assert.equal(edge.update(file(100, 125_100)), false);
+    assert.equal(edge.offsetMs(125_100), 125_100);
+  });
+
+  test("seeking back past the limit is behind, and maps to the stream's time then", () => {
+    const edge = new LiveEdge(40_000);
+    edge.update(file(20_000, 100_000));
+
+    assert.equal(edge.update(file(5_000, 100_000)), true);
+    assert.equal(edge.behindMs, 15_000);
+    // The stream 60 s in, seen 15 s back: 45 s in; playing on keeps the same distance.
+    assert.equal(edge.offsetMs(100_000), 45_000);
+    edge.update(file(6_000, 101_000));
+    assert.equal(edge.offsetMs(101_000), 46_000);
+  });
+
+  test("a seek back within the limit stays live", () => {
+    const edge = new LiveEdge(0);
+    edge.update(file(20_000, 100_000));
+    assert.equal(edge.update(file(20_000 - BEHIND_LIVE_MS + 1, 100_000)), false);
+  });
+
+  test("pausing at live falls behind once the live edge has moved on past the limit", () => {
+    const edge = new LiveEdge(0);
+    edge.update(file(20_000, 100_000));
+    assert.equal(edge.update(file(20_000, 105_000, { holding: false })), false);
+    assert.equal(edge.update(file(20_000, 111_000, { holding: false })), true);
+    assert.equal(edge.behindMs, 11_000);
+  });
+
+  test("back to live puts the video at the projected edge", () => {
+    const edge = new LiveEdge(0);
+    edge.update(file(20_000, 100_000));
+    edge.update(file(5_000, 100_000));
+
+    const sample = file(8_000, 103_000);
+    assert.equal(edge.edgeAt(sample), 23_000);
+    edge.rejoin(edge.edgeAt(sample), sample.wallMs);
+
+    assert.equal(edge.behind, false);
+    assert.equal(edge.update(file(23_500, 103_500)), false);
+  });
+
+  test("a video with a live edge (HLS) is measured from its seekable range's end", () => {
+    const edge = new LiveEdge(0);
+    const hls = { positionMs: 50_000, wallMs: 200_000, edgeMs: 80_000, lengthMs: 80_000, loops: false, holding: true };
+    assert.equal(edge.update(hls), true);
+    assert.equal(edge.offsetMs(200_000), 170_000);
+    assert.equal(edge.update({ ...hls, positionMs: 75_000 }), false);
+  });
 });
