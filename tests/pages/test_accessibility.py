@@ -6,18 +6,18 @@ list and the login page. Any serious or critical violation fails the test, liste
 rule with the elements it found, so the failure says what to fix.
 """
 
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
-from comments import snowflake
 from comments.models import Comment
+from streams.models import Stream
 from tests.browser import PLAYWRIGHT_MISSING
 from tests.pages.test_ended_stream import end_as_admin
 from tests.pages.test_stream_page import comment_item
+from tests.replay import comment_at
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason=PLAYWRIGHT_MISSING)
 expect = playwright_api.expect
@@ -98,8 +98,9 @@ def chat(stream, alice, bob, host):
     """A stream with a video and the comments that bring out each part of a comment."""
     stream.video_url = "/static/demo/demo-loop.webm"
     stream.save(update_fields=["video_url"])
-    ids = snowflake.generator()
-    start = timezone.now() - timedelta(minutes=2)
+    # Two minutes in; the comments fall in its first seconds, where a replay finds them.
+    Stream.objects.filter(id=stream.id).update(created_at=timezone.now() - timedelta(minutes=2))
+    stream.refresh_from_db()
     lines = [
         (host, "Welcome! Be kind.", Comment.AuthorRole.HOST, True),
         (bob, "@alice are you watching?", Comment.AuthorRole.VIEWER, False),
@@ -107,18 +108,14 @@ def chat(stream, alice, bob, host):
         (alice, "my own words", Comment.AuthorRole.VIEWER, False),
     ]
     for n, (author, content, role, pinned) in enumerate(lines):
-        moment = start + timedelta(seconds=10 * n)
-        Comment.objects.create(
-            id=ids.next_id(),
-            stream=stream,
-            author=author,
-            content=content,
+        comment_at(
+            stream,
+            author,
+            1000 + 2000 * n,
+            content,
             author_role=role,
             is_highlighted=role != Comment.AuthorRole.VIEWER,
             is_pinned=pinned,
-            idempotency_key=uuid.uuid4(),
-            created_at=moment,
-            received_at=moment,
         )
     return stream
 
@@ -149,13 +146,13 @@ def test_the_ended_stream_page_has_no_serious_violations(open_page, chat, alice,
     end_as_admin(chat, moderator)
     for user, who in [(alice, "signed in"), (None, "anonymous")]:
         page = open_page(chat, user, ready="Stream ended")
+        # The replay shows the chat as it stood at the video's position: past every comment.
+        page.locator("video").evaluate("video => { video.currentTime = 20; }")
         expect(comment_item(page, "my own words")).to_have_count(1)
         assert_accessible(page, f"the ended stream page, {who}")
 
 
 def test_the_list_and_login_pages_have_no_serious_violations(browser, page_server, chat, moderator):
-    from streams.models import Stream
-
     Stream.objects.create(title="Jazz session", host=moderator, status=Stream.Status.ENDED)
     context = browser.new_context(base_url=page_server.url)
     try:
