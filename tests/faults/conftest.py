@@ -14,7 +14,8 @@ from tests.gateways import Gateway, start_gateway
 from .services import SEED, PrivatePostgres, PrivateRedis, manage, missing_binaries
 
 POSTERS = 8
-STREAMS = 12
+# Enough that a test drawing streams until it has one on each Redis shard cannot run out.
+STREAMS = 40
 
 # What every gateway of the suite runs with: its private services, no rate limits in the
 # way of the numbered posts, a send-buffer bound small enough to test quickly.
