@@ -24,53 +24,60 @@ class Step:
     functions: tuple[str, ...] = ()  # the frame's function, any if empty
 
 
+TRANSPORT = "transport write (kernel send, the servers' write buffers)"
+LOOP = "event loop (selecting, timers, callbacks)"
+SERVER = "the server (websockets, autobahn, uvicorn, daphne: framing, parsing)"
+SEND_CHAIN = "ASGI send chain (consumer, Channels, our send wrappers)"
+FLUSH = "cohort flush (sample, encode, the fan-out loop)"
+OURS = "the rest of our code (posts, acks, joins, periodic work)"
+
 # Innermost first wins: a sample is charged to the step of its deepest frame listed here.
 STEPS = (
     Step(
-        "transport write (kernel send, the servers' write buffers)",
+        TRANSPORT,
         ("selector_events.py", "twisted/internet/tcp.py", "twisted/internet/abstract.py"),
         ("write", "send", "_write_ready", "doWrite", "writeSomeData", "startWriting"),
     ),
-    Step("transport write (kernel send, the servers' write buffers)", ("uvloop",), ("write",)),
+    Step(TRANSPORT, ("uvloop",), ("write",)),
     # uvloop's write is C, without a frame of its own: its time shows in the caller's.
     Step(
-        "transport write (kernel send, the servers' write buffers)",
+        TRANSPORT,
         ("comments/server_internals.py",),
         ("write_uvicorn", "write_daphne"),
     ),
-    Step("event loop (selecting, timers, callbacks)", ("asyncio/base_events.py",), ()),
+    Step(LOOP, ("asyncio/base_events.py",), ()),
     Step(
-        "event loop (selecting, timers, callbacks)",
+        LOOP,
         ("twisted/internet/asyncioreactor.py", "selectors.py", "asyncio/events.py"),
     ),
-    Step("the server (websockets, autobahn, uvicorn, daphne: framing, parsing)", ("websockets/",)),
-    Step("the server (websockets, autobahn, uvicorn, daphne: framing, parsing)", ("autobahn/",)),
-    Step("the server (websockets, autobahn, uvicorn, daphne: framing, parsing)", ("uvicorn/",)),
-    Step("the server (websockets, autobahn, uvicorn, daphne: framing, parsing)", ("daphne/",)),
+    Step(SERVER, ("websockets/",)),
+    Step(SERVER, ("autobahn/",)),
+    Step(SERVER, ("uvicorn/",)),
+    Step(SERVER, ("daphne/",)),
     Step(
         "slow-consumer accounting",
         ("comments/server_internals.py", "comments/limits.py"),
         ("buffered_bytes", "_dropped_for_backlog"),
     ),
-    Step("ASGI send chain (consumer, Channels, our send wrappers)", ("comments/limits.py",)),
-    Step("ASGI send chain (consumer, Channels, our send wrappers)", ("channels/",)),
+    Step(SEND_CHAIN, ("comments/limits.py",)),
+    Step(SEND_CHAIN, ("channels/",)),
     Step(
-        "ASGI send chain (consumer, Channels, our send wrappers)",
+        SEND_CHAIN,
         ("comments/server_internals.py",),
     ),
     Step(
-        "ASGI send chain (consumer, Channels, our send wrappers)",
+        SEND_CHAIN,
         ("comments/consumers.py",),
         ("send_frame", "write_prepared"),
     ),
-    Step("cohort flush (sample, encode, the fan-out loop)", ("comments/batcher.py",)),
-    Step("cohort flush (sample, encode, the fan-out loop)", ("comments/delivery.py",)),
-    Step("cohort flush (sample, encode, the fan-out loop)", ("livecomments/events.py",)),
+    Step(FLUSH, ("comments/batcher.py",)),
+    Step(FLUSH, ("comments/delivery.py",)),
+    Step(FLUSH, ("livecomments/events.py",)),
     Step("database (psycopg, Django ORM)", ("psycopg", "django/db/")),
     Step("Redis (channels-redis, redis-py)", ("redis",)),
-    Step("the rest of our code (posts, acks, joins, periodic work)", ("comments/",)),
-    Step("the rest of our code (posts, acks, joins, periodic work)", ("moderation/",)),
-    Step("the rest of our code (posts, acks, joins, periodic work)", ("livecomments/",)),
+    Step(OURS, ("comments/",)),
+    Step(OURS, ("moderation/",)),
+    Step(OURS, ("livecomments/",)),
 )
 OTHER = "other (interpreter, libraries)"
 
