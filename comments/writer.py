@@ -3,7 +3,8 @@
 While a write is in flight, new posts queue; the next write takes them all. Light load
 gets a write per post at once; heavy load gets large batches, so durability costs no
 throughput. The rules that need the database (stream live, bans, blocked terms, parent)
-are checked inside the same transaction, so they can never be stale.
+are checked inside the same transaction, so they can never be stale: what they read is
+kept between flushes only while the rules' token says nothing of it changed (rule_reads).
 """
 
 import asyncio
@@ -17,7 +18,7 @@ from typing import Any, TypeVar
 
 from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from livecomments import metrics
@@ -33,12 +34,11 @@ from livecomments.errors import (
 )
 from moderation import term_hits
 from moderation.holding import HoldRules, hold_reason
-from moderation.selectors import bans_in_force, blocked_terms, moderator_ids, restriction_in
+from moderation.selectors import restriction_in
 from moderation.terms import REJECT
 from streams.chat_modes import chat_mode_refusal
-from streams.models import Stream
 
-from . import snowflake
+from . import rule_reads, snowflake
 from .models import Comment, CommentKey
 from .rendering import WireComment, wire_comment
 
@@ -46,15 +46,6 @@ logger = logging.getLogger(__name__)
 
 User = get_user_model()
 T = TypeVar("T")
-# What the rules read of each stream a flush posts to.
-STREAM_FIELDS = (
-    "status",
-    "host_id",
-    "locked",
-    "min_account_age_minutes",
-    "hold_links",
-    "shield_saved",
-)
 
 
 @dataclass(frozen=True)
@@ -87,7 +78,8 @@ def store_posts(posts: list[Post]) -> list[Outcome]:
     stream_ids = {p.stream_id for p in posts}
     author_ids = {p.author_id for p in posts}
     with transaction.atomic():
-        streams = {s.id: s for s in Stream.objects.filter(id__in=stream_ids).only(*STREAM_FIELDS)}
+        reads = rule_reads.current()
+        streams = reads.streams(stream_ids)
         rules = {
             s.id: HoldRules(s.hold_links, s.shield_saved is not None) for s in streams.values()
         }
@@ -102,14 +94,14 @@ def store_posts(posts: list[Post]) -> list[Outcome]:
             if shielded
             else set()
         )
-        bans = bans_in_force(author_ids, stream_ids)
-        moderators = moderator_ids(author_ids)
+        bans = reads.bans(author_ids, now)
+        moderators = reads.moderators(author_ids)
         joined = (
             dict(User.objects.filter(id__in=author_ids).values_list("id", "date_joined"))
             if any(s.min_account_age_minutes for s in streams.values())
             else {}
         )
-        blocked = blocked_terms()
+        blocked = reads.blocked_terms()
         parent_ids = {p.parent_id for p in posts if p.parent_id is not None}
         parent_streams = (
             dict(Comment.objects.filter(id__in=parent_ids).values_list("id", "stream_id"))
@@ -214,19 +206,37 @@ def _claim_keys(rows: Iterable[Comment]) -> dict[tuple[int, str], int]:
     once: the unique index makes the second wait for the first's commit, then skip.
     """
     rows = list(rows)
-    CommentKey.objects.bulk_create(
-        (
-            CommentKey(
-                comment_id=row.id, author_id=row.author_id, idempotency_key=row.idempotency_key
-            )
-            for row in rows
-        ),
-        ignore_conflicts=True,
-    )
-    claimed = CommentKey.objects.filter(
-        idempotency_key__in=[row.idempotency_key for row in rows]
-    ).values_list("author_id", "idempotency_key", "comment_id")
-    return {(author_id, str(key)): comment_id for author_id, key, comment_id in claimed}
+    key_field = CommentKey._meta.get_field("idempotency_key")
+    values = ", ".join(["(%s, %s, %s)"] * len(rows))
+    # One statement that says which claims took: the ORM's bulk_create cannot return that
+    # with ignore_conflicts, and asking afterwards cost a second query on every flush.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {connection.ops.quote_name(CommentKey._meta.db_table)} "
+            "(comment_id, author_id, idempotency_key) "
+            f"VALUES {values} ON CONFLICT DO NOTHING RETURNING comment_id",
+            [
+                value
+                for row in rows
+                for value in (
+                    row.id,
+                    row.author_id,
+                    key_field.get_db_prep_value(row.idempotency_key, connection),
+                )
+            ],
+        )
+        claimed = {comment_id for (comment_id,) in cursor.fetchall()}
+    owners = {_key(row): row.id for row in rows if row.id in claimed}
+    taken = [row.idempotency_key for row in rows if row.id not in claimed]
+    if taken:
+        # Keys stored before, or twice in this flush: their first comment keeps them.
+        owners.update(
+            ((author_id, str(key)), comment_id)
+            for author_id, key, comment_id in CommentKey.objects.filter(
+                idempotency_key__in=taken
+            ).values_list("author_id", "idempotency_key", "comment_id")
+        )
+    return owners
 
 
 def _render(row: Comment, post: Post) -> WireComment:

@@ -206,3 +206,18 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reason} report on {self.comment_id}"
+
+
+class RulesGeneration(models.Model):
+    """One row whose token changes in every transaction that changes what a post's rules read.
+
+    Triggers on streams, bans, blocked terms and who moderates (migration 0008) set a new
+    random token; the writer keeps what it read under a token until the token changes
+    (comments.rule_reads). Random, not counted, so a table emptied and refilled (a test's
+    flush) never brings back a token seen before.
+    """
+
+    token = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"rules token {self.token}"

@@ -36,13 +36,15 @@ class Restriction:
 BansInForce = dict[tuple[int, int | None], Restriction]
 
 
-def bans_in_force(user_ids: Iterable[int], stream_ids: Iterable[int]) -> BansInForce:
-    """Every ban in force among these users, by (user id, stream id or None for site-wide)."""
-    rows = Ban.objects.filter(
-        Q(stream_id__in=list(stream_ids)) | Q(stream_id=None),
-        Q(expires_at=None) | Q(expires_at__gt=timezone.now()),
-        user_id__in=list(user_ids),
-    ).values_list("user_id", "stream_id", "expires_at", "reason")
+def bans_in_force(user_ids: Iterable[int], stream_ids: Iterable[int] | None = None) -> BansInForce:
+    """Every ban in force among these users, by (user id, stream id or None for site-wide),
+    on these streams (every stream when None) and site-wide."""
+    bans = Ban.objects.filter(
+        Q(expires_at=None) | Q(expires_at__gt=timezone.now()), user_id__in=list(user_ids)
+    )
+    if stream_ids is not None:
+        bans = bans.filter(Q(stream_id__in=list(stream_ids)) | Q(stream_id=None))
+    rows = bans.values_list("user_id", "stream_id", "expires_at", "reason")
     return {(user, stream): Restriction(until, reason) for user, stream, until, reason in rows}
 
 

@@ -1,0 +1,112 @@
+"""What the writer's rules read, kept from one flush to the next until any of it changes.
+
+A flush used to read its streams, the authors' bans, who among them moderates and the
+blocked terms: four queries, two thirds of the writer's CPU at one post a flush. Triggers
+give the one row of moderation.RulesGeneration a new token in every transaction that
+changes any of those tables (moderation migration 0008). A flush reads the token inside
+its own transaction: while it is the token the cache was filled under, the cache holds
+what those four queries would return, so the rules are exactly as fresh as before, at
+the price of one indexed read. A token is random, never counted, so a table emptied and
+refilled never brings back one seen before.
+"""
+
+import threading
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db import connection
+
+from moderation.models import RulesGeneration
+from moderation.selectors import BansInForce, bans_in_force, blocked_terms, moderator_ids
+from moderation.terms import TermMatcher
+from streams.models import Stream
+
+# What the rules read of each stream a flush posts to.
+STREAM_FIELDS = (
+    "status",
+    "host_id",
+    "locked",
+    "min_account_age_minutes",
+    "hold_links",
+    "shield_saved",
+)
+# Authors remembered under one token before starting over: bounds the memory of a token
+# that lives for days on a busy site.
+MAX_AUTHORS = 100_000
+
+
+class RuleReads:
+    """The reads of one token: each filled on first use, then served from memory."""
+
+    def __init__(self, token: int | None) -> None:
+        self.token = token
+        self._streams: dict[int, Stream | None] = {}
+        self._bans: dict[int, BansInForce] = {}
+        self._moderators: dict[int, bool] = {}
+        self._matcher: TermMatcher | None = None
+
+    def streams(self, stream_ids: Iterable[int]) -> dict[int, Stream]:
+        missing = set(stream_ids) - self._streams.keys()
+        if missing:
+            found = Stream.objects.filter(id__in=missing).only(*STREAM_FIELDS).in_bulk()
+            self._streams.update((stream_id, found.get(stream_id)) for stream_id in missing)
+        return {
+            stream_id: stream
+            for stream_id in stream_ids
+            if (stream := self._streams[stream_id]) is not None
+        }
+
+    def bans(self, author_ids: Iterable[int], now: datetime) -> BansInForce:
+        """The authors' bans in force at `now`, on every stream and site-wide."""
+        missing = set(author_ids) - self._bans.keys()
+        if missing:
+            for author_id in missing:
+                self._bans[author_id] = {}
+            for (user_id, stream_id), restriction in bans_in_force(missing).items():
+                self._bans[user_id][user_id, stream_id] = restriction
+        # A timeout read in force may have run out since.
+        return {
+            key: restriction
+            for author_id in author_ids
+            for key, restriction in self._bans[author_id].items()
+            if restriction.in_force(now)
+        }
+
+    def moderators(self, author_ids: Iterable[int]) -> set[int]:
+        missing = set(author_ids) - self._moderators.keys()
+        if missing:
+            found = moderator_ids(missing)
+            self._moderators.update((author_id, author_id in found) for author_id in missing)
+        return {author_id for author_id in author_ids if self._moderators[author_id]}
+
+    def blocked_terms(self) -> TermMatcher:
+        if self._matcher is None:
+            self._matcher = blocked_terms()
+        return self._matcher
+
+    def crowded(self) -> bool:
+        return len(self._bans) > MAX_AUTHORS or len(self._moderators) > MAX_AUTHORS
+
+
+_current = RuleReads(None)
+_lock = threading.Lock()
+
+
+def current() -> RuleReads:
+    """The reads valid in the calling transaction; call inside it, before the rules."""
+    global _current
+    token = _read_token()
+    with _lock:
+        if token is None or token != _current.token or _current.crowded():
+            # No token (the row was emptied away): nothing can be trusted past this flush.
+            _current = RuleReads(token)
+        return _current
+
+
+def _read_token() -> int | None:
+    # A plain cursor: the ORM spends more building this query than PostgreSQL reading it.
+    with connection.cursor() as cursor:
+        table = connection.ops.quote_name(RulesGeneration._meta.db_table)
+        cursor.execute(f"SELECT token FROM {table} WHERE id = 1")
+        row = cursor.fetchone()
+    return None if row is None else row[0]
