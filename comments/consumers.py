@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import ClassVar
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.utils import timezone
@@ -76,6 +77,17 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self.accept()
         if self._user_id is not None:
             await self.gateway.fanout.listen(user_group(self._user_id), self.on_user_message)
+
+    async def dispatch(self, message: dict) -> None:
+        # Channels' own dispatch first closes stale database connections, by a hop to the
+        # database thread on every frame a socket receives. Every query of ours runs
+        # through database_sync_to_async, which does the same in that thread, so the hop
+        # only cost a thread round trip per frame (py-spy: 8 % of the event loop at
+        # 2,000 viewers x 100 posts/s) and queued behind the writer's flushes.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def disconnect(self, code: int) -> None:
         self._leave()

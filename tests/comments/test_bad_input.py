@@ -1,8 +1,11 @@
 """Bad input never hurts the socket or anyone else: INVALID_MESSAGE, and on it goes."""
 
+import asyncio
 import json
+import threading
 
 import pytest
+from channels.db import database_sync_to_async
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -75,3 +78,17 @@ async def test_comments_are_sent_as_text_not_markup(clients, alice, bob, stream)
     await poster.post(stream, "<img src=x onerror=alert(1)>")
     [comment] = await viewer.live_comments(1)
     assert comment["content"] == "<img src=x onerror=alert(1)>"
+
+
+async def test_a_frame_that_needs_no_database_does_not_wait_for_it(clients, alice):
+    """Nothing queues a socket's frames behind the database thread (the writer's flushes)."""
+    client = await clients(alice)
+    release = threading.Event()
+    # Hold the one database thread, as a long flush would.
+    holding = asyncio.ensure_future(database_sync_to_async(release.wait)())
+    try:
+        await client.send_text("not json")
+        assert (await client.receive_type("error"))["code"] == "INVALID_MESSAGE"
+    finally:
+        release.set()
+        await holding
