@@ -80,6 +80,19 @@ STEPS = (
     Step(OURS, ("livecomments/",)),
 )
 OTHER = "other (interpreter, libraries)"
+WAITING = "waiting (no work: epoll, PostgreSQL's answer, an idle thread)"
+
+# Innermost frames of a thread that waits. py-spy cannot always tell a thread blocked in
+# C from one working in it, so without these a gateway's idle epoll was a third of its
+# "CPU". uvloop's loop is C with no frame of its own: a sample that ends in asyncio's
+# Runner.run is uvloop waiting in epoll or in its own C, never in our code.
+WAITS = (
+    Step(WAITING, ("selectors.py",), ("select",)),
+    Step(WAITING, ("asyncio/runners.py",), ("run",)),
+    Step(WAITING, ("psycopg/connection.py",), ("wait",)),
+    Step(WAITING, ("concurrent/futures/thread.py",), ("_worker",)),
+    Step(WAITING, ("threading.py",), ("wait", "acquire")),
+)
 
 
 def _frame_parts(frame: str) -> tuple[str, str]:
@@ -88,25 +101,32 @@ def _frame_parts(frame: str) -> tuple[str, str]:
     return function, where.rsplit(":", 1)[0]
 
 
-def _step_of(frame: str) -> str | None:
+def _step_of(frame: str, steps: tuple[Step, ...] = STEPS) -> str | None:
     function, file = _frame_parts(frame)
-    for step in STEPS:
+    # py-spy names a method by its class too (EpollSelector.select): match the last part.
+    name = function.rpartition(".")[2]
+    for step in steps:
         if any(part in file for part in step.files) and (
-            not step.functions or function in step.functions
+            not step.functions or name in step.functions
         ):
             return step.name
     return None
 
 
 def split(collapsed: Path) -> dict[str, float]:
-    """Each step's share of the gateway's samples, largest first (fractions summing to 1)."""
+    """Each step's share of the gateway's samples, largest first (fractions summing to 1).
+
+    Samples of a waiting thread (`WAITS`) are a step of their own, so the others' shares
+    can be read as shares of work: "of the working samples" is 1 minus that one."""
     charged: Counter[str] = Counter()
     for line in collapsed.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
         frames = stack.split(";")
-        step = next((s for s in map(_step_of, reversed(frames)) if s is not None), OTHER)
+        step = _step_of(frames[-1], WAITS) or next(
+            (s for s in map(_step_of, reversed(frames)) if s is not None), OTHER
+        )
         charged[step] += int(count)
     total = sum(charged.values())
     return {step: samples / total for step, samples in charged.most_common()} if total else {}

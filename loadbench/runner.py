@@ -389,8 +389,14 @@ def _finish_profiles(scenario: Scenario, recordings: list[profile.Recording], ou
         shares = recording.finish(timeout=30)
         found.append({"flamegraph": str(recording.flamegraph), "split": shares})
         out.write(f"[{scenario.target}] profile: {recording.flamegraph}\n")
+        working = 1 - shares.get(profile.WAITING, 0)
         for step, share in shares.items():
-            out.write(f"[{scenario.target}]   {100 * share:5.1f} %  {step}\n")
+            if step != profile.WAITING:
+                out.write(f"[{scenario.target}]   {100 * share / working:5.1f} %  {step}\n")
+        out.write(
+            f"[{scenario.target}]   (above: shares of the working samples; "
+            f"{100 * (1 - working):.0f} % of all were {profile.WAITING})\n"
+        )
     return found
 
 
