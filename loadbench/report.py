@@ -333,3 +333,76 @@ def plot(summary: list[dict], path: Path) -> Path:
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return path
+
+
+# What each cost-plot panel sweeps, and what its lines hold fixed.
+SWEPT = {"viewers": "rate", "rate": "viewers"}
+
+
+def cost_lines(summary: list[dict]) -> dict[tuple[str, str, float], list[dict]]:
+    """The sweeps among these runs: (swept figure, setup, the fixed one's value) → runs in
+    order, for each target and setup whose runs differ only in viewers or in comments/s."""
+    lines: dict[tuple[str, str, float], list[dict]] = defaultdict(list)
+    for run in summary:
+        if run["gateway"]["cpu_s_per_million_deliveries"] is None:
+            continue
+        for swept, fixed in SWEPT.items():
+            lines[(swept, setup_label(run), run["scenario"][fixed])].append(run)
+    return {
+        key: sorted(runs, key=lambda run: run["scenario"][key[0]])
+        for key, runs in lines.items()
+        if len({run["scenario"][key[0]] for run in runs}) > 1
+    }
+
+
+def plot_cost(summary: list[dict], path: Path) -> Path:
+    """Draw gateway CPU per million deliveries against viewers and against comments/s.
+
+    Flat means the cost is per delivery; falling means a frame's fixed cost is shared by
+    more comments."""
+    import matplotlib
+    import matplotlib.ticker
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, panels = plt.subplots(1, 2, figsize=(12, 5))
+    by_panel = dict(zip(SWEPT, panels, strict=True))
+    families = {"ours": plt.cm.Blues, "baseline": plt.cm.Reds, "floor": plt.cm.Greens}
+    lines = cost_lines(summary)
+    for (swept, setup, fixed_value), runs in sorted(lines.items()):
+        fixed = f"{fixed_value:,} viewers" if swept == "rate" else f"{fixed_value:g} comments/s"
+        by_panel[swept].plot(
+            [run["scenario"][swept] for run in runs],
+            [run["gateway"]["cpu_s_per_million_deliveries"] for run in runs],
+            marker="o",
+            color=families.get(runs[0]["target"], plt.cm.Greys)(0.75),
+            label=f"{setup}, {fixed}",
+        )
+    for swept, axes in by_panel.items():
+        name = "comments/s" if swept == "rate" else "viewers"
+        # The swept sizes themselves as ticks, written out (not 2x10^3).
+        sizes = sorted(
+            {
+                run["scenario"][swept]
+                for (s, _, _), runs in lines.items()
+                if s == swept
+                for run in runs
+            }
+        )
+        axes.set_xscale("log")
+        axes.set_xticks(sizes, [f"{size:,g}" for size in sizes])
+        axes.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        axes.set(
+            title=f"gateway CPU per delivery against {name}",
+            xlabel=name,
+            ylabel="CPU s per million deliveries",
+            ylim=(0, None),
+        )
+        axes.grid(True, alpha=0.3)
+        axes.legend(fontsize=8)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path

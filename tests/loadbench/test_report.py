@@ -92,3 +92,31 @@ def test_a_single_target_has_no_ratio_columns():
 @pytest.mark.parametrize(("ours", "floor"), [(None, 1.0), (1.0, None), (1.0, 0), (1.0, "x")])
 def test_no_ratio_without_both_figures(ours, floor):
     assert report.multiple_of(ours, floor) is None
+
+
+def test_the_cost_plot_draws_each_sweep_and_skips_lone_runs(tmp_path):
+    def sized(target, viewers, rate, cpu_s):
+        figures = run(target, p95=200, cpu_s=cpu_s, kb=20.0)
+        figures["scenario"] |= {"viewers": viewers, "rate": rate}
+        return figures
+
+    summary = report.summarise(
+        [sized(target, v, 100.0, cost) for v in (500, 2000) for target, cost in FLOORED]
+        + [sized(target, 2000, r, cost) for r in (10.0, 500.0) for target, cost in FLOORED]
+        + [sized("baseline", 50, 20.0, 9.0)]  # one size only: no line
+    )
+
+    path = report.plot_cost(summary, tmp_path / "cost.png")
+
+    import matplotlib.image
+
+    assert matplotlib.image.imread(path).shape[:2] == (550, 1320)  # two panels at 110 dpi
+    assert {label for label in report.cost_lines(summary)} == {
+        ("viewers", "ours uvicorn", 100.0),
+        ("viewers", "floor websockets", 100.0),
+        ("rate", "ours uvicorn", 2000),
+        ("rate", "floor websockets", 2000),
+    }
+
+
+FLOORED = (("ours", 2.0), ("floor", 1.0))

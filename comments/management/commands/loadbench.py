@@ -23,6 +23,16 @@ def _counts(text: str) -> list[int]:
     return values
 
 
+def _rates(text: str) -> list[float]:
+    try:
+        values = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise CommandError(f"expected comma-separated numbers, got {text!r}") from None
+    if not values or min(values) <= 0:
+        raise CommandError(f"expected positive rates, got {text!r}")
+    return values
+
+
 def _gateway_env(text: str) -> tuple[tuple[str, str], ...]:
     pairs = []
     for item in filter(None, (part.strip() for part in text.split(","))):
@@ -78,9 +88,10 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--rate",
-            type=float,
+            type=_rates,
             default=None,
-            help="comments per second over all posters (20; with --console or --page 100)",
+            help="comments per second over all posters; a comma-separated list runs a sweep "
+            "(20; with --console or --page 100)",
         )
         parser.add_argument(
             "--duration",
@@ -193,10 +204,18 @@ class Command(BaseCommand):
             default=None,
             help="run nothing: draw --plot and print the table from these JSON files",
         )
+        parser.add_argument(
+            "--cost-plot",
+            type=Path,
+            default=None,
+            help="draw gateway CPU per million deliveries against viewers and against "
+            "comments/s (a --viewers sweep and a --rate sweep) into this PNG",
+        )
 
     def handle(self, *args, **options):
         # matplotlib is in the dev extra only: the figures need no plot.
-        if (options["plot"] or options["plot_from"] is not None) and not find_spec("matplotlib"):
+        plots = options["plot"] or options["cost_plot"] or options["plot_from"] is not None
+        if plots and not find_spec("matplotlib"):
             raise CommandError("--plot needs matplotlib: pip install -e '.[dev]'")
         if options["plot_from"] is not None:
             return self.replot(options)
@@ -204,7 +223,7 @@ class Command(BaseCommand):
             raise CommandError("--console and --page each measure one page: pick one")
         if options["console"] or options["page"]:
             return self.console(options)
-        for name, default in (("rate", 20.0), ("duration", 20.0), ("server", "daphne")):
+        for name, default in (("rate", [20.0]), ("duration", 20.0), ("server", "daphne")):
             if options[name] is None:
                 options[name] = default
         targets = options["target"]
@@ -213,11 +232,8 @@ class Command(BaseCommand):
             raise CommandError("--url points at one kind of server: pick one --target")
         if "floor" in targets and options["gateways"] > 1 and not urls:
             raise CommandError("the floor is one process: it relays nothing between gateways")
-        if options["rate"] <= 0 or options["duration"] <= 0:
-            raise CommandError("--rate and --duration must be positive")
-        # A consumer reads a socket's next frame only after the previous post is committed,
-        # so a poster sending faster than one commit per second queues behind itself.
-        posters = options["posters"] or max(2, round(options["rate"]))
+        if options["duration"] <= 0:
+            raise CommandError("--duration must be positive")
         target = Target(
             urls=urls,
             pids=tuple(_counts(options["gateway_pids"])) if options["gateway_pids"] else (),
@@ -234,8 +250,10 @@ class Command(BaseCommand):
             Scenario(
                 target=name,
                 viewers=viewers,
-                posters=posters,
-                rate=options["rate"],
+                # A consumer reads a socket's next frame only after the previous post is
+                # committed, so a poster faster than one commit per second queues behind itself.
+                posters=options["posters"] or max(2, round(rate)),
+                rate=rate,
                 duration=options["duration"],
                 gateways=options["gateways"],
                 server=options["server"],
@@ -245,6 +263,7 @@ class Command(BaseCommand):
                 gateway_env=gateway_env if name != "floor" else (),
             )
             for viewers in options["viewers"]
+            for rate in options["rate"]
             for name in targets
             for rules in RULES[options["rules"]]
             for gateway_env in options["gateway_env"] or [()]
@@ -257,15 +276,22 @@ class Command(BaseCommand):
             )
         except (RuntimeError, ValueError) as error:
             raise CommandError(str(error)) from error
+        self.draw(report.summarise(runs), options)
+
+    def draw(self, summary: list[dict], options) -> None:
         if options["plot"]:
-            path = report.plot(report.summarise(runs), options["plot"])
-            self.stdout.write(f"plot drawn to {path}")
+            self.stdout.write(f"plot drawn to {report.plot(summary, options['plot'])}")
+        if options["cost_plot"]:
+            self.stdout.write(f"plot drawn to {report.plot_cost(summary, options['cost_plot'])}")
 
     def console(self, options):
-        rate = 100.0 if options["rate"] is None else options["rate"]
+        rates = [100.0] if options["rate"] is None else options["rate"]
+        if len(rates) > 1:
+            raise CommandError("--console and --page measure one rate: give one")
+        [rate] = rates
         duration = 60.0 if options["duration"] is None else options["duration"]
-        if rate <= 0 or duration <= 0:
-            raise CommandError("--rate and --duration must be positive")
+        if duration <= 0:
+            raise CommandError("--duration must be positive")
         scenario = ConsoleScenario(
             rate=rate,
             duration=duration,
@@ -289,5 +315,4 @@ class Command(BaseCommand):
             raise CommandError("--plot-from needs at least one JSON file")
         summary = report.summarise(report.load_runs(options["plot_from"]))
         self.stdout.write(report.table(summary))
-        if options["plot"]:
-            self.stdout.write(f"plot drawn to {report.plot(summary, options['plot'])}")
+        self.draw(summary, options)
