@@ -64,15 +64,14 @@ async def test_direct_writes_can_be_turned_off():
         assert direct_writer(protocol) is None
 
 
-def frames_written(port: int) -> dict[str, float]:
-    """The gateway's count of frames written to rooms' sockets, by path, from its /metrics."""
+def counted_by_path(port: int, metric: str = "livecomments_room_frames_written_total"):
+    """A counter of the gateway's /metrics by its `path` label (by default, the frames
+    written to rooms' sockets)."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
         text = response.read().decode()
     return {
         path: float(count)
-        for path, count in re.findall(
-            r'^livecomments_room_frames_written_total\{path="(\w+)"\} (\S+)$', text, re.M
-        )
+        for path, count in re.findall(rf'^{metric}\{{path="(\w+)"\}} (\S+)$', text, re.M)
     }
 
 
@@ -115,7 +114,7 @@ async def test_every_socket_gets_every_batch_whole_and_in_order(
             for comments in received:
                 assert [comment["content"] for comment in comments] == contents
 
-            written = frames_written(gateway.port)
+            written = counted_by_path(gateway.port)
             # On other releases than the tested ones (the version matrix) the plain path.
             if direct and server_internals._tested(server):
                 assert written.get("direct", 0) >= len(viewers) + 1
