@@ -58,6 +58,19 @@ RESTRICTION_END_MARGIN_SECONDS = 0.05
 class LiveConsumer(AsyncWebsocketConsumer):
     # No alias of CHANNEL_LAYERS: Channels then gives a socket no layer channel of its own.
     channel_layer_alias = "sockets-are-served-by-the-fanout"
+    # One consumer lives as long as each socket: its own attributes in slots, only
+    # Channels' in the instance's dict.
+    __slots__ = (
+        "_held",
+        "_is_moderator",
+        "_restriction_ends",
+        "gateway",
+        "moderating",
+        "restriction",
+        "room",
+        "user",
+    )
+
     def __call__(self, scope, receive, send):
         # Not a coroutine itself: no frame of its own kept while the socket is open.
         if reads_in_place(self):
