@@ -1,6 +1,7 @@
 """Less memory per open socket (comments.server_internals): the lighter queue and flag
 serve the servers as asyncio's do, a real server's sockets hold no handshake once
-accepted, and only the tested versions, with LC_LIGHT_SOCKETS on, take that path."""
+accepted, and only the tested versions, with LC_LIGHT_SOCKETS on, take that path (both
+servers' gateways on either path: test_direct_writes)."""
 
 import asyncio
 import uuid
@@ -13,17 +14,11 @@ from django.test import override_settings
 from comments import server_internals
 from comments.consumers import LiveConsumer
 from comments.server_internals import Flag, OneReaderQueue, light_receive, reads_in_place
-from livecomments.servers import SERVERS
-from loadbench.gateways import UNLIMITED_RATE, free_port
+from loadbench.gateways import free_port
 from tests.clients import LiveClient, frame_text, open_socket
-from tests.comments.test_direct_writes import counted_by_path, uvicorn_protocol
-from tests.gateways import gateways
+from tests.comments.test_direct_writes import uvicorn_protocol
 
 LIGHT_OFF = {**settings.LIVE_COMMENTS, "LIGHT_SOCKETS": False}
-needs_gateways = pytest.mark.skipif(
-    not settings.REDIS_URL or "sqlite" in settings.DATABASES["default"]["ENGINE"],
-    reason="gateway processes need PostgreSQL and Redis (set DATABASE_URL and REDIS_URL)",
-)
 
 
 async def test_a_one_reader_queue_hands_out_in_order_what_it_was_given_then_waits():
@@ -128,7 +123,6 @@ async def test_a_socket_is_served_the_same_on_either_path(alice, stream, light):
 
 
 @pytest.mark.django_db(transaction=True)
-@needs_gateways
 async def test_a_real_uvicorn_socket_holds_no_handshake_once_accepted(stream):
     from livecomments.asgi import application
 
@@ -152,41 +146,3 @@ async def test_a_real_uvicorn_socket_holds_no_handshake_once_accepted(stream):
     finally:
         server.should_exit = True
         await asyncio.wait_for(serving, 10)
-
-
-@pytest.mark.django_db(transaction=True)
-@needs_gateways
-@pytest.mark.parametrize("light", [True, False], ids=["light", "plain"])
-@pytest.mark.parametrize("server", SERVERS)
-async def test_a_gateway_serves_its_sockets_on_either_path(
-    tmp_path, alice, bob, stream, server, light
-):
-    env = {**UNLIMITED_RATE, "LC_DELIVERY_POLICY": "0:0.2:1", "LC_LIGHT_SOCKETS": str(int(light))}
-    with gateways(tmp_path, 1, env, servers=(server,)) as (gateway,):
-        viewers = [await LiveClient(bob, port=gateway.port).connect() for _ in range(2)]
-        poster = await LiveClient(alice, port=gateway.port).connect()
-        try:
-            for client in (*viewers, poster):
-                await client.join(stream)
-            contents = [f"comment {n}" for n in range(5)]
-            for content in contents:
-                await poster.send(
-                    "post_comment",
-                    streamId=str(stream.id),
-                    content=content,
-                    idempotencyKey=str(uuid.uuid4()),
-                )
-            for _ in contents:
-                assert (await poster.receive_type("ack", timeout=20))["status"] == "accepted"
-            for viewer in viewers:
-                comments = await viewer.live_comments(len(contents), timeout=20)
-                assert [comment["content"] for comment in comments] == contents
-        finally:
-            for client in (*viewers, poster):
-                await client.close()
-        opened = counted_by_path(gateway.port, "livecomments_sockets_opened_total")
-        # On other releases than the tested ones (the version matrix) the plain path.
-        if light and server_internals._tested(server):
-            assert opened.get("light") == 3 and not opened.get("plain")
-        else:
-            assert opened.get("plain") == 3 and not opened.get("light")
