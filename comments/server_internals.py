@@ -6,7 +6,7 @@ their ASGI interface hides. Each reach is made only where the state it reads is 
 - `buffered_bytes`: how much a socket's transport still holds (the slow-consumer bound);
 - `send_unlimited`: our own frames lifted over daphne's incoming message size limit;
 - `direct_writer`: one pre-framed frame written straight to a socket's transport;
-- `light_receive` and `release_handshake`: less memory held per open socket (below).
+- `light_receive`, `release_handshake` and `read_in_place`: less memory per open socket.
 
 A comment batch goes to thousands of sockets per interval. Through ASGI each socket pays for
 a chain of coroutines (the consumer's `send`, Channels', our bound, the server's `send`), a
@@ -20,14 +20,15 @@ were tested with (tests/comments/test_direct_writes.py runs both servers); any o
 version, or `LC_DIRECT_WRITES=0`, gets the plain path.
 
 An idle socket costs the gateway memory for as long as it is open, and a gateway holds
-thousands. Measured per socket (docs/performance.md, "Memory per socket"), the servers
-keep an `asyncio.Queue` for its incoming messages (four deques: 3 KB), on uvicorn an
-`asyncio.Event` for its write buffer (a deque: 0.8 KB) and the handshake's parsed request
-and response (3 KB), and Channels reads each message in a task of its own. With
-`LC_LIGHT_SOCKETS` on and the tested versions installed, `light_receive` swaps the queue
-and the event for `OneReaderQueue` and `Flag` (what the server uses of them, for the one
-reader an ASGI application is), `release_handshake` drops the handshake once accepted, and
-`run_consumer` reads a consumer's messages in place; otherwise each is left as it is.
+thousands (docs/performance.md, "Memory per socket", `manage.py socket_memory`). Each
+server keeps an `asyncio.Queue` of the socket's incoming messages (four deques), uvicorn
+an `asyncio.Event` for its write buffer, both servers what they parsed of the handshake,
+and Channels reads each message in a task of its own: 12 KB of a socket's 26 to 28 KB.
+With `LC_LIGHT_SOCKETS` on and the tested versions installed, `light_receive` swaps the
+queue and the event for `OneReaderQueue` and `Flag` (what the servers use of them, for
+the one reader an ASGI application is), `release_handshake` lets the handshake go once
+accepted, and `read_in_place` reads a consumer's messages without a task each; otherwise
+each is left as it is.
 """
 
 import asyncio
@@ -47,7 +48,7 @@ from websockets.protocol import State
 from livecomments import metrics
 
 # The versions the direct writers and the light sockets were tested against, per server
-# (and Channels, for `run_consumer`).
+# (and Channels, for `read_in_place`).
 TESTED_VERSIONS = {
     "uvicorn": {"uvicorn": "0.54.0", "websockets": "17.4"},
     "daphne": {"daphne": "4.2.3", "autobahn": "26.10.2", "twisted": "26.10.0"},
@@ -238,9 +239,6 @@ class OneReaderQueue:
 
     def empty(self) -> bool:
         return not self._items
-
-    def qsize(self) -> int:
-        return len(self._items)
 
 
 class Flag:
