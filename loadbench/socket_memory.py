@@ -140,7 +140,9 @@ def _by_type(before: dict, after: dict, sockets: int, top: int) -> list[str]:
     )[::-1]
     total = sum(size for size, _, _ in grown)
     lines = [f"  objects the collector tracks (shallow sizes): {total:,.0f} B"]
-    lines += [f"    {size:8,.0f} B {count:6.2f}  {name}" for size, count, name in grown[:top]]
+    lines += [
+        f"    {size:8,.0f} B {count:6.2f}  {name}" for size, count, name in grown[:top] if size > 0
+    ]
     return lines
 
 
