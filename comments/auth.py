@@ -29,14 +29,23 @@ class SessionOrTokenAuthMiddleware:
         self.inner = inner
         self.with_session = AuthMiddlewareStack(inner)
 
-    async def __call__(self, scope, receive, send):
+    def __call__(self, scope, receive, send):
+        # Not a coroutine, and the user set on the scope itself rather than on a copy: an
+        # anonymous viewer's socket then keeps neither a frame of this layer (with the
+        # headers read here) nor a second scope for as long as it is open. No layer outside
+        # this one reads `user`.
         headers = dict(scope.get("headers", ()))
         scheme, _, key = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
         if scheme.lower() == "token" and key.strip():
-            user = await database_sync_to_async(_user_for_token)(key.strip())
-            # A bad token is anonymous, not the session's user: posting then says UNAUTHORIZED.
-            return await self.inner({**scope, "user": user or AnonymousUser()}, receive, send)
+            return self._with_token(key.strip(), scope, receive, send)
         cookies = parse_cookie(headers.get(b"cookie", b"").decode("latin-1"))
         if settings.SESSION_COOKIE_NAME in cookies:
-            return await self.with_session(scope, receive, send)
-        return await self.inner({**scope, "user": AnonymousUser()}, receive, send)
+            return self.with_session(scope, receive, send)
+        scope["user"] = AnonymousUser()
+        return self.inner(scope, receive, send)
+
+    async def _with_token(self, key: str, scope, receive, send):
+        user = await database_sync_to_async(_user_for_token)(key)
+        # A bad token is anonymous, not the session's user: posting then says UNAUTHORIZED.
+        scope["user"] = user or AnonymousUser()
+        return await self.inner(scope, receive, send)

@@ -45,7 +45,7 @@ from .protocol import (
     parse_client_frame,
 )
 from .rendering import wire_restriction
-from .server_internals import PreparedFrame
+from .server_internals import PreparedFrame, read_in_place, reads_in_place
 
 logger = logging.getLogger(__name__)
 latency_logger = logging.getLogger("livecomments.display_latency")
@@ -58,6 +58,24 @@ RESTRICTION_END_MARGIN_SECONDS = 0.05
 class LiveConsumer(AsyncWebsocketConsumer):
     # No alias of CHANNEL_LAYERS: Channels then gives a socket no layer channel of its own.
     channel_layer_alias = "sockets-are-served-by-the-fanout"
+    # One consumer lives as long as each socket: its own attributes in slots, only
+    # Channels' in the instance's dict.
+    __slots__ = (
+        "_held",
+        "_is_moderator",
+        "_restriction_ends",
+        "gateway",
+        "moderating",
+        "restriction",
+        "room",
+        "user",
+    )
+
+    def __call__(self, scope, receive, send):
+        # Not a coroutine itself: no frame of its own kept while the socket is open.
+        if reads_in_place(self):
+            return read_in_place(self, scope, receive, send)
+        return super().__call__(scope, receive, send)
 
     async def connect(self) -> None:
         self.user = self.scope.get("user")

@@ -31,6 +31,7 @@ from .server_internals import (
     buffered_bytes,
     direct_writer,
     protocol_of,
+    release_handshake,
     send_unlimited,
 )
 
@@ -120,7 +121,13 @@ class UnlimitedSend:
     async def __call__(self, message: dict[str, Any]) -> None:
         if message["type"] == "websocket.send":
             return await send_unlimited(self.protocol, self.send, message)
+        await self.send_other(message)
+
+    async def send_other(self, message: dict[str, Any]) -> None:
+        """Accept or close; once accepted the server's handshake is no longer needed."""
         await self.send(message)
+        if message["type"] == "websocket.accept":
+            release_handshake(self.send)
 
     def write_prepared(self, frame: PreparedFrame) -> bool:
         """Write the frame straight to the socket; False: send its text the plain way."""
@@ -150,7 +157,7 @@ class BoundedSend(UnlimitedSend):
 
     async def __call__(self, message: dict[str, Any]) -> None:
         if message["type"] != "websocket.send":
-            return await self.send(message)
+            return await self.send_other(message)
         if not self._dropped_for_backlog():
             await send_unlimited(self.protocol, self.send, message)
 

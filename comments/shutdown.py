@@ -16,7 +16,7 @@ import signal
 import sys
 
 from .gateway import DRAIN_SECONDS, running_gateway
-from .server_internals import protocol_of
+from .server_internals import light_receive, protocol_of
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +37,9 @@ class GracefulShutdown:
             return await self._refuse(scope, receive, send)
         if scope["type"] != "websocket":
             return await self.inner(scope, receive, send)
+        # Here, outermost: this frame holds the only other reference to the server's
+        # queue of incoming messages, which rebinding `receive` lets go (server_internals).
+        receive = light_receive(send, receive)
         self._sockets.add(send)
         try:
             return await self.inner(scope, receive, send)

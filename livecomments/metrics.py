@@ -62,6 +62,12 @@ ROOM_FRAMES_WRITTEN = Counter(
     "transport) or plain (the ASGI send).",
     ["path"],
 )
+SOCKETS_OPENED = Counter(
+    "livecomments_sockets_opened",
+    "WebSockets opened, by path: light (the server's queue and handshake made lighter, "
+    "comments.server_internals) or plain (as the server made them).",
+    ["path"],
+)
 LOGIN_THROTTLED = Counter(
     "livecomments_login_throttled",
     "Login attempts refused because of too many failures.",

@@ -274,6 +274,10 @@ LIVE_COMMENTS: dict[str, Any] = {
     # Comment batches framed once and written straight to each socket, on the server
     # versions this was tested with (comments/server_internals.py); off: the plain ASGI path.
     "DIRECT_WRITES": env_bool("LC_DIRECT_WRITES", True),
+    # Less memory per open socket on the tested versions (comments/server_internals.py): a
+    # lighter queue of incoming messages, the handshake dropped once accepted, no task per
+    # message read; off: each left as the server and Channels make it.
+    "LIGHT_SOCKETS": env_bool("LC_LIGHT_SOCKETS", True),
     # Peers whose X-Forwarded-For is believed (the load balancers).
     "TRUSTED_PROXIES": env_list("LC_TRUSTED_PROXIES", []),
     # Failed logins per client address and per username before /accounts/login/ says 429.

@@ -96,11 +96,18 @@ def launch(
     server: str = "daphne",
     application: str = APPLICATION,
     quiet: bool = False,
+    wrapper: tuple[str, ...] = (),
 ) -> Gateway:
-    """Start one gateway process on 127.0.0.1 (on `port`, or a free one); it may not listen yet."""
+    """Start one gateway process on 127.0.0.1 (on `port`, or a free one); it may not listen yet.
+
+    `wrapper`: arguments to Python before the server's own `-m daphne`/`-m uvicorn` (e.g.
+    `-m loadbench.traced_gateway`, which runs that server traced).
+    """
     port = port or free_port()
-    command = gateway_command(server, "127.0.0.1", port, application=application, quiet=quiet)
-    return _spawn(command, env, log_path, port)
+    python, *command = gateway_command(
+        server, "127.0.0.1", port, application=application, quiet=quiet
+    )
+    return _spawn([python, *wrapper, *command], env, log_path, port)
 
 
 def floor_command(port: int) -> list[str]:
@@ -187,10 +194,12 @@ def start_gateways(
     server: str = "daphne",
     ready_timeout: float = 30,
     extra_env: dict[str, str] | None = None,
+    wrapper: tuple[str, ...] = (),
 ) -> GatewayGroup:
     """Start `count` gateway processes of `target` on free ports and wait until they listen.
 
-    `extra_env`: settings of ours to change on these gateways (not the floor's).
+    `extra_env`: settings of ours to change on these gateways (not the floor's); `wrapper`:
+    as `launch`'s.
     """
     if target == FLOOR:
         if count != 1:
@@ -238,6 +247,7 @@ def start_gateways(
                     server=server,
                     application=application,
                     quiet=True,
+                    wrapper=wrapper,
                 )
             )
         for gateway in gateways:

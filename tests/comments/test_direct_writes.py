@@ -1,6 +1,7 @@
 """A room's frames framed once and written straight to each socket (comments.server_internals):
 the bytes a client parses are the text sent, on both servers, and any other version of a
-server, or LC_DIRECT_WRITES=0, takes the plain ASGI path."""
+server, or LC_DIRECT_WRITES=0, takes the plain ASGI path. The gateways here also run with
+and without the light sockets (LC_LIGHT_SOCKETS, test_light_sockets)."""
 
 import asyncio
 import re
@@ -64,15 +65,14 @@ async def test_direct_writes_can_be_turned_off():
         assert direct_writer(protocol) is None
 
 
-def frames_written(port: int) -> dict[str, float]:
-    """The gateway's count of frames written to rooms' sockets, by path, from its /metrics."""
+def counted_by_path(port: int, metric: str = "livecomments_room_frames_written_total"):
+    """A counter of the gateway's /metrics by its `path` label (by default, the frames
+    written to rooms' sockets)."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
         text = response.read().decode()
     return {
         path: float(count)
-        for path, count in re.findall(
-            r'^livecomments_room_frames_written_total\{path="(\w+)"\} (\S+)$', text, re.M
-        )
+        for path, count in re.findall(rf'^{metric}\{{path="(\w+)"\}} (\S+)$', text, re.M)
     }
 
 
@@ -87,10 +87,12 @@ async def test_every_socket_gets_every_batch_whole_and_in_order(
     tmp_path, alice, bob, stream, server, direct
 ):
     # Batches a few seconds apart: the comments posted meanwhile share frames past 64 KiB.
+    # The light sockets go with the direct writes: every reach under the server, or none.
     env = {
         **UNLIMITED_RATE,
         "LC_DELIVERY_POLICY": "0:3:1",
         "LC_DIRECT_WRITES": "1" if direct else "0",
+        "LC_LIGHT_SOCKETS": "1" if direct else "0",
     }
     contents = [f"{n:03d} " + "é🎉x" * 120 for n in range(80)]
     with gateways(tmp_path, 1, env, servers=(server,)) as (gateway,):
@@ -115,12 +117,15 @@ async def test_every_socket_gets_every_batch_whole_and_in_order(
             for comments in received:
                 assert [comment["content"] for comment in comments] == contents
 
-            written = frames_written(gateway.port)
+            written = counted_by_path(gateway.port)
+            opened = counted_by_path(gateway.port, "livecomments_sockets_opened_total")
             # On other releases than the tested ones (the version matrix) the plain path.
             if direct and server_internals._tested(server):
                 assert written.get("direct", 0) >= len(viewers) + 1
+                assert opened == {"light": len(viewers) + 1}
             else:
                 assert written.get("direct", 0) == 0 and written.get("plain", 0) > 0
+                assert opened == {"plain": len(viewers) + 1}
         finally:
             for client in (*viewers, poster):
                 await client.close()
