@@ -1,5 +1,7 @@
 """The replay API (SPEC §4): windows of a stream's chat by offset, and its moments."""
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
 
@@ -35,14 +37,20 @@ def test_a_window_holds_the_comments_received_in_it_by_offset(api, alice, bob, s
     assert body["next"] is None
 
 
-def test_a_replayed_comment_is_the_comments_apis_comment_plus_its_offset(api, alice, stream):
+def test_a_replayed_comment_is_the_comments_apis_comment_plus_its_offset(api, alice, bob, stream):
     made = comment_at(stream, alice, 5_000, "same shape", is_highlighted=True)
+    reply = comment_at(stream, bob, 6_000, "a reply, edited", parent=made)
+    # A whole second, which isoformat writes without its microseconds.
+    reply.created_at = reply.created_at.replace(microsecond=0)
+    reply.edited_at = reply.created_at + timedelta(seconds=3)
+    reply.save()
 
-    replayed = replay(api(), stream, **{"from": 0, "to": 10_000}).json()["comments"][0]
-    listed = api().get(reverse("api:comments", args=[stream.id])).json()["comments"][0]
+    replayed = replay(api(), stream, **{"from": 0, "to": 10_000}).json()["comments"]
+    listed = api().get(reverse("api:comments", args=[stream.id])).json()["comments"]
 
-    assert replayed == {**listed, "offsetMs": 5_000}
-    assert replayed["id"] == str(made.id) and replayed["isHighlighted"] is True
+    assert replayed == [{**listed[0], "offsetMs": 5_000}, {**listed[1], "offsetMs": 6_000}]
+    assert replayed[0]["id"] == str(made.id) and replayed[0]["isHighlighted"] is True
+    assert replayed[1]["parentId"] == str(made.id) and replayed[1]["editedAt"] is not None
 
 
 def test_comments_come_by_offset_when_stored_out_of_order(api, alice, bob, stream):
