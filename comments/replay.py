@@ -5,7 +5,8 @@ offset is its received time; its Snowflake id was made when the writer stored it
 little later on the same clock, so a window is bounded by id (an index range scan on
 `(stream, id)`, the backfill's index) and then filtered by received time exactly.
 Answers for ended streams are cached under the stream's replay revision, which every
-change of what the replay shows replaces (comments.state.revision).
+change of what the replay shows replaces (comments.state.revision). The moments read the
+comments counted per second (comments.comment_seconds) rather than count them.
 """
 
 import functools
@@ -19,15 +20,17 @@ from typing import Any
 import orjson
 from django.core.cache import cache
 from django.db import connections
-from django.db.models import Count, F, QuerySet, Sum
+from django.db.models import F, QuerySet, Sum
 from django.utils import timezone
 
 from livecomments.errors import InvalidMessage
 from streams.models import Stream
 
+from . import comment_seconds
+from .comment_seconds import start_ms
 from .models import Comment, ReactionSecond
 from .rendering import WireComment, wire_comment
-from .snowflake import EPOCH_MS, TIME_SHIFT, first_id_at
+from .snowflake import first_id_at
 from .state.revision import replay_revision
 
 # A window is at most five minutes: a client prefetches a few seconds ahead, and a
@@ -91,10 +94,6 @@ def _offset(name: str, raw: str | None) -> int:
     if raw is None or not raw.isdigit() or len(raw) > 12:
         raise InvalidMessage(f"{name} must be an offset in milliseconds (0 or more).")
     return int(raw)
-
-
-def start_ms(stream: Stream) -> int:
-    return int(stream.created_at.timestamp() * 1000)
 
 
 def revision_of(stream: Stream) -> str | None:
@@ -250,19 +249,8 @@ def _moments(stream: Stream) -> dict[str, Any]:
     duration = max(1, int(end.timestamp() * 1000) - start)
     size = bucket_ms(duration)
     count = math.ceil(duration / size)
-    comments = [0] * count
+    comments = comment_seconds.per_bucket(stream, size, count)
     reactions = [0] * count
-    # Bucketed by the id's time, not the received time: the count then reads the index
-    # alone (an index-only scan of 1,000,000 entries), and the two differ by milliseconds.
-    by_id = (
-        Comment.objects.filter(stream_id=stream.id, is_hidden=False, id__gte=first_id_at(start))
-        .annotate(bucket=(F("id").bitrightshift(TIME_SHIFT) + (EPOCH_MS - start)) / size)
-        .order_by()
-        .values_list("bucket")
-        .annotate(n=Count("*"))
-    )
-    for bucket, n in by_id:
-        comments[min(int(bucket), count - 1)] += n
     by_second = (
         ReactionSecond.objects.filter(stream_id=stream.id, second__gte=math.ceil(start / 1000))
         .annotate(bucket=(F("second") * 1000 - start) / size)

@@ -14,6 +14,7 @@ from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
+from comments.comment_seconds import count_streams
 from comments.models import Comment, ReactionSecond, SnowflakeWorker
 from comments.protocol import REACTION_TYPES
 from comments.snowflake import MAX_SEQUENCE, MAX_WORKER, SEQUENCE_BITS, first_id_at
@@ -44,7 +45,8 @@ COPY_CHUNK_ROWS = 50_000
 class Command(BaseCommand):
     help = (
         "Create an ended stream with COMMENTS comments (Snowflake ids spread over HOURS, with a "
-        "few peaks) and reactions per second, by COPY into PostgreSQL; print its id."
+        "few peaks) and reactions per second, by COPY into PostgreSQL, its comments counted per "
+        "second as its gateways would have; print its id."
     )
 
     def add_arguments(self, parser):
@@ -87,6 +89,8 @@ class Command(BaseCommand):
             # Fresh statistics, and a visibility map for index-only scans (moments).
             for model in (Comment, ReactionSecond):
                 cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+        # Counted per second, as the stream's gateways would have done while it was live.
+        count_streams([stream.id])
         self.stderr.write(
             f"{comments:,} comments over {hours} h in {time.perf_counter() - began:.1f} s"
         )
