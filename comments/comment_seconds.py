@@ -6,9 +6,9 @@ that store them, every few seconds while the stream is live (comments.periodic),
 read of the moments for whatever is left (a stream that ended since, or one from before
 these counts). Nothing is added to storing a post.
 
-Hidden comments (held, denied, deleted) are counted too, and taken away when the moments are
-read, by the index of hidden comments: a hide, whenever it happens, shows at once and
-recounts nothing.
+Hidden comments (by a moderator, held, denied, deleted) are counted too, and taken away when
+the moments are read, by the index of hidden comments: a hide, whenever it happens, shows at
+once and recounts nothing.
 
 A comment is counted once its id's second is SETTLED_MS old: the writer commits a comment
 within milliseconds of making its id, and one committed later than that (a database stalled

@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
 from comments.comment_seconds import count_streams
-from comments.models import Comment, ReactionSecond, SnowflakeWorker
+from comments.models import Comment, CommentSecond, ReactionSecond, SnowflakeWorker
 from comments.protocol import REACTION_TYPES
 from comments.snowflake import MAX_SEQUENCE, MAX_WORKER, SEQUENCE_BITS, first_id_at
 from streams.models import Stream
@@ -85,12 +85,12 @@ class Command(BaseCommand):
             _copy(cursor, Comment, _COMMENT_COLUMNS, rows)
             rows = _reaction_rows(rng, stream.id, start_ms, duration_ms)
             _copy(cursor, ReactionSecond, _REACTION_COLUMNS, rows)
-        with connection.cursor() as cursor:
-            # Fresh statistics, and a visibility map for index-only scans (moments).
-            for model in (Comment, ReactionSecond):
-                cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
         # Counted per second, as the stream's gateways would have done while it was live.
         count_streams([stream.id])
+        with connection.cursor() as cursor:
+            # Fresh statistics, and a visibility map for index-only scans (moments).
+            for model in (Comment, ReactionSecond, CommentSecond):
+                cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
         self.stderr.write(
             f"{comments:,} comments over {hours} h in {time.perf_counter() - began:.1f} s"
         )
