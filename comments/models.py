@@ -73,6 +73,13 @@ class Comment(models.Model):
             models.Index(
                 fields=["stream", "id"], condition=Q(review="held"), name="comment_held_by_stream"
             ),
+            # What the moments take away from a stream's comments counted per second
+            # (comments.comment_seconds): few rows, read by the index alone.
+            models.Index(
+                fields=["stream", "id"],
+                condition=Q(is_hidden=True),
+                name="comment_hidden_by_stream",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -174,3 +181,41 @@ class ReactionSecond(models.Model):
 
     def __str__(self) -> str:
         return f"{self.second} {self.reaction_type}: {self.count}"
+
+
+class CommentSecond(models.Model):
+    """How many comments of a stream were stored in one second of it: the moments' counts.
+
+    Hidden ones too: a hide changes what the moments show without touching these rows (the
+    moments take the hidden ones away when read). Counted in the background, a second at
+    a time, by comments.comment_seconds.
+    """
+
+    stream = models.ForeignKey(
+        "streams.Stream", on_delete=models.CASCADE, related_name="comment_seconds"
+    )
+    # Seconds since the stream's start, by the comment id's time: a moment's bucket is
+    # then a whole number of these.
+    second = models.BigIntegerField()
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["stream", "second"], name="comment_second_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.second}: {self.count}"
+
+
+class CommentSecondsMark(models.Model):
+    """How far a stream's comments are counted in its CommentSeconds: every comment with a
+    smaller id. Its row lock makes one process at a time count a stream."""
+
+    stream = models.OneToOneField(
+        "streams.Stream", primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    counted_below_id = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"stream {self.stream_id}: below {self.counted_below_id}"

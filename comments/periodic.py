@@ -4,7 +4,8 @@ Each tick publishes this gateway's reaction counts and writes the reactions hear
 sockets; every second it sweeps for comments another gateway stored but never published,
 announces its last comment message per stream, and reports its sockets to the viewer
 registry (fully every few seconds, so that a gateway that died stops counting); every
-few seconds it adds the reaction totals and the counts per second to the database;
+few seconds it adds the reaction totals and the counts per second to the database, and
+counts the comments it stored per second (comments.comment_seconds, for the moments);
 and it forgets quiet streams.
 """
 
@@ -19,6 +20,7 @@ from channels.db import database_sync_to_async
 from livecomments.events import frame, publish, stream_group
 
 from . import state
+from .comment_seconds import count_streams
 from .delivery import StreamRoom
 from .reactions import INTERVAL_SECONDS, SecondKey, TotalKey, add_to_seconds, add_to_totals
 from .relay import Relay
@@ -28,6 +30,7 @@ logger = logging.getLogger(__name__)
 VIEWER_COUNT_SECONDS = 1.0
 FULL_REPORT_SECONDS = 5.0
 TOTALS_PERSIST_SECONDS = 2.0
+COUNT_COMMENTS_SECONDS = 5.0
 
 
 class PeriodicWork:
@@ -52,6 +55,7 @@ class PeriodicWork:
         self._pending_totals: Counter[TotalKey] = Counter()
         self._persist_seconds = database_sync_to_async(add_to_seconds)
         self._pending_seconds: Counter[SecondKey] = Counter()
+        self._count_streams = database_sync_to_async(count_streams)
 
     def ensure_running(self) -> None:
         if self._task is None or self._task.done():
@@ -63,7 +67,7 @@ class PeriodicWork:
 
     async def _tick_forever(self) -> None:
         loop = asyncio.get_running_loop()
-        next_viewers = next_full_report = next_totals = loop.time()
+        next_viewers = next_full_report = next_totals = next_count = loop.time()
         while True:
             await asyncio.sleep(INTERVAL_SECONDS)
             now = loop.time()
@@ -85,6 +89,9 @@ class PeriodicWork:
                 if now >= next_totals:
                     await self._persist_reaction_totals()
                     next_totals = now + TOTALS_PERSIST_SECONDS
+                if now >= next_count:
+                    await self._count_comments()
+                    next_count = now + COUNT_COMMENTS_SECONDS
                 for stream_id, room in list(self.rooms.items()):
                     quiet = room.is_quiet() and not self.relays[stream_id].is_announcing()
                     if quiet and room.reported_local == 0:
@@ -150,6 +157,17 @@ class PeriodicWork:
     async def _persist_reaction_totals(self) -> None:
         await _save_pending(self._pending_totals, self._persist_totals, "reaction totals")
         await _save_pending(self._pending_seconds, self._persist_seconds, "reactions per second")
+
+    async def _count_comments(self) -> None:
+        # The streams this gateway stored comments on lately: those it still announces.
+        storing = [stream_id for stream_id, relay in self.relays.items() if relay.is_announcing()]
+        if not storing:
+            return
+        try:
+            await self._count_streams(storing)
+        except Exception:
+            # Counted later, by this or the next count, or by a read of the moments.
+            logger.exception("counting the comments of streams %s failed", storing)
 
 
 async def _save_pending(pending: Counter, save: Callable[[Counter], Awaitable[None]], what: str):

@@ -9,7 +9,8 @@ overwritten: a week whose rows do not match it is refused, not dropped.
 
 What points at the comments goes first, as their foreign keys say: reports, reaction
 totals and idempotency keys of those comments are deleted, and newer replies lose their
-parent. Restoring (`restore`) puts the comments back, not those.
+parent. Restoring (`restore`) puts the comments back, not those. Either way, the streams
+of those comments have them counted again for their moments (comments.comment_seconds).
 """
 
 import gzip
@@ -30,7 +31,7 @@ from django.utils.dateparse import parse_datetime
 
 from streams.models import Stream
 
-from . import partitions
+from . import comment_seconds, partitions
 from .models import Comment, CommentKey
 
 logger = logging.getLogger(__name__)
@@ -121,6 +122,8 @@ def apply(period: Period, directory: Path, *, dry_run: bool = False) -> Outcome:
                 f"{path} holds {archived} comments and {period.name} has {count}: not dropping"
                 f" {period.name}. Move the file away to archive the week again."
             )
+        streams = period.rows().order_by().values_list("stream_id", flat=True).distinct()
+        comment_seconds.recount(list(streams))
         _release_dependents(period)
         _drop(period)
     logger.info(
@@ -257,6 +260,7 @@ def _restore_batch(rows: list[dict[str, Any]]) -> tuple[int, int, int]:
             if r["id"] not in already
         ]
         Comment.objects.bulk_create(new)
+        comment_seconds.recount(c.stream_id for c in new)
         # Their keys again, so that a key retried after a restore still stores nothing.
         CommentKey.objects.bulk_create(
             (

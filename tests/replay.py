@@ -4,6 +4,8 @@ import itertools
 import uuid
 from datetime import timedelta
 
+from django.utils import timezone
+
 from comments.models import Comment
 from comments.snowflake import first_id_at
 from streams.models import Stream
@@ -31,4 +33,13 @@ def end(stream, after_ms=60_000):
     stream.status = Stream.Status.ENDED
     stream.ended_at = stream.created_at + timedelta(milliseconds=after_ms)
     stream.save()
+    return stream
+
+
+def started(stream, ago_ms):
+    """The stream, started `ago_ms` ago: its comments so far have settled (comment_seconds)."""
+    Stream.objects.filter(id=stream.id).update(
+        created_at=timezone.now() - timedelta(milliseconds=ago_ms)
+    )
+    stream.refresh_from_db()
     return stream

@@ -8,7 +8,9 @@
 import { LatencyMonitor, REPORT_INTERVAL_MS } from "./latency.js";
 import { PageClient, newIdempotencyKey, oncePerFrame, readConfig } from "./page-client.js";
 import { REASONS } from "./protocol.js";
-import { LiveStore, PendingStorage, charactersLeft, moderationChoices, ownChoices, reportChoices } from "./store.js";
+import {
+  LiveStore, PendingStorage, charactersLeft, choicesAfterTheEnd, moderationChoices, ownChoices, reportChoices,
+} from "./store.js";
 import { startReplay } from "./replay.js";
 import { FOLLOWING_ROWS, ModerationMenu, StreamView } from "./view.js";
 
@@ -47,8 +49,10 @@ function start() {
   // viewer is behind live (DVR): the list and the pins are then the replay's.
   const replayRoot = document.querySelector("[data-replay]");
   const replay = config.replay && replayRoot instanceof HTMLElement
-    ? startReplay(config.replay, replayRoot, view, config.streamId, () => render()) : null;
+    ? startReplay(config.replay, replayRoot, view, store, () => render()) : null;
   const shown = () => (replay?.showing() ? replay.store : store);
+  /** Over: told by the server, or known from the page (an ended stream's replay). */
+  const ended = () => store.status === "ended" || Boolean(config.replay && !config.replay.live);
   view.onPinnedToggle = () => view.renderPinned(shown().pinned);
   const form = root.querySelector("[data-composer]");
   const input = /** @type {HTMLInputElement} */ (root.querySelector("#comment-input"));
@@ -129,6 +133,13 @@ function start() {
       case "comment_reviewed":
         store.applyReviewed(frame.payload);
         break;
+      // Moderation after the end (a hide a day later) applies to the replay at once.
+      case "comments_removed":
+        replay?.removed(frame.payload.commentIds);
+        break;
+      case "comment_updated":
+        replay?.updated(frame.payload.comment);
+        break;
     }
     update();
   }
@@ -179,6 +190,7 @@ function start() {
     // Taken either way: the count is of live comments, which a replay does not show.
     const arrived = client.takeArrived();
     const list = shown();
+    view.ended = ended();
     view.renderComments(list, list === store ? arrived : 0, now);
     for (const comment of awaitingDisplay) latency.record(comment, now);
     awaitingDisplay = [];
@@ -293,11 +305,12 @@ function start() {
    */
   function menuChoices(comment) {
     const moderation = moderating ? moderationChoices(comment, user?.id ?? null) : [];
-    return [
+    const choices = [
       ...ownChoices(comment, user?.id ?? null, Date.now()),
       ...moderation,
       ...reportChoices(comment, user && { id: user.id, moderates: moderating }, store),
     ];
+    return ended() ? choicesAfterTheEnd(choices) : choices;
   }
 
   /** @param {import('./store.js').OwnRequest} request */
@@ -449,7 +462,7 @@ function start() {
   view.list.addEventListener("click", (event) => {
     const target = /** @type {HTMLElement} */ (event.target);
     if (target.dataset.replyTo) setReplyTo(target.dataset.replyTo);
-    const moderated = target.dataset.moderate ? store.findComment(target.dataset.moderate) : null;
+    const moderated = target.dataset.moderate ? shown().findComment(target.dataset.moderate) : null;
     if (menu && moderated) {
       const choices = menuChoices(moderated);
       if (choices.length) menu.toggle(target, moderated, choices);

@@ -92,6 +92,28 @@ export class ReplayTimeline {
     this.loading.delete(index);
   }
 
+  /**
+   * Comments hidden or deleted since their windows were loaded (a hide a day after the
+   * end): gone from the replay at once. @param {string[]} commentIds
+   */
+  remove(commentIds) {
+    const removed = new Set(commentIds);
+    for (const window of this.windows.values()) {
+      window.comments = window.comments.filter((comment) => !removed.has(comment.id));
+    }
+  }
+
+  /**
+   * A loaded comment changed (pinned, highlighted, edited): it takes its new state and
+   * keeps its place. @param {import('./protocol').CommentOut} comment
+   */
+  update(comment) {
+    for (const window of this.windows.values()) {
+      const index = window.comments.findIndex((loaded) => loaded.id === comment.id);
+      if (index !== -1) window.comments[index] = { ...comment, offsetMs: window.comments[index].offsetMs };
+    }
+  }
+
   /** The last window of the stream, or Infinity while its length is unknown. */
   lastWindow() {
     return Number.isFinite(this.durationMs) ? windowOf(this.durationMs - 1) : Infinity;

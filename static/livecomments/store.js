@@ -288,6 +288,19 @@ export function ownChoices(comment, viewerId, now) {
   return choices;
 }
 
+/** What a comment's ⋮ still does once its stream has ended. */
+const AFTER_THE_END = new Set(["hide", "report", "delete"]);
+
+/**
+ * The choices of a comment's ⋮ on an ended stream's page (its replay), as a replay viewer
+ * expects them: a moderator hides (gone from every replay at once), a viewer reports, an
+ * author deletes their own. Pins, highlights, timeouts, bans and edits were the live chat's.
+ * @param {ModerationChoice[]} choices
+ */
+export function choicesAfterTheEnd(choices) {
+  return choices.filter((choice) => AFTER_THE_END.has(choice.action));
+}
+
 /**
  * An edit or delete of this viewer's own comment, sent and not yet acked; sent again
  * with the same key after a reconnect.

@@ -204,6 +204,8 @@ export class StreamView {
     this.pinnedExpanded = false;
     /** @type {{commentId: string, draft: string} | null} the own comment being edited in place */
     this.editing = null;
+    /** The stream has ended: no Reply, and the ⋮ says what it still does (app.js sets it). */
+    this.ended = false;
     this.unseen = 0;
     /** @type {Comment[]} live comments not yet summarised for a screen reader */
     this.toAnnounce = [];
@@ -273,7 +275,7 @@ export class StreamView {
    */
   upToDate(item, store, now) {
     const signature = item.comment
-      ? `${commentSignature(item.comment, store)}|${this.editing?.commentId === item.comment.id}`
+      ? `${commentSignature(item.comment, store)}|${this.editing?.commentId === item.comment.id}|${this.ended}`
       : optimisticSignature(item.optimistic, now);
     const existing = this.rendered.get(item.key);
     if (existing && existing.signature === signature) return existing.node;
@@ -301,7 +303,7 @@ export class StreamView {
     }
     if (store.editHeld(comment.id)) node.append(element("span", "comment-status", "Edit held for review"));
     if (this.editing?.commentId === comment.id) this.editor(node, this.editing);
-    if (this.options.username !== null) {
+    if (this.options.username !== null && !this.ended) {
       const reply = element("button", "comment-reply", "Reply");
       reply.setAttribute("type", "button");
       reply.setAttribute("tabindex", "-1");
@@ -322,7 +324,8 @@ export class StreamView {
       menu.setAttribute("type", "button");
       menu.setAttribute("tabindex", "-1");
       const label = this.options.moderates ? `Moderate ${comment.username}'s comment`
-        : own ? "Edit or delete your comment" : `Report ${comment.username}'s comment`;
+        : own ? (this.ended ? "Delete your comment" : "Edit or delete your comment")
+          : `Report ${comment.username}'s comment`;
       menu.setAttribute("aria-label", label);
       menu.setAttribute("aria-haspopup", "dialog");
       menu.setAttribute("aria-expanded", "false");

@@ -1,11 +1,21 @@
 """The replay API (SPEC §4): windows of a stream's chat by offset, and its moments."""
 
+import math
+import random
+from datetime import timedelta
+
 import pytest
+from django.db import transaction
 from django.urls import reverse
 
-from comments.models import Comment, ReactionSecond
+from comments.comment_seconds import count_settled, start_ms
+from comments.models import Comment, CommentSecond, ReactionSecond
 from comments.replay import MAX_BUCKETS, MAX_WINDOW_MS, PAGE_LIMIT, bucket_ms
-from tests.replay import comment_at, end
+from comments.snowflake import timestamp_ms
+from comments.state.revision import bump_replay_revision
+from moderation.models import ModerationAction
+from moderation.services import approve_comment
+from tests.replay import comment_at, end, started
 
 pytestmark = pytest.mark.django_db
 
@@ -35,14 +45,20 @@ def test_a_window_holds_the_comments_received_in_it_by_offset(api, alice, bob, s
     assert body["next"] is None
 
 
-def test_a_replayed_comment_is_the_comments_apis_comment_plus_its_offset(api, alice, stream):
+def test_a_replayed_comment_is_the_comments_apis_comment_plus_its_offset(api, alice, bob, stream):
     made = comment_at(stream, alice, 5_000, "same shape", is_highlighted=True)
+    reply = comment_at(stream, bob, 6_000, "a reply, edited", parent=made)
+    # A whole second, which isoformat writes without its microseconds.
+    reply.created_at = reply.created_at.replace(microsecond=0)
+    reply.edited_at = reply.created_at + timedelta(seconds=3)
+    reply.save()
 
-    replayed = replay(api(), stream, **{"from": 0, "to": 10_000}).json()["comments"][0]
-    listed = api().get(reverse("api:comments", args=[stream.id])).json()["comments"][0]
+    replayed = replay(api(), stream, **{"from": 0, "to": 10_000}).json()["comments"]
+    listed = api().get(reverse("api:comments", args=[stream.id])).json()["comments"]
 
-    assert replayed == {**listed, "offsetMs": 5_000}
-    assert replayed["id"] == str(made.id) and replayed["isHighlighted"] is True
+    assert replayed == [{**listed[0], "offsetMs": 5_000}, {**listed[1], "offsetMs": 6_000}]
+    assert replayed[0]["id"] == str(made.id) and replayed[0]["isHighlighted"] is True
+    assert replayed[1]["parentId"] == str(made.id) and replayed[1]["editedAt"] is not None
 
 
 def test_comments_come_by_offset_when_stored_out_of_order(api, alice, bob, stream):
@@ -218,3 +234,83 @@ def test_a_window_costs_three_queries_and_a_cached_one_costs_one(
         replay(client, stream, **{"from": 0, "to": 5_000})
     with django_assert_num_queries(1):  # the stream: the window comes from the cache
         replay(client, stream, **{"from": 0, "to": 5_000})
+
+
+def moments_of(client, stream, headers=None):
+    return client.get(reverse("api:moments", args=[stream.id]), headers=headers or {})
+
+
+def said(moments):
+    """The buckets with comments: (offset, comments)."""
+    return [(b["offsetMs"], b["comments"]) for b in moments.json()["buckets"] if b["comments"]]
+
+
+def visible_per_bucket(stream, size):
+    """The moments' comments counted one by one: each visible comment by its id's time."""
+    duration = int(stream.ended_at.timestamp() * 1000) - start_ms(stream)
+    counts = [0] * math.ceil(duration / size)
+    for comment in Comment.objects.filter(stream=stream, is_hidden=False):
+        index = (timestamp_ms(comment.id) - start_ms(stream)) // size
+        counts[min(index, len(counts) - 1)] += 1
+    return counts
+
+
+def test_moments_from_the_counted_seconds_are_the_comments_counted_one_by_one(api, alice, stream):
+    end(started(stream, ago_ms=20 * 60_000), after_ms=15 * 60_000)  # 5-second buckets
+    rng = random.Random(16)
+    flags = [{}, {}, {}, {"is_hidden": True}, {"is_hidden": True, "review": Comment.Review.HELD}]
+    for _ in range(300):
+        comment_at(stream, alice, rng.randrange(15 * 60_000), **rng.choice(flags))
+    expected = visible_per_bucket(stream, 5_000)
+    # Its gateways counted the first half of it while it was live; the read counts the rest.
+    with transaction.atomic():
+        count_settled(stream.id, start_ms(stream), start_ms(stream) + 7 * 60_000 + 500, wait=True)
+    counted = sum(CommentSecond.objects.filter(stream=stream).values_list("count", flat=True))
+    assert 0 < counted < 300
+
+    body = moments_of(api(), stream).json()
+
+    assert body["bucketMs"] == 5_000
+    assert [b["comments"] for b in body["buckets"]] == expected
+    assert sum(CommentSecond.objects.filter(stream=stream).values_list("count", flat=True)) == 300
+
+
+def test_a_hide_and_an_approval_after_the_end_show_at_once_in_counted_moments(
+    api, alice, moderator, stream, django_capture_on_commit_callbacks
+):
+    end(started(stream, ago_ms=3 * 60_000), after_ms=60_000)
+    comment_at(stream, alice, 1_000, "kept")
+    gone = comment_at(stream, alice, 1_200, "hidden a day later")
+    held = comment_at(
+        stream, alice, 3_000, "approved later", is_hidden=True, review=Comment.Review.HELD
+    )
+    before = moments_of(api(), stream)
+    assert said(before) == [(1_000, 2)]  # one-second buckets
+    counted = CommentSecond.objects.filter(stream=stream)
+    assert sum(counted.values_list("count", flat=True)) == 3  # hidden ones too
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api(moderator).post(reverse("api:comment-hide", args=[gone.id])).status_code == 200
+        approve_comment(held.id, actor=moderator, source=ModerationAction.Source.ADMIN)
+
+    after = moments_of(api(), stream, headers={"If-None-Match": before["ETag"]})
+    assert after.status_code == 200
+    assert said(after) == [(1_000, 1), (3_000, 1)]
+    assert sum(counted.values_list("count", flat=True)) == 3  # nothing was counted again
+
+
+def test_moments_of_a_counted_stream_read_the_counts_not_the_comments(
+    api, alice, stream, django_assert_num_queries
+):
+    end(started(stream, ago_ms=3 * 60_000), after_ms=60_000)
+    for n in range(20):
+        comment_at(stream, alice, n * 1_000, is_hidden=n % 5 == 0)
+    client = api()
+    moments_of(client, stream)  # counts them
+    bump_replay_revision([stream.id])  # nothing cached
+
+    # The stream; in a transaction (two savepoint statements): the stream's count, locked,
+    # the seconds, the comments not counted yet, the hidden ones; the reactions.
+    with django_assert_num_queries(8):
+        body = moments_of(client, stream).json()
+    assert sum(b["comments"] for b in body["buckets"]) == 16

@@ -6,11 +6,12 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from comments import partitions, retention
-from comments.models import Comment, ReactionTotal
+from comments.comment_seconds import count_settled, start_ms
+from comments.models import Comment, CommentSecond, ReactionTotal
 from moderation.models import Report
 from tests.comments.stored import store_comments
 
@@ -79,6 +80,21 @@ def test_a_restore_puts_the_archived_comments_back_once(weeks, later, old_and_ne
     assert restored == expected
     if partitions.is_partitioned():
         assert weeks[0].name in {p.name for p in partitions.attached()}
+
+
+def test_a_dropped_or_restored_week_has_its_streams_counted_again(
+    weeks, later, old_and_new, stream, tmp_path
+):
+    def counted_for_the_moments():
+        with transaction.atomic():
+            count_settled(stream.id, start_ms(stream), int(later.timestamp() * 1000), wait=True)
+        return sum(CommentSecond.objects.filter(stream=stream).values_list("count", flat=True))
+
+    assert counted_for_the_moments() == 8
+    done = retention.apply(the_week(weeks, later), tmp_path)
+    assert counted_for_the_moments() == 3
+    retention.restore(done.archive)
+    assert counted_for_the_moments() == 8
 
 
 def test_the_restore_command_reports_what_it_did(weeks, later, old_and_new, tmp_path, capsys):

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { LiveStore, REPORT_REASONS, TIMEOUTS, moderationChoices, reportChoices } from "../../static/livecomments/store.js";
+import {
+  LiveStore, REPORT_REASONS, TIMEOUTS, choicesAfterTheEnd, moderationChoices, ownChoices, reportChoices,
+} from "../../static/livecomments/store.js";
 import { REASONS } from "../../static/livecomments/protocol.js";
 import { roleBadge } from "../../static/livecomments/view.js";
 import { comment, key } from "./helpers.js";
@@ -57,6 +59,19 @@ describe("a comment's moderation menu", () => {
 
   test("times out for the four lengths a moderator expects", () => {
     assert.deepEqual(TIMEOUTS.map((entry) => entry.seconds), [60, 600, 3600, 86400]);
+  });
+
+  test("after the end, hides, reports and deletes one's own: what still applies to a replay", () => {
+    const store = new LiveStore("1");
+    const justPosted = comment(1, { userId: MODERATOR_ID, createdAt: new Date().toISOString() });
+    const moderating = choicesAfterTheEnd([
+      ...ownChoices(justPosted, MODERATOR_ID, Date.now()),
+      ...moderationChoices(justPosted, MODERATOR_ID),
+    ]);
+    assert.deepEqual(moderating.map((entry) => entry.action), ["delete", "hide"]);
+
+    const viewing = choicesAfterTheEnd(reportChoices(comment(2), { id: "8", moderates: false }, store));
+    assert.equal(viewing.length, Object.keys(REPORT_REASONS).length);
   });
 });
 

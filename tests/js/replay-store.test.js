@@ -73,6 +73,28 @@ describe("the chat at a moment", () => {
     assert.deepEqual(timeline.reactionsBetween(700, 1_900), { like: 3, wow: 4 });
     assert.deepEqual(timeline.reactionsBetween(800, 1_000), {});
   });
+
+  test("a comment hidden after its window loaded is gone at once", () => {
+    const timeline = new ReplayTimeline(60_000);
+    timeline.addWindow(0, [page([at(1, 1_000), at(2, 2_000)])]);
+    timeline.addWindow(1, [page([at(3, 12_000)])]);
+
+    timeline.remove(["2", "3"]);
+
+    assert.deepEqual(timeline.shownAt(15_000).map((c) => c.id), ["1"]);
+  });
+
+  test("a comment pinned after its window loaded is pinned where it was said", () => {
+    const timeline = new ReplayTimeline(60_000);
+    timeline.addWindow(0, [page([at(1, 1_000), at(2, 2_000)])]);
+
+    timeline.update(comment(1, { isPinned: true, content: "pinned now" }));
+
+    assert.deepEqual(timeline.pinnedAt(500), []);
+    const [pinned] = timeline.pinnedAt(1_500);
+    assert.equal(pinned.content, "pinned now");
+    assert.equal(pinned.offsetMs, 1_000);
+  });
 });
 
 describe("which windows to fetch", () => {

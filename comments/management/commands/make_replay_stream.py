@@ -14,7 +14,8 @@ from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
-from comments.models import Comment, ReactionSecond, SnowflakeWorker
+from comments.comment_seconds import count_streams
+from comments.models import Comment, CommentSecond, ReactionSecond, SnowflakeWorker
 from comments.protocol import REACTION_TYPES
 from comments.snowflake import MAX_SEQUENCE, MAX_WORKER, SEQUENCE_BITS, first_id_at
 from streams.models import Stream
@@ -44,7 +45,8 @@ COPY_CHUNK_ROWS = 50_000
 class Command(BaseCommand):
     help = (
         "Create an ended stream with COMMENTS comments (Snowflake ids spread over HOURS, with a "
-        "few peaks) and reactions per second, by COPY into PostgreSQL; print its id."
+        "few peaks) and reactions per second, by COPY into PostgreSQL, its comments counted per "
+        "second as its gateways would have; print its id."
     )
 
     def add_arguments(self, parser):
@@ -83,9 +85,11 @@ class Command(BaseCommand):
             _copy(cursor, Comment, _COMMENT_COLUMNS, rows)
             rows = _reaction_rows(rng, stream.id, start_ms, duration_ms)
             _copy(cursor, ReactionSecond, _REACTION_COLUMNS, rows)
+        # Counted per second, as the stream's gateways would have done while it was live.
+        count_streams([stream.id])
         with connection.cursor() as cursor:
             # Fresh statistics, and a visibility map for index-only scans (moments).
-            for model in (Comment, ReactionSecond):
+            for model in (Comment, ReactionSecond, CommentSecond):
                 cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
         self.stderr.write(
             f"{comments:,} comments over {hours} h in {time.perf_counter() - began:.1f} s"

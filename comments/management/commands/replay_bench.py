@@ -11,7 +11,8 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from comments.replay import MAX_WINDOW_MS, Window, _replay_window, start_ms
+from comments.comment_seconds import recount, start_ms
+from comments.replay import MAX_WINDOW_MS, Window, _replay_window
 from comments.state.revision import bump_replay_revision
 from streams.models import Stream
 
@@ -40,9 +41,10 @@ def _timed(request: Callable[[], Any]) -> tuple[float, float, Any]:
 class Command(BaseCommand):
     help = (
         "Time GET /api/streams/<id>/replay/ over WINDOWS random windows of WINDOW_MS, cold (a "
-        "new replay revision) and cached, and /moments/ cold and cached, through the whole "
-        "Django and DRF stack in this process; print wall-time p50/p95/max and this process's "
-        "CPU time (the database's own time is in wall time only)."
+        "new replay revision) and cached, and /moments/ cold, cached, and with no comments "
+        "counted per second yet (the read counts them), through the whole Django and DRF stack "
+        "in this process; print wall-time p50/p95/max and this process's CPU time (the "
+        "database's own time is in wall time only)."
     )
 
     def add_arguments(self, parser):
@@ -98,6 +100,11 @@ class Command(BaseCommand):
             cold_moments.append(moments())
         self.stdout.write(_figures("moments, cold", cold_moments))
         self.stdout.write(_figures("moments, cached", [moments() for _ in range(50)]))
+        uncounted = []
+        for _ in range(3):
+            recount([stream_id])  # a new revision too; counted again by the read
+            uncounted.append(moments())
+        self.stdout.write(_figures("moments, none counted", uncounted))
 
     def _explain(self, stream: Stream, window: Window) -> None:
         """Print the plan of a window's comment query: an index range scan on (stream, id)."""
