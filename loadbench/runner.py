@@ -162,6 +162,8 @@ class _CpuMeter:
 
 # What the table says of the floor's rows: it keeps nothing.
 NOT_STORED = "not stored"
+# The server of gateways the runner did not start (--url): it cannot know which it is.
+EXTERNAL = "external"
 
 
 def run_scenario(scenario: Scenario, target: Target, out=sys.stdout) -> dict:
@@ -229,6 +231,7 @@ def run_scenario(scenario: Scenario, target: Target, out=sys.stdout) -> dict:
         target=scenario.target,
         scenario=asdict(scenario)
         | {
+            "server": EXTERNAL if target.urls else scenario.server,
             "urls": group.urls,
             "stream_id": stream_id,
             "client_processes": scenario.processes(),
