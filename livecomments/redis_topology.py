@@ -77,11 +77,16 @@ def shard_of_user(user_id: int) -> int:
 
 @cache
 def _group_shard() -> Callable[[str], int]:
-    count = len(servers())
+    return group_shards(servers())
+
+
+def group_shards(named: tuple[RedisServer, ...]) -> Callable[[str], int]:
+    """How groups map to `named`'s shards: what gateways given these servers do."""
+    count = len(named)
     if count <= 1:
         return lambda group: 0
     try:
-        return _channels_redis_shard()
+        return _channels_redis_shard(named)
     except (LookupError, AttributeError, TypeError, ValueError) as error:
         logger.warning(
             "Redis shards: streams' state is not aligned with channels-redis's groups (%s); "
@@ -91,7 +96,7 @@ def _group_shard() -> Callable[[str], int]:
         return lambda group: zlib.crc32(group.encode()) % count
 
 
-def _channels_redis_shard() -> Callable[[str], int]:
+def _channels_redis_shard(named: tuple[RedisServer, ...]) -> Callable[[str], int]:
     """channels-redis's own shard of a group, for a version whose mapping is tested."""
     try:
         installed = version("channels-redis")
@@ -101,7 +106,7 @@ def _channels_redis_shard() -> Callable[[str], int]:
         raise LookupError(f"channels-redis {installed} is not one of {CHANNELS_REDIS_ALIGNED}")
     # Made as settings make the gateways' layer (default prefix), never connected: its
     # shards open connections on first use only.
-    layer = RedisPubSubLoopLayer(hosts=channel_layer_hosts(servers()))
+    layer = RedisPubSubLoopLayer(hosts=channel_layer_hosts(named))
     shards = layer._shards
 
     def shard_of(group: str) -> int:

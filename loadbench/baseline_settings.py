@@ -2,19 +2,19 @@
 
 The core layer is what the Channels tutorial uses: each `group_send` reads the group's
 members from Redis and pushes one copy per member into that member's bounded list,
-dropping silently once a list holds `capacity` messages.
+dropping silently once a list holds `capacity` messages. With several servers in
+REDIS_URL it spreads channels and groups over them, as our layer does.
 """
 
+from livecomments.redis_url import channel_layer_hosts, parse_redis_url
 from livecomments.settings import *  # noqa: F403
 from livecomments.settings import REDIS_URL
 
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        # socket_timeout=None as in the project's settings: redis-py 8 otherwise times out
-        # a consumer's idle 5-second BZPOPMIN and kills that socket's consumer.
         "CONFIG": {
-            "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
+            "hosts": channel_layer_hosts(parse_redis_url(REDIS_URL)),
             "prefix": "loadbench-baseline",
         },
     }

@@ -410,6 +410,7 @@ class _Worker:
         joined_slots = [slot for slot, joined in enumerate(self.viewer_joined) if joined]
         return {
             "index": self.plan.index,
+            "stream_id": self.plan.stream_id,
             "viewer_bitmaps": b"".join(self.account_viewer(slot) for slot in joined_slots),
             "viewer_frames": sum(len(self.viewer_frames[slot]) for slot in joined_slots),
             "viewers_joined": len(joined_slots),

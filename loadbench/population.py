@@ -40,6 +40,10 @@ def create_stream(title: str, **settings) -> int:
     return Stream.objects.create(title=title, **settings).pk
 
 
+def delete_streams(stream_ids: set[int]) -> None:
+    Stream.objects.filter(pk__in=stream_ids).delete()
+
+
 def stored_comments(stream_id: int) -> int:
     """Rows of the stream's comments in the database: what an accepted ack promised."""
     return Comment.objects.filter(stream_id=stream_id).count()

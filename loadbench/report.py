@@ -78,6 +78,7 @@ def scenario_key(run: dict) -> tuple:
         s["posters"],
         s["duration"],
         s["gateways"],
+        s.get("streams", 1),
         s.get("server", "daphne"),
         s.get("delivery_policy", "seed"),
         tuple(map(tuple, s.get("gateway_env", ()))),
@@ -93,6 +94,8 @@ def setup_label(run: dict) -> str:
     label = f"{run['target']} {server}"
     if s["gateways"] > 1:
         label += f" x{s['gateways']}"
+    if s.get("streams", 1) > 1:
+        label += f" {s['streams']} streams"
     if s.get("delivery_policy", "seed") != "seed":
         label += f" policy {s['delivery_policy']}"
     if s.get("rules"):
@@ -248,7 +251,57 @@ def table(summary: list[dict]) -> str:
             value = ratios.get(f"{section}.{name}")
             row.append("-" if value is None else f"{value:g}x")
         rows.append(row)
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    return _aligned(rows)
+
+
+# (section, figure, label) of each stream's row in `streams_table`.
+STREAM_COLUMNS = [
+    ("delivery", "viewers_joined", "viewers"),
+    ("throughput", "accepted_per_s", "accepted/s"),
+    ("delivery", "fraction_min", "delivered, worst viewer"),
+    ("throughput", "deliveries_per_s", "deliveries/s"),
+    ("latency_ms", "p50", "p50 ms"),
+    ("latency_ms", "p95", "p95 ms"),
+    ("latency_ms", "p99", "p99 ms"),
+    ("ack_latency_ms", "p95", "ack p95 ms"),
+]
+
+
+def streams_table(run: dict) -> str:
+    """One run's figures stream by stream, and the commands each Redis server executed."""
+    rows = [["stream", "shard"] + [label for _, _, label in STREAM_COLUMNS]]
+    for stream in run["streams"]:
+        row = [str(stream["stream_id"]), "-" if stream["shard"] is None else str(stream["shard"])]
+        for section, name, _ in STREAM_COLUMNS:
+            value = stream[section][name]
+            row.append("-" if value is None else f"{value:g}")
+        rows.append(row)
+    lines = [_aligned(rows)]
+    if run["redis"]:
+        lines.append("")
+        rows = [["Redis shard", "server", "streams", "commands", "commands/s", "keys after"]]
+        for server in run["redis"]:
+            rows.append(
+                [
+                    str(server["shard"]),
+                    server["server"],
+                    ", ".join(map(str, server["streams"])) or "-",
+                    str(server["commands"]),
+                    f"{server['commands_per_s']:g}",
+                    str(server["keys"]),
+                ]
+            )
+        lines.append(_aligned(rows))
+        lines.append(
+            "(commands: executed from the start of posting to the end of the drain, by any "
+            "client of that server)"
+        )
+    return "\n".join(lines)
+
+
+def _aligned(rows: list[list[str]]) -> str:
+    """Rows as left-aligned columns, the first row a header."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)) for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)

@@ -5,6 +5,7 @@ import os
 import secrets
 import sys
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,18 +13,21 @@ from pathlib import Path
 import psutil
 from django.conf import settings
 
-from . import clients, population, profile, report, rules
+from . import clients, population, profile, report, rules, shards
 from .gateways import FLOOR, GatewayGroup, start_gateways, target_gateways
 
 
 @dataclass(frozen=True)
 class Scenario:
     target: str  # "ours", "baseline" or "floor" (gateways.TARGETS)
-    viewers: int
+    viewers: int  # over all streams
     posters: int
     rate: float  # comments/s over all posters
     duration: float  # seconds of posting
     gateways: int = 1
+    # Streams sharing the viewers, posters and comments evenly; each has client processes
+    # of its own.
+    streams: int = 1
     server: str = "daphne"  # of the gateways the runner starts (livecomments.servers)
     client_processes: int = 0  # 0: one per 1,500 sockets, at least one
     drain: float = 10.0  # seconds allowed after posting for the last deliveries
@@ -42,7 +46,19 @@ class Scenario:
     def processes(self) -> int:
         if self.client_processes:
             return self.client_processes
-        return max(1, -(-(self.viewers + self.posters) // 1500))
+        return max(self.streams, -(-(self.viewers + self.posters) // 1500))
+
+
+@dataclass(frozen=True)
+class StreamShare:
+    """One stream's part of a scenario: its sockets, processes and comment numbers."""
+
+    stream_id: int
+    viewers: int
+    posters: int
+    processes: int
+    first_comment: int
+    comments: int
 
 
 @dataclass(frozen=True)
@@ -82,43 +98,94 @@ def _split(total: int, parts: int) -> list[int]:
     return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
 
 
+def _create_streams(
+    scenario: Scenario, run_id: str, placing: shards.RedisWatch | None
+) -> list[int]:
+    """The scenario's streams; on several Redis shards, spread over them as evenly as can be.
+
+    Streams are drawn until no shard has more than its share, and the others deleted:
+    consecutive ids land on the same shard in runs of about ten (channels-redis hashes the
+    group's name), so the next few ids would all be on one.
+    """
+    title = f"loadbench {scenario.target} {scenario.viewers}v {scenario.rate}/s {run_id}"
+    shard_count = len(placing.servers) if placing is not None else 1
+    share = -(-scenario.streams // shard_count)
+    on_shard: Counter[int] = Counter()
+    kept: list[int] = []
+    drawn: list[int] = []
+    while len(kept) < scenario.streams:
+        if len(drawn) > 100 * scenario.streams:
+            raise RuntimeError(f"no spread of {scenario.streams} streams over the shards found")
+        stream_id = population.create_stream(
+            title if scenario.streams == 1 else f"{title} {len(kept) + 1}/{scenario.streams}",
+            hold_links=scenario.rules == "on",
+        )
+        drawn.append(stream_id)
+        shard = placing.shard_of_stream(stream_id) if placing is not None else 0
+        if on_shard[shard] < share:
+            on_shard[shard] += 1
+            kept.append(stream_id)
+    population.delete_streams(set(drawn) - set(kept))
+    return kept
+
+
+def _shares(scenario: Scenario, stream_ids: list[int]) -> list[StreamShare]:
+    """Split the scenario's sockets, processes and comments evenly over its streams."""
+    count = len(stream_ids)
+    counts = zip(
+        stream_ids,
+        _split(scenario.viewers, count),
+        _split(scenario.posters, count),
+        _split(scenario.processes(), count),
+        _split(scenario.planned_comments, count),
+        strict=True,
+    )
+    shares, first = [], 0
+    for stream_id, viewers, posters, processes, comments in counts:
+        shares.append(StreamShare(stream_id, viewers, posters, processes, first, comments))
+        first += comments
+    return shares
+
+
 def _plans(
     scenario: Scenario,
     run_id: str,
-    stream_id: int,
+    shares: list[StreamShare],
     urls: list[str],
     tokens: list[str],
     deadline: float,
 ) -> list[clients.WorkerPlan]:
-    processes = scenario.processes()
-    viewer_counts = _split(scenario.viewers, processes)
-    poster_counts = _split(scenario.posters, processes)
-    total = scenario.planned_comments
-    # Each poster posts at the same pace, so a worker's share of comments follows its posters.
-    comment_counts = [total * p // scenario.posters for p in poster_counts]
-    comment_counts[0] += total - sum(comment_counts)
-    if poster_counts[0] == 0:
-        raise ValueError("the first client process has no posters; use fewer processes")
-    plans, viewer, poster, comment = [], 0, 0, 0
-    for index in range(processes):
-        v, p, c = viewer_counts[index], poster_counts[index], comment_counts[index]
-        plans.append(
-            clients.WorkerPlan(
-                index=index,
-                run_id=run_id,
-                stream_id=str(stream_id),
-                viewer_urls=tuple(urls[(viewer + i) % len(urls)] for i in range(v)),
-                poster_urls=tuple(urls[(poster + i) % len(urls)] for i in range(p)),
-                poster_tokens=tuple(tokens[poster : poster + p]),
-                first_comment=comment,
-                comment_count=c if p else 0,
-                total_comments=total,
-                duration=scenario.duration,
-                deadline=deadline,
-                chat_text=bool(scenario.rules),
+    """Each client process's sockets: every stream's viewers and posters spread over all
+    gateways, as a balancer that knows nothing of streams would spread them."""
+    plans: list[clients.WorkerPlan] = []
+    viewer, poster = 0, 0
+    for share in shares:
+        viewer_counts = _split(share.viewers, share.processes)
+        poster_counts = _split(share.posters, share.processes)
+        # Each poster posts at the same pace, so a worker's share of comments follows its posters.
+        comment_counts = [share.comments * p // share.posters for p in poster_counts]
+        comment_counts[0] += share.comments - sum(comment_counts)
+        if poster_counts[0] == 0:
+            raise ValueError("the first client process has no posters; use fewer processes")
+        comment = share.first_comment
+        for v, p, c in zip(viewer_counts, poster_counts, comment_counts, strict=True):
+            plans.append(
+                clients.WorkerPlan(
+                    index=len(plans),
+                    run_id=run_id,
+                    stream_id=str(share.stream_id),
+                    viewer_urls=tuple(urls[(viewer + i) % len(urls)] for i in range(v)),
+                    poster_urls=tuple(urls[(poster + i) % len(urls)] for i in range(p)),
+                    poster_tokens=tuple(tokens[poster : poster + p]),
+                    first_comment=comment,
+                    comment_count=c if p else 0,
+                    total_comments=scenario.planned_comments,
+                    duration=scenario.duration,
+                    deadline=deadline,
+                    chat_text=bool(scenario.rules),
+                )
             )
-        )
-        viewer, poster, comment = viewer + v, poster + p, comment + c
+            viewer, poster, comment = viewer + v, poster + p, comment + c
     return plans
 
 
@@ -162,12 +229,18 @@ class _CpuMeter:
 
 # What the table says of the floor's rows: it keeps nothing.
 NOT_STORED = "not stored"
+# The server of gateways the runner did not start (--url): it cannot know which it is.
+EXTERNAL = "external"
 
 
 def run_scenario(scenario: Scenario, target: Target, out=sys.stdout) -> dict:
     """Run one scenario end to end and return its figures (see report.TABLE)."""
     if not population.database_is_migrated():
         raise RuntimeError("the database has unapplied migrations: run manage.py migrate first")
+    if scenario.streams < 1 or min(scenario.posters, scenario.processes()) < scenario.streams:
+        raise ValueError(
+            f"{scenario.streams} stream(s) need at least as many posters and client processes"
+        )
     started = time.time()
     run_id = secrets.token_hex(4)
     notes: list[str] = []
@@ -175,10 +248,15 @@ def run_scenario(scenario: Scenario, target: Target, out=sys.stdout) -> dict:
         other_terms = rules.install() if scenario.rules == "on" else rules.remove()
         if other_terms:
             notes.append(f"the database blocks {other_terms} other term(s), for every stream")
-    stream_id = population.create_stream(
-        f"loadbench {scenario.target} {scenario.viewers}v {scenario.rate}/s {run_id}",
-        hold_links=scenario.rules == "on",
-    )
+    # The Redis of the gateways, when the runner starts them and so knows it.
+    redis_url = ""
+    if not target.urls and scenario.target != FLOOR:
+        redis_url = target.redis_url or settings.REDIS_URL
+    watch = shards.RedisWatch(redis_url) if redis_url else None
+    # Where our gateways put a stream; the baseline's core layer places its groups its own way.
+    placing = watch if scenario.target == "ours" else None
+    stream_ids = _create_streams(scenario, run_id, placing)
+    shares = _shares(scenario, stream_ids)
     tokens = population.poster_tokens(scenario.posters)
     if target.urls:
         group = target_gateways(list(target.urls), list(target.pids))
@@ -193,15 +271,19 @@ def run_scenario(scenario: Scenario, target: Target, out=sys.stdout) -> dict:
             scenario.target,
             scenario.gateways,
             database_url=population.database_url(),
-            redis_url=target.redis_url or settings.REDIS_URL,
+            redis_url=redis_url,
             raise_limits=target.raise_limits,
             log_dir=target.log_dir,
             server=scenario.server,
             extra_env=dict(scenario.gateway_env),
         )
     notes.extend(group.notes)
+    if placing is not None and len(placing.servers) > 1:
+        placed = ", ".join(f"{s} on shard {placing.shard_of_stream(s)}" for s in stream_ids)
+    else:
+        placed = ", ".join(map(str, stream_ids))
     out.write(
-        f"[{scenario.target}] stream {stream_id}, {len(group.urls)} gateway(s), "
+        f"[{scenario.target}] stream(s) {placed}, {len(group.urls)} gateway(s), "
         f"{scenario.viewers} viewers + {scenario.posters} posters in "
         f"{scenario.processes()} client process(es), {scenario.rate}/s for "
         f"{scenario.duration:g} s\n"
@@ -209,18 +291,31 @@ def run_scenario(scenario: Scenario, target: Target, out=sys.stdout) -> dict:
     for note in notes:
         out.write(f"[{scenario.target}] note: {note}\n")
     try:
-        figures = _drive(scenario, group, run_id, stream_id, tokens, out, target.profile_dir)
+        figures = _drive(scenario, group, run_id, shares, tokens, out, target.profile_dir, watch)
         during_run = group.log_problems()
     finally:
         group.stop()
-    # Kept apart: an error while serving viewers matters more than one while shutting down.
+    for share, of_stream in zip(shares, figures["streams"], strict=True):
+        of_stream["shard"] = placing.shard_of_stream(share.stream_id) if placing else None
+        of_stream["comments"]["stored"] = (
+            NOT_STORED if scenario.target == FLOOR else population.stored_comments(share.stream_id)
+        )
+        if scenario.rules:
+            # What the rules caught of the benchmark's posts: meant to be nothing, so that
+            # delivery compares with a run without them.
+            of_stream["comments"]["held"] = population.held_comments(share.stream_id)
+    for server in figures["redis"]:
+        server["streams"] = [
+            s["stream_id"] for s in figures["streams"] if s["shard"] == server["shard"]
+        ]
     figures["comments"]["stored"] = (
-        NOT_STORED if scenario.target == FLOOR else population.stored_comments(stream_id)
+        NOT_STORED
+        if scenario.target == FLOOR
+        else sum(s["comments"]["stored"] for s in figures["streams"])
     )
     if scenario.rules:
-        # What the rules caught of the benchmark's posts: meant to be nothing, so that
-        # delivery compares with a run without them.
-        figures["comments"]["held"] = population.held_comments(stream_id)
+        figures["comments"]["held"] = sum(s["comments"]["held"] for s in figures["streams"])
+    # Kept apart: an error while serving viewers matters more than one while shutting down.
     figures["gateway_log_problems"] = during_run[:20]
     figures["gateway_shutdown_problems"] = group.log_problems()[len(during_run) :][:20]
     for problem in during_run[:5]:
@@ -229,8 +324,10 @@ def run_scenario(scenario: Scenario, target: Target, out=sys.stdout) -> dict:
         target=scenario.target,
         scenario=asdict(scenario)
         | {
+            "server": EXTERNAL if target.urls else scenario.server,
             "urls": group.urls,
-            "stream_id": stream_id,
+            "stream_id": stream_ids[0],
+            "stream_ids": stream_ids,
             "client_processes": scenario.processes(),
             "delivery_policy": os.environ.get("LC_DELIVERY_POLICY") or "seed",
         },
@@ -245,10 +342,11 @@ def _drive(
     scenario: Scenario,
     group: GatewayGroup,
     run_id: str,
-    stream_id: int,
+    shares: list[StreamShare],
     tokens: list[str],
     out,
     profile_dir: Path | None,
+    watch: shards.RedisWatch | None,
 ) -> dict:
     progress = Progress(out)
     context = multiprocessing.get_context("spawn")
@@ -259,7 +357,7 @@ def _drive(
     results = context.Queue()
     # The hard stop of every worker, whatever the coordinator does.
     deadline = time.time() + scenario.connect_timeout + scenario.duration + scenario.drain + 30
-    plans = _plans(scenario, run_id, stream_id, group.urls, tokens, deadline)
+    plans = _plans(scenario, run_id, shares, group.urls, tokens, deadline)
     gateway_cpu = _CpuMeter(group.processes())
     open_viewers = context.Event()
     workers = [
@@ -304,6 +402,8 @@ def _drive(
     loadgen_cpu.delta()
 
     # Phase 2: posting, then the drain until every viewer has every accepted comment.
+    if watch is not None:
+        watch.start()
     start = time.time() + 0.5
     start_at.value = start
     posting_end = start + scenario.duration
@@ -351,6 +451,7 @@ def _drive(
             progress.show(f"[{scenario.target}] gateway died: {', '.join(group.dead())}")
             break
     progress.done()
+    redis_usage = watch.finish() if watch is not None else []
     profiles = _finish_profiles(scenario, recordings, out)
     stop.set()
     worker_results = []
@@ -366,7 +467,10 @@ def _drive(
     crashes = [r["crash"] for r in worker_results if "crash" in r]
     if crashes or len(worker_results) < len(workers):
         raise RuntimeError(f"load generator failed: {crashes or 'a worker returned nothing'}")
-    return _figures(scenario, worker_results, start, readings, total) | {"profiles": profiles}
+    return _figures(scenario, shares, worker_results, start, readings, total) | {
+        "profiles": profiles,
+        "redis": redis_usage,
+    }
 
 
 def _start_profiles(
@@ -400,7 +504,7 @@ def _finish_profiles(scenario: Scenario, recordings: list[profile.Recording], ou
     return found
 
 
-def _figures(scenario, worker_results, start, readings: Readings, total) -> dict:
+def _figures(scenario, shares, worker_results, start, readings: Readings, total) -> dict:
     import numpy as np
 
     planned = scenario.planned_comments
@@ -409,43 +513,32 @@ def _figures(scenario, worker_results, start, readings: Readings, total) -> dict
         accepted |= np.unpackbits(
             np.frombuffer(result["accepted"], np.uint8), bitorder="little", count=planned
         ).astype(bool)
-    accepted_count = int(accepted.sum())
-    viewer_bits = []
-    for result in worker_results:
-        if result["viewers_joined"]:
-            raw = np.frombuffer(result["viewer_bitmaps"], np.uint8)
-            bits = np.unpackbits(raw, bitorder="little").reshape(result["viewers_joined"], -1)
-            viewer_bits.append(bits[:, :planned].astype(bool))
-    # What reached any viewer: every accepted comment, unless a sampling tier thinned the feed.
-    published = np.zeros(planned, dtype=bool)
-    for bits in viewer_bits:
-        published |= bits.any(axis=0)
-    published &= accepted
-    published_count = int(published.sum())
-    fractions, of_published, delivered_pairs, unexpected = [], [], 0, 0
-    for bits in viewer_bits:
-        got = (bits & accepted).sum(axis=1)
-        delivered_pairs += int(got.sum())
-        unexpected += int((bits & ~accepted).sum())
-        fractions.extend((got / accepted_count).tolist() if accepted_count else [])
-        of_published.extend((got / published_count).tolist() if published_count else [])
-
-    def merged(name: str) -> dict[int, int]:
-        histogram: dict[int, int] = {}
-        for result in worker_results:
-            for value, count in result[name].items():
-                histogram[value] = histogram.get(value, 0) + count
-        return histogram
-
-    def summed(name: str) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for result in worker_results:
-            for key, count in result[name].items():
-                counts[key] = counts.get(key, 0) + count
-        return counts
-
+    # A stream's viewers are owed the accepted comments of their stream, and no others.
+    owed = {}
+    for share in shares:
+        numbers = np.zeros(planned, dtype=bool)
+        numbers[share.first_comment : share.first_comment + share.comments] = True
+        owed[str(share.stream_id)] = accepted & numbers
     last_delivery = max((r["last_delivery"] for r in worker_results), default=0)
-    delivery_window = max(scenario.duration, last_delivery - start)
+    window = (scenario.duration, max(scenario.duration, last_delivery - start))
+    of_all = _delivery_figures(worker_results, owed, planned, window)
+    of_all["comments"] = {
+        "planned": planned,
+        "sent": total(clients.SENT),
+        "acked": total(clients.ACKED),
+    } | of_all["comments"]
+    of_all["streams"] = [
+        {"stream_id": share.stream_id, "viewers": share.viewers, "posters": share.posters}
+        | _delivery_figures(
+            [r for r in worker_results if r["stream_id"] == str(share.stream_id)],
+            owed,
+            planned,
+            window,
+        )
+        for share in shares
+    ]
+    for share, of_stream in zip(shares, of_all["streams"], strict=True):
+        of_stream["comments"] = {"planned": share.comments} | of_stream["comments"]
     viewers_joined = total(clients.JOINED)
     memory_per_socket = None
     rss_warm, rss_connected, rss_max = readings.rss_warm, readings.rss_connected, readings.rss_max
@@ -453,47 +546,13 @@ def _figures(scenario, worker_results, start, readings: Readings, total) -> dict
         memory_per_socket = round((rss_connected - rss_warm) / viewers_joined / 1024, 1)
     mb = 2**20
     cpu_seconds = readings.gateway_cpu_seconds
-    return {
-        "latency_ms": report.percentiles(merged("latency_ms")),
-        "ack_latency_ms": report.percentiles(merged("ack_ms")),
-        "delivery": {
-            "viewers_joined": sum(r["viewers_joined"] for r in worker_results),
-            "expected_pairs": accepted_count * len(fractions),
-            "delivered_pairs": delivered_pairs,
-            "fraction_min": round(min(fractions), 4) if fractions else None,
-            "fraction_mean": round(sum(fractions) / len(fractions), 4) if fractions else None,
-            "viewers_complete": sum(1 for f in fractions if f >= 1.0),
-            "published": published_count,
-            "published_fraction_min": round(min(of_published), 4) if of_published else None,
-            "duplicates": sum(r["duplicates"] for r in worker_results),
-            "unexpected": unexpected,
-            # Live batch frames a viewer read per second: the fan-out's unit of work.
-            "frames_per_viewer_s": round(
-                sum(r["viewer_frames"] for r in worker_results) / len(fractions) / delivery_window,
-                2,
-            )
-            if fractions
-            else None,
-        },
-        "comments": {
-            "planned": planned,
-            "sent": total(clients.SENT),
-            "acked": total(clients.ACKED),
-            "accepted": accepted_count,
-            "unacked": sum(r["unacked"] for r in worker_results),
-            "send_failures": sum(r["send_failures"] for r in worker_results),
-            "refusals": summed("refusals"),
-            "errors": summed("errors"),
-        },
+    delivered_pairs = of_all["delivery"]["delivered_pairs"]
+    return of_all | {
         "sockets": {
             "planned": scenario.viewers + scenario.posters,
             "joined": viewers_joined + total(clients.POSTERS_JOINED),
             "failed": total(clients.FAILED),
             "closed_during_run": total(clients.CLOSED),
-        },
-        "throughput": {
-            "deliveries_per_s": round(delivered_pairs / delivery_window, 1),
-            "accepted_per_s": round(accepted_count / scenario.duration, 1),
         },
         "gateway": {
             "cpu_percent_mean": _mean(readings.gateway_cpu),
@@ -522,6 +581,78 @@ def _figures(scenario, worker_results, start, readings: Readings, total) -> dict
     }
 
 
+def _delivery_figures(worker_results, owed: dict, planned: int, window) -> dict:
+    """Latency, delivery, comments and throughput of these workers' streams and viewers,
+    each viewer held to what `owed` says its stream accepted.
+
+    `window`: (seconds of posting, seconds from the first post to the last delivery).
+    """
+    import numpy as np
+
+    posting, delivering = window
+    streams = {r["stream_id"] for r in worker_results}
+    viewer_bits = []
+    for result in worker_results:
+        if result["viewers_joined"]:
+            raw = np.frombuffer(result["viewer_bitmaps"], np.uint8)
+            bits = np.unpackbits(raw, bitorder="little").reshape(result["viewers_joined"], -1)
+            viewer_bits.append((result["stream_id"], bits[:, :planned].astype(bool)))
+    # What reached any viewer: every accepted comment, unless a sampling tier thinned the feed.
+    published = {stream: np.zeros(planned, dtype=bool) for stream in streams}
+    for stream, bits in viewer_bits:
+        published[stream] |= bits.any(axis=0) & owed[stream]
+    fractions, of_published, delivered_pairs, expected_pairs, unexpected = [], [], 0, 0, 0
+    for stream, bits in viewer_bits:
+        accepted_count, published_count = int(owed[stream].sum()), int(published[stream].sum())
+        got = (bits & owed[stream]).sum(axis=1)
+        delivered_pairs += int(got.sum())
+        expected_pairs += accepted_count * len(bits)
+        unexpected += int((bits & ~owed[stream]).sum())
+        fractions.extend((got / accepted_count).tolist() if accepted_count else [])
+        of_published.extend((got / published_count).tolist() if published_count else [])
+    accepted = sum(int(owed[stream].sum()) for stream in streams)
+
+    def merged(name: str) -> dict:
+        found: Counter = Counter()
+        for result in worker_results:
+            found.update(result[name])
+        return dict(found)
+
+    return {
+        "latency_ms": report.percentiles(merged("latency_ms")),
+        "ack_latency_ms": report.percentiles(merged("ack_ms")),
+        "delivery": {
+            "viewers_joined": sum(r["viewers_joined"] for r in worker_results),
+            "expected_pairs": expected_pairs,
+            "delivered_pairs": delivered_pairs,
+            "fraction_min": round(min(fractions), 4) if fractions else None,
+            "fraction_mean": round(sum(fractions) / len(fractions), 4) if fractions else None,
+            "viewers_complete": sum(1 for f in fractions if f >= 1.0),
+            "published": sum(int(p.sum()) for p in published.values()),
+            "published_fraction_min": round(min(of_published), 4) if of_published else None,
+            "duplicates": sum(r["duplicates"] for r in worker_results),
+            "unexpected": unexpected,
+            # Live batch frames a viewer read per second: the fan-out's unit of work.
+            "frames_per_viewer_s": round(
+                sum(r["viewer_frames"] for r in worker_results) / len(fractions) / delivering, 2
+            )
+            if fractions
+            else None,
+        },
+        "comments": {
+            "accepted": accepted,
+            "unacked": sum(r["unacked"] for r in worker_results),
+            "send_failures": sum(r["send_failures"] for r in worker_results),
+            "refusals": merged("refusals"),
+            "errors": merged("errors"),
+        },
+        "throughput": {
+            "deliveries_per_s": round(delivered_pairs / delivering, 1),
+            "accepted_per_s": round(accepted / posting, 1),
+        },
+    }
+
+
 def _mean(samples: list[float]) -> float | None:
     return round(sum(samples) / len(samples), 1) if samples else None
 
@@ -534,6 +665,8 @@ def run_all(
     for _ in range(repeat):
         for scenario in scenarios:
             runs.append(run_scenario(scenario, target, out))
+            if scenario.streams > 1 or len(runs[-1]["redis"]) > 1:
+                out.write(report.streams_table(runs[-1]) + "\n\n")
             if len(scenarios) * repeat > 1:
                 out.write(report.table(report.summarise(runs[-1:])) + "\n\n")
     path = report.write_json(runs, results_dir)

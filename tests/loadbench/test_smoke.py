@@ -8,8 +8,9 @@ import json
 
 import pytest
 
-from loadbench import report, rules
-from loadbench.runner import NOT_STORED, Scenario, Target, run_scenario
+from loadbench import population, report, rules
+from loadbench.gateways import start_gateways
+from loadbench.runner import EXTERNAL, NOT_STORED, Scenario, Target, run_scenario
 from moderation.models import BlockedTerm
 from streams.models import Stream
 
@@ -91,3 +92,29 @@ def test_with_the_rules_on_every_post_is_delivered_and_none_is_held(tmp_path, be
     assert (figures["comments"]["held"], figures["comments"]["refusals"]) == (0, {})
     assert figures["delivery"]["fraction_min"] == 1.0
     assert "rules on" in report.setup_label(figures)
+
+
+def test_gateways_it_did_not_start_are_labelled_external(tmp_path, benchmark_redis_url):
+    running = start_gateways(
+        "ours",
+        1,
+        database_url=population.database_url(),
+        redis_url=benchmark_redis_url,
+        raise_limits=True,
+        log_dir=tmp_path,
+        server="uvicorn",
+    )
+    scenario = Scenario(
+        target="ours", viewers=2, posters=2, rate=2, duration=2, client_processes=1, drain=8
+    )
+    try:
+        figures = run_scenario(scenario, Target(urls=tuple(running.urls), log_dir=tmp_path))
+    finally:
+        running.stop()
+
+    assert figures["comments"]["accepted"] == 4
+    assert figures["delivery"]["fraction_min"] == 1.0
+    assert figures["scenario"]["server"] == EXTERNAL
+    assert report.setup_label(figures) == f"ours {EXTERNAL}"
+    # Which Redis someone else's gateways use is not known: nothing is read from one.
+    assert figures["redis"] == []

@@ -109,6 +109,13 @@ class Command(BaseCommand):
             "--gateways", type=int, default=1, help="gateway processes to start (1)"
         )
         parser.add_argument(
+            "--streams",
+            type=int,
+            default=1,
+            help="streams sharing the viewers, posters and comments evenly, each reported "
+            "apart (and the Redis shard it lives on) besides the totals (1)",
+        )
+        parser.add_argument(
             "--server",
             choices=SERVERS,
             default=None,
@@ -234,6 +241,8 @@ class Command(BaseCommand):
             raise CommandError("the floor is one process: it relays nothing between gateways")
         if options["duration"] <= 0:
             raise CommandError("--duration must be positive")
+        if options["streams"] < 1:
+            raise CommandError("--streams must be at least 1")
         target = Target(
             urls=urls,
             pids=tuple(_counts(options["gateway_pids"])) if options["gateway_pids"] else (),
@@ -252,10 +261,11 @@ class Command(BaseCommand):
                 viewers=viewers,
                 # A consumer reads a socket's next frame only after the previous post is
                 # committed, so a poster faster than one commit per second queues behind itself.
-                posters=options["posters"] or max(2, round(rate)),
+                posters=options["posters"] or max(2, options["streams"], round(rate)),
                 rate=rate,
                 duration=options["duration"],
                 gateways=options["gateways"],
+                streams=options["streams"],
                 server=options["server"],
                 client_processes=options["client_processes"],
                 drain=options["drain"],
