@@ -89,7 +89,7 @@ class Command(BaseCommand):
         count_streams([stream.id])
         with connection.cursor() as cursor:
             # Fresh statistics, and a visibility map for index-only scans (moments).
-            for model in (Comment, ReactionSecond, CommentSecond):
+            for model in (Comment, ReactionSecond, CommentSecond, User):
                 cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
         self.stderr.write(
             f"{comments:,} comments over {hours} h in {time.perf_counter() - began:.1f} s"
