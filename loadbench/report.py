@@ -328,17 +328,12 @@ def load_runs(paths: list[Path]) -> list[dict]:
 
 def plot(summary: list[dict], path: Path) -> Path:
     """Draw latency percentiles, deliveries/s and delivered fraction against viewers."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     lines: dict[tuple, list[dict]] = defaultdict(list)
     for run in summary:
         lines[(run["target"], setup_label(run), run["scenario"]["rate"])].append(run)
     figure, (latency, throughput, delivered) = plt.subplots(1, 3, figsize=(17, 5.5))
     # One colour family per target, one shade and marker per comment rate.
-    families = {"ours": plt.cm.Blues, "baseline": plt.cm.Reds, "floor": plt.cm.Greens}
     markers = "os^Dv"
     styles = {"p50": ":", "p95": "-", "p99": "--"}
     for target in sorted({target for target, _, _ in lines}):
@@ -346,7 +341,7 @@ def plot(summary: list[dict], path: Path) -> Path:
         for index, (setup, rate) in enumerate(setups):
             runs = sorted(lines[(target, setup, rate)], key=lambda r: r["scenario"]["viewers"])
             viewers = [r["scenario"]["viewers"] for r in runs]
-            colour = families.get(target, plt.cm.Greys)(0.5 + 0.5 * (index + 1) / len(setups))
+            colour = _colour_map(plt, target)(0.5 + 0.5 * (index + 1) / len(setups))
             style = {"color": colour, "marker": markers[index % len(markers)]}
             label = f"{setup} {rate:g}/s"
             for point, line in styles.items():
@@ -381,11 +376,7 @@ def plot(summary: list[dict], path: Path) -> Path:
         axes.set_xscale("log")
         axes.grid(True, alpha=0.3)
         axes.legend(fontsize=6.5, ncol=2 if axes is latency else 1)
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return _save(plt, figure, path)
 
 
 # What each cost-plot panel sweeps, and what its lines hold fixed.
@@ -413,15 +404,11 @@ def plot_cost(summary: list[dict], path: Path) -> Path:
 
     Flat means the cost is per delivery; falling means a frame's fixed cost is shared by
     more comments."""
-    import matplotlib
     import matplotlib.ticker
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     figure, panels = plt.subplots(1, 2, figsize=(12, 5))
     by_panel = dict(zip(SWEPT, panels, strict=True))
-    families = {"ours": plt.cm.Blues, "baseline": plt.cm.Reds, "floor": plt.cm.Greens}
     lines = cost_lines(summary)
     for (swept, setup, fixed_value), runs in sorted(lines.items()):
         fixed = f"{fixed_value:,} viewers" if swept == "rate" else f"{fixed_value:g} comments/s"
@@ -429,7 +416,7 @@ def plot_cost(summary: list[dict], path: Path) -> Path:
             [run["scenario"][swept] for run in runs],
             [run["gateway"]["cpu_s_per_million_deliveries"] for run in runs],
             marker="o",
-            color=families.get(runs[0]["target"], plt.cm.Greys)(0.75),
+            color=_colour_map(plt, runs[0]["target"])(0.75),
             label=f"{setup}, {fixed}",
         )
     for swept, axes in by_panel.items():
@@ -454,6 +441,26 @@ def plot_cost(summary: list[dict], path: Path) -> Path:
         )
         axes.grid(True, alpha=0.3)
         axes.legend(fontsize=8)
+    return _save(plt, figure, path)
+
+
+def _pyplot():
+    """matplotlib's pyplot drawing to files (matplotlib is in the dev extra only)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _colour_map(plt, target: str):
+    """One colour family per target: ours blue, the baseline red, the floor green."""
+    families = {"ours": plt.cm.Blues, "baseline": plt.cm.Reds, "floor": plt.cm.Greens}
+    return families.get(target, plt.cm.Greys)
+
+
+def _save(plt, figure, path: Path) -> Path:
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
