@@ -86,6 +86,9 @@ class StreamRoom:
         self._every_cohort = [*self.cohorts, self.moderating]
         self.reactions = ReactionCounter()
         self.heard_reactions: Counter[str] = Counter()
+        # The stream's reactions so far as this room's sockets have been sent them: what a
+        # joining socket's stream_state starts from, before the next reactions_batch.
+        self.reaction_totals: Counter[str] = Counter()
         self._sending = asyncio.Lock()
 
     @property

@@ -33,7 +33,7 @@ from .delivery import Socket, StreamInfo, StreamRoom
 from .periodic import PeriodicWork
 from .relay import Heard, IdempotencyEntry, Relay
 from .rendering import WireComment
-from .selectors import visible_by_ids
+from .selectors import reaction_totals, visible_by_ids
 from .writer import CommentWriter, Post, Stored
 
 logger = logging.getLogger(__name__)
@@ -75,14 +75,23 @@ class Gateway:
         if room is None:
             room = self.rooms[stream_id] = StreamRoom(stream_id, self.id)
             self.relays[stream_id] = Relay(stream_id, self.id, self._next_seqs.pop(stream_id, 1))
+            listened = False
             try:
                 await self.fanout.listen(stream_group(stream_id), self.on_stream_message)
+                listened = True
+                # Read after listening: every total is stored before it is published
+                # (PeriodicWork), so what this room hears from now on comes on top of it.
+                stored = await database_sync_to_async(reaction_totals)(stream_id)
+                room.reaction_totals.update(stored)
             except BaseException:
-                # Redis is down (a failover, a lost shard): a room kept now would stay deaf
-                # to the other gateways once it is back; the next join makes it again.
+                # Redis is down (a failover, a lost shard) or the database is: a room kept
+                # now would stay deaf to the other gateways once it is back, or count the
+                # stream's reactions from zero; the next join makes it again.
                 if not room.socket_count:
                     del self.rooms[stream_id]
                     self._next_seqs[stream_id] = self.relays.pop(stream_id).next_publish_seq
+                    if listened:
+                        await self.fanout.unlisten(stream_group(stream_id), self.on_stream_message)
                 raise
         self.periodic.ensure_running()
         return room

@@ -1,12 +1,12 @@
 """A gateway's periodic work, every reaction interval while it serves any stream.
 
-Each tick publishes this gateway's reaction counts and writes the reactions heard to its
-sockets; every second it sweeps for comments another gateway stored but never published,
-announces its last comment message per stream, and reports its sockets to the viewer
-registry (fully every few seconds, so that a gateway that died stops counting); every
-few seconds it adds the reaction totals and the counts per second to the database, and
-counts the comments it stored per second (comments.comment_seconds, for the moments);
-and it forgets quiet streams.
+Each tick adds this gateway's reactions to the stored totals, then publishes its reaction
+counts and writes the reactions heard to its sockets; every second it sweeps for comments
+another gateway stored but never published, announces its last comment message per
+stream, and reports its sockets to the viewer registry (fully every few seconds, so that a
+gateway that died stops counting); every few seconds it adds the reactions per second to
+the database and counts the comments it stored per second (comments.comment_seconds, for
+the moments); and it forgets quiet streams.
 """
 
 import asyncio
@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 VIEWER_COUNT_SECONDS = 1.0
 FULL_REPORT_SECONDS = 5.0
-TOTALS_PERSIST_SECONDS = 2.0
+SECONDS_PERSIST_SECONDS = 2.0
 COUNT_COMMENTS_SECONDS = 5.0
 
 
@@ -67,7 +67,7 @@ class PeriodicWork:
 
     async def _tick_forever(self) -> None:
         loop = asyncio.get_running_loop()
-        next_viewers = next_full_report = next_totals = next_count = loop.time()
+        next_viewers = next_full_report = next_seconds = next_count = loop.time()
         while True:
             await asyncio.sleep(INTERVAL_SECONDS)
             now = loop.time()
@@ -86,9 +86,11 @@ class PeriodicWork:
                     next_viewers = now + VIEWER_COUNT_SECONDS
                     if full:
                         next_full_report = now + FULL_REPORT_SECONDS
-                if now >= next_totals:
-                    await self._persist_reaction_totals()
-                    next_totals = now + TOTALS_PERSIST_SECONDS
+                if now >= next_seconds:
+                    await _save_pending(
+                        self._pending_seconds, self._persist_seconds, "reactions per second"
+                    )
+                    next_seconds = now + SECONDS_PERSIST_SECONDS
                 if now >= next_count:
                     await self._count_comments()
                     next_count = now + COUNT_COMMENTS_SECONDS
@@ -102,36 +104,47 @@ class PeriodicWork:
                 logger.exception("gateway tick failed")
 
     async def _flush_reactions(self) -> None:
-        for room in list(self.rooms.values()):
-            counts = room.reactions.take_counts()
-            # This gateway's own counts, stamped with the second the interval ended in (at
-            # most one interval late): the replay's reactions, summed over gateways.
-            second = int(time.time())
-            for reaction_type, count in counts.items():
+        rooms = list(self.rooms.values())
+        counts = {room.stream_id: room.reactions.take_counts() for room in rooms}
+        for room in rooms:
+            self._pending_totals.update(room.reactions.take_totals())
+        # Totals are stored before their counts are published, so a room that starts
+        # listening later finds in the database all it will not hear (Gateway.room).
+        await _save_pending(self._pending_totals, self._persist_totals, "reaction totals")
+        # This gateway's own counts, stamped with the second the interval ended in (at most
+        # one interval late): the replay's reactions, summed over gateways.
+        second = int(time.time())
+        for room in rooms:
+            for reaction_type, count in counts[room.stream_id].items():
                 self._pending_seconds[(room.stream_id, second, reaction_type)] += count
-            if counts:
+            if counts[room.stream_id]:
                 try:
                     await publish(
                         stream_group(room.stream_id),
-                        {"type": "stream.reactions", "counts": counts},
+                        {"type": "stream.reactions", "counts": counts[room.stream_id]},
                     )
                 except Exception:
                     # Its Redis shard is down: that stream's reactions are lost, and the
                     # other shards' streams still get theirs.
                     logger.warning("publishing reactions of stream %s failed", room.stream_id)
-            self._pending_totals.update(room.reactions.take_totals())
-            if room.heard_reactions and room.socket_count:
-                await room.send_local(
-                    frame(
-                        "reactions_batch",
-                        {
-                            "streamId": str(room.stream_id),
-                            "counts": dict(room.heard_reactions),
-                            "timestamp": int(time.time() * 1000),
-                        },
-                    )
-                )
-            room.heard_reactions.clear()
+            await self._send_heard_reactions(room)
+
+    async def _send_heard_reactions(self, room: StreamRoom) -> None:
+        if not room.heard_reactions:
+            return
+        heard = dict(room.heard_reactions)
+        room.heard_reactions.clear()
+        # At once with choosing the sockets: a socket joining from now on reads these in its
+        # stream_state, those already here get them in this batch.
+        room.reaction_totals.update(heard)
+        sockets = list(room.all_sockets())
+        if sockets:
+            batch = {
+                "streamId": str(room.stream_id),
+                "counts": heard,
+                "timestamp": int(time.time() * 1000),
+            }
+            await room.send_local(frame("reactions_batch", batch), sockets)
 
     async def _update_viewer_counts(self, full_report: bool) -> None:
         changed = {
@@ -153,10 +166,6 @@ class PeriodicWork:
                 await room.send_local(
                     frame("viewer_count", {"streamId": str(stream_id), "count": total})
                 )
-
-    async def _persist_reaction_totals(self) -> None:
-        await _save_pending(self._pending_totals, self._persist_totals, "reaction totals")
-        await _save_pending(self._pending_seconds, self._persist_seconds, "reactions per second")
 
     async def _count_comments(self) -> None:
         # The streams this gateway stored comments on lately: those it still announces.

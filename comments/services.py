@@ -32,7 +32,7 @@ from .gateway import gateway
 from .models import Comment
 from .rendering import WireComment
 from .rules import clean_content
-from .selectors import backfill, held_comments, is_held, pinned_comments, reaction_totals
+from .selectors import backfill, held_comments, is_held, pinned_comments
 from .writer import CommentWriter, Post
 
 
@@ -78,7 +78,6 @@ class _Opened:
     settings: dict[str, Any]
     pinned: list[WireComment]
     restriction: Restriction | None
-    reaction_totals: dict[str, int]
 
 
 def _open_stream(stream_id: int, user, moderating: bool) -> _Opened:
@@ -92,7 +91,6 @@ def _open_stream(stream_id: int, user, moderating: bool) -> _Opened:
         settings=wire_settings(stream),
         pinned=pinned_comments(stream_id),
         restriction=restriction_of(user_id, stream_id) if user_id is not None else None,
-        reaction_totals=reaction_totals(stream_id),
     )
 
 
@@ -125,6 +123,7 @@ async def join_stream(
     opened = await database_sync_to_async(_open_stream)(stream_id, user, moderating)
     room = await gateway().join(socket, opened.info, moderating=moderating)
     viewer_count = room.viewer_count
+    reactions_so_far = dict(room.reaction_totals)
     comments = await backfill(stream_id, last_seen_comment_id)
     held, reports = (
         await database_sync_to_async(_review_queues)(stream_id) if moderating else ([], [])
@@ -140,7 +139,7 @@ async def join_stream(
         moderating=moderating,
         held=held,
         reports=reports,
-        reaction_totals=opened.reaction_totals,
+        reaction_totals=reactions_so_far,
     )
 
 

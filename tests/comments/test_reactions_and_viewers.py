@@ -106,3 +106,39 @@ async def test_a_join_is_told_the_streams_reactions_so_far(clients, bob, stream)
     state, _ = await (await clients(bob)).join(stream)
 
     assert state["reactionTotals"] == {"love": 7}
+
+
+async def test_totals_are_stored_before_anyone_is_sent_them(clients, alice, bob, stream):
+    reactor = await clients(alice)
+    await reactor.join(stream)
+    for _ in range(2):
+        await reactor.send("react", streamId=str(stream.id), reactionType="like")
+    assert (await reactor.receive_type("reactions_batch", timeout=3))["counts"] == {"like": 2}
+
+    # Stored already, so a gateway whose room starts later reads them; and a join here
+    # gets what its room has sent, without waiting for the database.
+    stored = await ReactionTotal.objects.aget(stream=stream, comment=None, reaction_type="like")
+    assert stored.count == 2
+    state, _ = await (await clients(bob)).join(stream)
+    assert state["reactionTotals"] == {"like": 2}
+
+
+async def test_a_joiner_counts_each_reaction_once(clients, alice, bob, stream):
+    reactor = await clients(alice)
+    await reactor.join(stream)
+    # Joins land before, between and after the ticks that publish and send the reactions.
+    joiners = []
+    for _ in range(8):
+        await reactor.send("react", streamId=str(stream.id), reactionType="wow")
+        joiner = await clients(bob)
+        state, _ = await joiner.join(stream)
+        joiners.append((joiner, state["reactionTotals"].get("wow", 0)))
+        await asyncio.sleep(0.15)
+
+    for joiner, so_far in joiners:
+        seen = so_far
+        while not await joiner.communicator.receive_nothing(timeout=1.2):
+            message = await joiner.receive()
+            if message["type"] == "reactions_batch":
+                seen += message["payload"]["counts"].get("wow", 0)
+        assert seen == 8
