@@ -168,9 +168,6 @@ async def post_comment(
 ) -> Posted:
     """Store a comment and queue it for broadcast (or hold it); return it once committed."""
     key = str(idempotency_key).lower()
-    known = await state.idempotency_store().get(author.id, key)
-    if known is not None:
-        return Posted(known, await database_sync_to_async(is_held)(known))
     writer = gateway().writer
     return await writer.once(
         author.id,
@@ -189,11 +186,14 @@ async def _post_new(
     received_at: datetime,
 ) -> Posted:
     exempt = author.moderates or author.id == stream.host_id
-    wait = await state.rate_limiter().check_and_count(
+    admission = await state.rate_limiter().admit(
         author.id, stream.stream_id, 0 if exempt else stream.slow_mode_seconds, key
     )
-    if wait:
-        raise RateLimited(wait)
+    if admission.stored_comment_id is not None:
+        known = admission.stored_comment_id
+        return Posted(known, await database_sync_to_async(is_held)(known))
+    if admission.wait_seconds:
+        raise RateLimited(admission.wait_seconds)
     text = clean_content(content)
     if stream.status != Stream.Status.LIVE:
         raise StreamEnded()

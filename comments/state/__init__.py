@@ -36,8 +36,9 @@ def rate_limiter() -> RateLimiter:
     limits = settings.LIVE_COMMENTS
     global_limit: Limit = limits["RATE_LIMIT_GLOBAL"]
     stream_limit: Limit = limits["RATE_LIMIT_STREAM"]
-    backend = RedisRateLimiter if _use_redis() else MemoryRateLimiter
-    return backend(global_limit, stream_limit)
+    if _use_redis():
+        return RedisRateLimiter(global_limit, stream_limit)
+    return MemoryRateLimiter(global_limit, stream_limit, idempotency_store())
 
 
 @cache

@@ -16,7 +16,8 @@ from .redis_client import client, every_shard, on_each_shard, user_client
 TTL_SECONDS = 24 * 3600
 
 
-def _key(user_id: int, idempotency_key: str) -> str:
+def remembered_key(user_id: int, idempotency_key: str) -> str:
+    """Where a user's key is remembered, on the user's shard (the rate limiter looks too)."""
     return f"idem:{user_id}:{idempotency_key}"
 
 
@@ -66,7 +67,7 @@ class RedisIdempotencyStore:
     # that set live on the user's shard, each shard with a set of its own; a lost shard is
     # left out (on_each_shard) and holds up no other shard's streams.
     async def get(self, user_id: int, idempotency_key: str) -> int | None:
-        found = await user_client(user_id).get(_key(user_id, idempotency_key))
+        found = await user_client(user_id).get(remembered_key(user_id, idempotency_key))
         return int(found) if found is not None else None
 
     async def remember(self, entries: list[Entry]) -> None:
@@ -78,7 +79,9 @@ class RedisIdempotencyStore:
             async def remember() -> None:
                 async with client(shard).pipeline(transaction=False) as pipe:
                     for user_id, idempotency_key, comment_id in found:
-                        pipe.set(_key(user_id, idempotency_key), comment_id, ex=TTL_SECONDS)
+                        pipe.set(
+                            remembered_key(user_id, idempotency_key), comment_id, ex=TTL_SECONDS
+                        )
                     pipe.zadd(_UNPUBLISHED, {_member(*entry): now_ms for entry in found})
                     pipe.expire(_UNPUBLISHED, TTL_SECONDS)
                     await pipe.execute()
@@ -118,7 +121,7 @@ class MemoryIdempotencyStore:
         self._entries: OrderedDict[str, tuple[int, float]] = OrderedDict()
 
     async def get(self, user_id: int, idempotency_key: str) -> int | None:
-        found = self._entries.get(_key(user_id, idempotency_key))
+        found = self._entries.get(remembered_key(user_id, idempotency_key))
         if found is None or found[1] <= self._clock():
             return None
         return found[0]
@@ -132,6 +135,6 @@ class MemoryIdempotencyStore:
     async def remember(self, entries: list[tuple[int, str, int]]) -> None:
         expires_at = self._clock() + TTL_SECONDS
         for user_id, idempotency_key, comment_id in entries:
-            self._entries[_key(user_id, idempotency_key)] = (comment_id, expires_at)
+            self._entries[remembered_key(user_id, idempotency_key)] = (comment_id, expires_at)
         while len(self._entries) > self.MAX_ENTRIES:
             self._entries.popitem(last=False)

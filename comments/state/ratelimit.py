@@ -1,25 +1,41 @@
-"""Comment rate limits (SPEC §3): fixed windows per the seed, plus a stream's slow mode.
+"""Admitting a post: its idempotency key, then the rate limits (SPEC §3).
 
-`check_and_count` either counts the post against every limit or, when any limit is
-full, counts nothing and says how many seconds to wait. A post's idempotency key counts
-once: a retry of a key already counted (its first gateway died before answering) passes
-without counting again (SPEC §3).
+`admit` first looks for the comment the user's key stored before (a retry after a lost
+ack gets that comment, counting nothing); then it either counts the post against every
+limit (fixed windows per the seed, plus a stream's slow mode) or, when any limit is full,
+counts nothing and says how many seconds to wait. A post's key counts once: a retry of a
+key already counted (its first gateway died before answering) passes without counting
+again. On Redis that is one script on the user's shard, one round trip per post.
 """
 
 import math
 import time
+from dataclasses import dataclass
 from typing import Protocol
 
+from redis.commands.core import AsyncScript
+
 from livecomments.redis_topology import client, shard_of_stream, shard_of_user
+
+from .idempotency import IdempotencyStore, remembered_key
 
 Limit = tuple[int, int]  # (comments, seconds)
 
 
+@dataclass(frozen=True)
+class Admission:
+    wait_seconds: int = 0  # > 0: refused for now, nothing counted
+    stored_comment_id: int | None = None  # the key stored this comment before: nothing counted
+
+
+ADMITTED = Admission()
+
+
 class RateLimiter(Protocol):
-    async def check_and_count(
+    async def admit(
         self, user_id: int, stream_id: int, slow_mode_seconds: int, idempotency_key: str
-    ) -> int:
-        """Return 0 and count the post, or the seconds to wait (> 0) without counting it."""
+    ) -> Admission:
+        """Say what the key stored before, or count the post, or say how long to wait."""
         ...
 
 
@@ -33,46 +49,52 @@ def _keys(user_id: int, stream_id: int, idempotency_key: str) -> tuple[str, str,
 
 
 # Counts a post against the windows of one shard, or none of them when any is full.
-# KEYS: this key's "counted" marker, then ARGV[1] window keys, then the slow-mode marker
-# (only when ARGV[2] > 0). ARGV: window count, slow-mode ms, the marker's lifetime (ms),
-# then a limit and a length (ms) per window. Returns the ms to wait, 0 when counted now,
-# -1 when this key was counted before.
-_CHECK_AND_COUNT = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
+# KEYS: where the key's comment is remembered (looked at only when ARGV[4] is 1), this
+# key's "counted" marker, then ARGV[1] window keys, then the slow-mode marker (only when
+# ARGV[2] > 0). ARGV: window count, slow-mode ms, the marker's lifetime (ms), whether to
+# look for a remembered comment, then a limit and a length (ms) per window. Returns the
+# remembered comment id (a string), or the ms to wait, 0 when counted now, -1 when this
+# key was counted before.
+_ADMIT = """
+if ARGV[4] == '1' then
+  local stored = redis.call('GET', KEYS[1])
+  if stored then return stored end
+end
+if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
 local windows = tonumber(ARGV[1])
 local slow_ms = tonumber(ARGV[2])
 local wait = 0
 for i = 1, windows do
-  local count = tonumber(redis.call('GET', KEYS[i + 1]) or '0')
-  if count >= tonumber(ARGV[2 + 2 * i]) then
-    local ttl = redis.call('PTTL', KEYS[i + 1])
+  local count = tonumber(redis.call('GET', KEYS[i + 2]) or '0')
+  if count >= tonumber(ARGV[3 + 2 * i]) then
+    local ttl = redis.call('PTTL', KEYS[i + 2])
     if ttl < 0 then ttl = 1000 end
     if ttl > wait then wait = ttl end
   end
 end
 if slow_ms > 0 then
-  local ttl = redis.call('PTTL', KEYS[windows + 2])
+  local ttl = redis.call('PTTL', KEYS[windows + 3])
   if ttl > wait then wait = ttl end
 end
 if wait > 0 then return wait end
 for i = 1, windows do
-  if redis.call('INCR', KEYS[i + 1]) == 1 then
-    redis.call('PEXPIRE', KEYS[i + 1], ARGV[3 + 2 * i])
+  if redis.call('INCR', KEYS[i + 2]) == 1 then
+    redis.call('PEXPIRE', KEYS[i + 2], ARGV[4 + 2 * i])
   end
 end
-if slow_ms > 0 then redis.call('SET', KEYS[windows + 2], '1', 'PX', slow_ms) end
-redis.call('SET', KEYS[1], '1', 'PX', ARGV[3])
+if slow_ms > 0 then redis.call('SET', KEYS[windows + 3], '1', 'PX', slow_ms) end
+redis.call('SET', KEYS[2], '1', 'PX', ARGV[3])
 return 0
 """
 
-# Takes back a count of _CHECK_AND_COUNT (same KEYS and ARGV) that another shard refused.
+# Takes back a count of _ADMIT (same KEYS and ARGV) that another shard refused.
 _UNCOUNT = """
-if redis.call('DEL', KEYS[1]) == 0 then return 0 end
+if redis.call('DEL', KEYS[2]) == 0 then return 0 end
 local windows = tonumber(ARGV[1])
 for i = 1, windows do
-  if tonumber(redis.call('GET', KEYS[i + 1]) or '0') > 0 then redis.call('DECR', KEYS[i + 1]) end
+  if tonumber(redis.call('GET', KEYS[i + 2]) or '0') > 0 then redis.call('DECR', KEYS[i + 2]) end
 end
-if tonumber(ARGV[2]) > 0 then redis.call('DEL', KEYS[windows + 2]) end
+if tonumber(ARGV[2]) > 0 then redis.call('DEL', KEYS[windows + 3]) end
 return 1
 """
 
@@ -81,53 +103,72 @@ class _Part:
     """The keys and arguments of the windows that live on one shard."""
 
     def __init__(
-        self, marker: str, windows: list[tuple[str, Limit]], slow_key: str, slow_ms: int
+        self,
+        remembered: str | None,
+        marker: str,
+        windows: list[tuple[str, Limit]],
+        slow_key: str,
+        slow_ms: int,
     ) -> None:
         longest = max([seconds * 1000 for _, (_, seconds) in windows] + [slow_ms])
-        self.keys = [marker, *(key for key, _ in windows)] + ([slow_key] if slow_ms else [])
-        self.args = [len(windows), slow_ms, longest]
+        self.keys = [remembered or marker, marker, *(key for key, _ in windows)]
+        self.keys += [slow_key] if slow_ms else []
+        self.args = [len(windows), slow_ms, longest, int(remembered is not None)]
         for _, (count, seconds) in windows:
             self.args += [count, seconds * 1000]
 
 
 class RedisRateLimiter:
-    """Both windows in one script when the user's and the stream's shards are the same
-    server; otherwise the stream's part, then the user's, taking the first back when the
-    second refuses (a script touches one shard's keys only)."""
+    """The key and both windows in one script when the user's and the stream's shards are
+    the same server; otherwise the user's part (the key, the user's window), then the
+    stream's, taking the first back when the second refuses (a script touches one shard's
+    keys only)."""
 
     def __init__(self, global_limit: Limit, stream_limit: Limit) -> None:
         self.global_limit = global_limit
         self.stream_limit = stream_limit
+        self._scripts: dict[str, AsyncScript] = {}
 
-    async def check_and_count(
+    async def admit(
         self, user_id: int, stream_id: int, slow_mode_seconds: int, idempotency_key: str
-    ) -> int:
+    ) -> Admission:
         global_key, stream_key, slow_key, counted_key = _keys(user_id, stream_id, idempotency_key)
+        remembered = remembered_key(user_id, idempotency_key)
         slow_ms = slow_mode_seconds * 1000
         user_shard, stream_shard = shard_of_user(user_id), shard_of_stream(stream_id)
         if user_shard == stream_shard:
             windows = [(global_key, self.global_limit), (stream_key, self.stream_limit)]
-            whole = _Part(counted_key, windows, slow_key, slow_ms)
-            return _seconds(await self._run(_CHECK_AND_COUNT, user_shard, whole))
+            whole = _Part(remembered, counted_key, windows, slow_key, slow_ms)
+            return _admission(await self._run(_ADMIT, user_shard, whole))
+        user_part = _Part(remembered, counted_key, [(global_key, self.global_limit)], slow_key, 0)
         stream_part = _Part(
+            None,
             f"rl:counted:{stream_id}:{user_id}:{idempotency_key}",
             [(stream_key, self.stream_limit)],
             slow_key,
             slow_ms,
         )
-        user_part = _Part(counted_key, [(global_key, self.global_limit)], slow_key, 0)
-        stream_wait = await self._run(_CHECK_AND_COUNT, stream_shard, stream_part)
-        if stream_wait > 0:
-            return _seconds(stream_wait)
-        user_wait = await self._run(_CHECK_AND_COUNT, user_shard, user_part)
-        if user_wait > 0 and stream_wait == 0:
-            await self._run(_UNCOUNT, stream_shard, stream_part)
-        return _seconds(user_wait)
+        user_answer = await self._run(_ADMIT, user_shard, user_part)
+        if _admission(user_answer) != ADMITTED:
+            return _admission(user_answer)
+        stream_answer = _admission(await self._run(_ADMIT, stream_shard, stream_part))
+        if stream_answer.wait_seconds and user_answer == 0:
+            await self._run(_UNCOUNT, user_shard, user_part)
+        return stream_answer
 
-    @staticmethod
-    async def _run(script: str, shard: int, part: _Part) -> int:
+    async def _run(self, source: str, shard: int, part: _Part) -> int | bytes | str:
         redis = client(shard)
-        return int(await redis.register_script(script)(keys=part.keys, args=part.args))
+        script = self._scripts.get(source)
+        if script is None:
+            script = self._scripts[source] = redis.register_script(source)
+        # Clients are per event loop and shard; the script (and its hash) is made once.
+        return await script(keys=part.keys, args=part.args, client=redis)
+
+
+def _admission(answer: int | bytes | str) -> Admission:
+    if isinstance(answer, bytes | str):
+        return Admission(stored_comment_id=int(answer))
+    return Admission(wait_seconds=_seconds(answer)) if answer > 0 else ADMITTED
 
 
 def _seconds(wait_ms: int) -> int:
@@ -135,9 +176,16 @@ def _seconds(wait_ms: int) -> int:
 
 
 class MemoryRateLimiter:
-    def __init__(self, global_limit: Limit, stream_limit: Limit, clock=time.monotonic) -> None:
+    def __init__(
+        self,
+        global_limit: Limit,
+        stream_limit: Limit,
+        remembered: IdempotencyStore,
+        clock=time.monotonic,
+    ) -> None:
         self.global_limit = global_limit
         self.stream_limit = stream_limit
+        self._remembered = remembered
         self._clock = clock
         self._windows: dict[str, tuple[int, float]] = {}  # key -> (count, expires at)
 
@@ -148,13 +196,16 @@ class MemoryRateLimiter:
             return 0, 0.0
         return count, expires_at
 
-    async def check_and_count(
+    async def admit(
         self, user_id: int, stream_id: int, slow_mode_seconds: int, idempotency_key: str
-    ) -> int:
+    ) -> Admission:
+        stored = await self._remembered.get(user_id, idempotency_key)
+        if stored is not None:
+            return Admission(stored_comment_id=stored)
         now = self._clock()
         global_key, stream_key, slow_key, counted_key = _keys(user_id, stream_id, idempotency_key)
         if self._live(counted_key, now)[0]:
-            return 0
+            return ADMITTED
         wait = 0.0
         for key, (limit, _seconds) in (
             (global_key, self.global_limit),
@@ -167,7 +218,7 @@ class MemoryRateLimiter:
             _, slow_until = self._live(slow_key, now)
             wait = max(wait, slow_until - now)
         if wait > 0:
-            return math.ceil(wait)
+            return Admission(wait_seconds=math.ceil(wait))
         for key, (_limit, seconds) in (
             (global_key, self.global_limit),
             (stream_key, self.stream_limit),
@@ -181,4 +232,4 @@ class MemoryRateLimiter:
         if len(self._windows) > 100_000:
             for key in [k for k, (_, exp) in self._windows.items() if exp <= now]:
                 del self._windows[key]
-        return 0
+        return ADMITTED

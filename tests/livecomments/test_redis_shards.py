@@ -8,7 +8,7 @@ import redis
 from channels_redis.pubsub import RedisPubSubChannelLayer
 
 from comments import state
-from comments.state.ratelimit import RedisRateLimiter
+from comments.state.ratelimit import Admission, RedisRateLimiter
 from comments.state.viewers import RedisViewerRegistry
 from livecomments import redis_topology
 from livecomments.redis_cache import ShardedRedisCache, user_tagged
@@ -78,23 +78,37 @@ async def test_rate_limits_hold_per_stream_and_per_user_across_shards(shards):
     by_shard = streams_by_shard()
     user = user_on(0)
     home, away, other = by_shard[0][0], by_shard[1][0], by_shard[1][1]
-    limiter = RedisRateLimiter(global_limit=(4, 60), stream_limit=(2, 30))
+    limiter = RedisRateLimiter(global_limit=(5, 60), stream_limit=(2, 30))
 
     async def post(stream_id: int, key: str) -> int:
-        return await limiter.check_and_count(user, stream_id, 0, key)
+        return (await limiter.admit(user, stream_id, 0, key)).wait_seconds
 
     assert [await post(home, "h1"), await post(home, "h2")] == [0, 0]
     assert await post(home, "h3") > 0, "the stream's limit, on the user's own shard"
     assert [await post(away, "a1"), await post(away, "a2")] == [0, 0]
     assert await post(away, "a3") > 0, "the stream's limit, on the other shard"
-    assert await post(other, "o1") > 0, "the user's limit spans both shards"
-    # The stream's shard counted o1 before the user's refused it, and took it back.
-    assert clients[1].get(f"rl:stream:{other}:user:{user}") in (None, b"0")
-    assert await post(away, "a2") == 0, "a key counted before passes again, counting nothing"
+    # The user's shard counted a3 before the stream's refused it, and took it back.
     assert clients[0].get(f"rl:user:{user}") == b"4"
+    assert await post(other, "o1") == 0
+    assert await post(other, "o2") > 0, "the user's limit spans both shards"
+    assert await post(away, "a2") == 0, "a key counted before passes again, counting nothing"
+    assert clients[0].get(f"rl:user:{user}") == b"5"
     assert clients[1].get(f"rl:user:{user}") is None
     assert clients[1].get(f"rl:stream:{away}:user:{user}") == b"2"
+    assert clients[1].get(f"rl:stream:{other}:user:{user}") == b"1"
     assert clients[0].get(f"rl:stream:{away}:user:{user}") is None
+
+
+async def test_a_remembered_key_is_found_on_the_users_shard_counting_nothing(shards):
+    clients, _ = shards
+    user = user_on(0)
+    away = streams_by_shard()[1][0]
+    await state.idempotency_store().remember([(user, "sent-before", 4242)])
+    limiter = RedisRateLimiter(global_limit=(5, 60), stream_limit=(2, 30))
+
+    assert await limiter.admit(user, away, 0, "sent-before") == Admission(stored_comment_id=4242)
+    assert clients[0].get(f"rl:user:{user}") is None
+    assert clients[1].get(f"rl:stream:{away}:user:{user}") is None
 
 
 async def test_viewer_counts_are_per_stream_and_survive_the_loss_of_the_other_shard(shards):
