@@ -1,6 +1,6 @@
 """An author edits their own comment (SPEC §3 "Edit and delete"): within 5 minutes of
-posting, through the same content rules as a post. An edit a rule holds keeps the old text
-visible until a moderator approves the new one."""
+posting, through the same content rules as a post, read the writer's way (rule_reads). An
+edit a rule holds keeps the old text visible until a moderator approves the new one."""
 
 from dataclasses import dataclass
 from datetime import timedelta
@@ -12,10 +12,10 @@ from livecomments.errors import Banned, ContentViolation, Forbidden, NotFound, S
 from livecomments.events import moderators_frame, publish_on_commit, stream_frame, stream_group
 from moderation import term_hits
 from moderation.holding import HoldRules, hold_reason
-from moderation.selectors import blocked_terms, moderator_ids, restriction_of
+from moderation.selectors import restriction_in
 from moderation.terms import REJECT
 
-from . import state
+from . import rule_reads, state
 from .models import Comment
 from .rendering import render_comment
 from .rules import clean_content
@@ -43,7 +43,7 @@ def _edit(user_id: int, stream_id: int, comment_id: int, text: str) -> Edited | 
     """Edit in the caller's transaction; a blocked term's refusal is returned, not raised."""
     comment = (
         Comment.objects.select_for_update(of=("self",))
-        .select_related("author", "stream")
+        .select_related("author")
         .filter(id=comment_id, stream_id=stream_id, is_hidden=False)
         .first()
     )
@@ -54,19 +54,22 @@ def _edit(user_id: int, stream_id: int, comment_id: int, text: str) -> Edited | 
     now = timezone.now()
     if now - comment.created_at > EDIT_WINDOW:
         raise Forbidden("Comments can be edited for 5 minutes after posting.")
-    stream = comment.stream
+    # In this transaction, as rule_reads requires: the rules as of now, from memory while
+    # nothing they read has changed.
+    reads = rule_reads.current()
+    stream = reads.streams([stream_id])[stream_id]  # there: the comment locked above is on it
     if not stream.is_live:
         raise StreamEnded()
-    restriction = restriction_of(user_id, stream_id)
+    restriction = restriction_in(reads.bans([user_id], now), user_id, stream_id)
     if restriction is not None:
         raise Banned(retry_after=restriction.seconds_left(now))
-    term = blocked_terms().find(text)
+    term = reads.blocked_terms().find(text)
     if term is not None and term.action == REJECT:
         # A refused edit is a hit, as a refused post is; the caller raises the refusal
         # after the commit, which a raise here would roll back with the count.
         term_hits.count({}, {term.id: 1}, now)
         return ContentViolation("The comment contains a blocked term.")
-    staff = user_id == stream.host_id or user_id in moderator_ids([user_id])
+    staff = user_id == stream.host_id or user_id in reads.moderators([user_id])
     rules = HoldRules(stream.hold_links, stream.shield_saved is not None)
     held = None if staff else hold_reason(rules, text, first_here=False, term=term)
     group = stream_group(stream_id)

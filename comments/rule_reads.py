@@ -7,7 +7,8 @@ changes any of those tables (moderation migration 0008). A flush reads the token
 its own transaction: while it is the token the cache was filled under, the cache holds
 what those four queries would return, so the rules are exactly as fresh as before, at
 the price of one indexed read. A token is random, never counted, so a table emptied and
-refilled never brings back one seen before.
+refilled never brings back one seen before. An edit (comments.edits) reads the same rules
+here, in its own transaction.
 """
 
 import threading

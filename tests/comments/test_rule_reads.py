@@ -1,8 +1,9 @@
 """The writer keeps what its rules read between flushes, and forgets it the moment it changes.
 
 Each test posts once so the writer has read (and kept) the rules, changes one of their
-inputs the way the product or an operator would, and posts again: the second post must
-see the change, as it did when every flush read the tables.
+inputs the way the product or an operator would, and posts (or edits) again: the second
+post must see the change, as it did when every flush read the tables. Edits read the same
+kept rules (comments.edits).
 """
 
 import subprocess
@@ -17,6 +18,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from comments.edits import Edited, edit_comment
 from comments.models import Comment
 from comments.writer import Post, Stored, store_posts
 from livecomments.errors import Banned, ContentViolation, Restricted, StreamNotFound
@@ -57,6 +59,28 @@ def test_an_unchanged_token_reads_no_rule_table(alice, stream):
         assert isinstance(outcome(alice, stream.id), Stored)
     read = [q["sql"] for q in queries if any(table in q["sql"] for table in RULE_TABLES)]
     assert read == []
+
+
+def test_an_edit_under_an_unchanged_token_reads_no_rule_table(alice, stream):
+    stored = outcome(alice, stream.id)
+    assert isinstance(stored, Stored)
+    with CaptureQueriesContext(connection) as queries:
+        edited = edit_comment(alice.id, stream.id, stored.comment_id, "hello again")
+    assert edited == Edited(stored.comment_id, held=False)
+    # The comment's own row is read with its author; no rule's table is.
+    rules = [q["sql"] for q in queries if "comments_comment" not in q["sql"]]
+    assert [sql for sql in rules if any(table in sql for table in RULE_TABLES)] == []
+
+
+def test_an_edit_sees_a_ban_and_a_blocked_term_made_since_the_rules_were_kept(alice, stream):
+    stored = outcome(alice, stream.id)
+    assert isinstance(stored, Stored)
+    BlockedTerm.objects.create(term="spoiler")
+    with pytest.raises(ContentViolation):
+        edit_comment(alice.id, stream.id, stored.comment_id, "a spoiler")
+    Ban.objects.create(user=alice, stream=stream)
+    with pytest.raises(Banned):
+        edit_comment(alice.id, stream.id, stored.comment_id, "hello again")
 
 
 def test_a_ban_and_its_lifting_apply_to_the_next_post(alice, stream):

@@ -1,8 +1,10 @@
 """manage.py loadbench: the load benchmark of issue 5 (see docs/performance.md)."""
 
 from argparse import ArgumentTypeError
+from collections.abc import Callable
 from importlib.util import find_spec
 from pathlib import Path
+from typing import TypeVar
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -12,25 +14,34 @@ from loadbench.console_soak import ConsoleScenario, run_console_soak
 from loadbench.gateways import TARGETS
 from loadbench.runner import Scenario, Target, run_all
 
-
-def _counts(text: str) -> list[int]:
-    try:
-        values = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise CommandError(f"expected comma-separated integers, got {text!r}") from None
-    if not values or min(values) < 0:
-        raise CommandError(f"expected non-negative counts, got {text!r}")
-    return values
+N = TypeVar("N", int, float)
 
 
-def _rates(text: str) -> list[float]:
-    try:
-        values = [float(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise CommandError(f"expected comma-separated numbers, got {text!r}") from None
-    if not values or min(values) <= 0:
-        raise CommandError(f"expected positive rates, got {text!r}")
-    return values
+def _comma_separated(
+    convert: Callable[[str], N], accepts: Callable[[N], bool], wanted: str
+) -> Callable[[str], list[N]]:
+    """Make the argparse type of a comma-separated list of `wanted`: `convert`, then `accepts`.
+
+    A bad list raises ArgumentTypeError, which argparse reports under the option's name
+    ("argument --rate: expected comma-separated numbers above 0, got '0'"), and
+    call_command as a CommandError.
+    """
+
+    def parse(text: str) -> list[N]:
+        try:
+            values = [convert(part) for part in text.split(",") if part.strip()]
+        except ValueError:
+            values = []
+        if not values or not all(accepts(value) for value in values):
+            raise ArgumentTypeError(f"expected comma-separated {wanted}, got {text!r}")
+        return values
+
+    return parse
+
+
+_counts = _comma_separated(int, lambda n: n >= 0, "whole numbers, 0 or more")
+_rates = _comma_separated(float, lambda rate: rate > 0, "numbers above 0")
+_pids = _comma_separated(int, lambda pid: pid > 0, "process ids")
 
 
 def _gateway_env(text: str) -> tuple[tuple[str, str], ...]:
@@ -156,7 +167,8 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--gateway-pids",
-            default="",
+            type=_pids,
+            default=[],
             help="with --url: pids of those gateways, to measure CPU and memory",
         )
         parser.add_argument(
@@ -245,7 +257,7 @@ class Command(BaseCommand):
             raise CommandError("--streams must be at least 1")
         target = Target(
             urls=urls,
-            pids=tuple(_counts(options["gateway_pids"])) if options["gateway_pids"] else (),
+            pids=tuple(options["gateway_pids"]),
             raise_limits=not options["keep_limits"],
             log_dir=options["results_dir"] / "logs",
             profile_dir=options["results_dir"] / "profiles" if options["profile"] else None,
