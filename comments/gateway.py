@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterator
 
 from channels.db import database_sync_to_async
+from django.conf import settings
 
 from livecomments.events import (
     FanOut,
@@ -51,7 +52,8 @@ class Gateway:
         self.fanout = FanOut()
         self.rooms: dict[int, StreamRoom] = {}
         self.relays: dict[int, Relay] = {}
-        self.writer = CommentWriter(self.after_commit)
+        gather_ms = settings.LIVE_COMMENTS["WRITER_GATHER_MS"]
+        self.writer = CommentWriter(self.after_commit, gather_seconds=gather_ms / 1000)
         # Committed comments whose keys Redis could not take yet (after_commit).
         self._unremembered: list[IdempotencyEntry] = []
         self.periodic = PeriodicWork(

@@ -1,5 +1,6 @@
 """Snowflake IDs and the group-commit writer's durable idempotency."""
 
+import asyncio
 import math
 import uuid
 from datetime import UTC, datetime
@@ -10,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from comments.models import Comment
 from comments.snowflake import MAX_WORKER, SnowflakeGenerator, timestamp_ms
-from comments.writer import Post, Stored, store_posts
+from comments.writer import CommentWriter, Post, Stored, store_posts
 from moderation.models import BlockedTerm
 
 
@@ -88,3 +89,20 @@ def test_one_flush_is_one_insert_whatever_its_size(alice, bob, stream):
     # the rules' token, savepoints; and the inserts (the rules themselves were read by the
     # first flush and kept: tests/comments/test_rule_reads.py)
     assert len(queries) <= 3 + len(inserts) + len(claims), [q["sql"][:80] for q in queries]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_posts_arriving_within_the_gathering_share_one_flush(alice, bob, stream):
+    flushes: list[list[int]] = []
+
+    async def after_commit(stored):
+        flushes.append([result.comment_id for _, result in stored])
+
+    writer = CommentWriter(after_commit, gather_seconds=0.2)
+    first = asyncio.ensure_future(writer.submit(post(alice, stream, str(uuid.uuid4()))))
+    await asyncio.sleep(0.05)  # well inside the gathering, as a second poster's post would be
+    second = asyncio.ensure_future(writer.submit(post(bob, stream, str(uuid.uuid4()), "also")))
+    stored = await asyncio.gather(first, second)
+
+    assert flushes == [[result.comment_id for result in stored]]
+    assert await Comment.objects.acount() == 2
