@@ -211,9 +211,27 @@ export class StreamView {
     this.toAnnounce = [];
     this.lastAnnouncedAt = -Infinity;
 
+    /**
+     * Whether the reader follows the newest comment. Remembered, not read off the list
+     * when drawing: the page around the list (the pinned banner, a status line, the video,
+     * the window, a phone's keyboard) changes its height without the reader scrolling, and
+     * a list shrunk under a following reader must not count as one who scrolled up.
+     */
+    this.following = true;
+    this.lastScrollTop = 0;
     this.list.addEventListener("scroll", () => {
-      if (this.isFollowing()) this.setUnseen(0);
+      // Only the reader scrolls up; what the browser does on its own (clamping the
+      // position when the list grows or loses rows) leaves them at the bottom.
+      const { scrollTop } = this.list;
+      if (this.isAtBottom()) this.following = true;
+      else if (scrollTop < this.lastScrollTop) this.following = false;
+      this.lastScrollTop = scrollTop;
+      if (this.following) this.setUnseen(0);
     });
+    // Same frame as the change, before it is painted: no flash of the list cut short.
+    new ResizeObserver(() => this.stayAtNewest()).observe(this.list);
+    // A font arriving re-wraps the rows, which changes what the list holds, not its size.
+    document.fonts.addEventListener("loadingdone", () => this.stayAtNewest());
     this.pinned.addEventListener("click", (event) => {
       if (!(/** @type {HTMLElement} */ (event.target).closest("[data-pinned-toggle]"))) return;
       this.pinnedExpanded = !this.pinnedExpanded;
@@ -237,7 +255,7 @@ export class StreamView {
    * @param {number} now
    */
   renderComments(store, newlyArrived, now) {
-    const following = this.isFollowing();
+    const following = this.following;
     const anchor = following ? null : this.topVisible();
     const items = rowsToDraw(store.displayItems(), following, this.options.followingRows ?? Infinity);
     const wanted = new Set(items.map((item) => item.key));
@@ -415,7 +433,8 @@ export class StreamView {
     return node;
   }
 
-  isFollowing() {
+  /** At the newest comment, or near enough (FOLLOW_THRESHOLD_PX). */
+  isAtBottom() {
     const { scrollHeight, scrollTop, clientHeight } = this.list;
     return scrollHeight - scrollTop - clientHeight <= FOLLOW_THRESHOLD_PX;
   }
@@ -430,7 +449,13 @@ export class StreamView {
     return null;
   }
 
+  /** Back at the newest comment, if the reader was following it. */
+  stayAtNewest() {
+    if (this.following) this.list.scrollTop = this.list.scrollHeight;
+  }
+
   scrollToNewest() {
+    this.following = true;
     this.list.scrollTop = this.list.scrollHeight;
     this.setUnseen(0);
   }

@@ -1,5 +1,6 @@
 """A busy chat's list in Chromium: the newest rows while the reader follows the chat, every
-comment the page holds once they scroll up to read, and their place kept meanwhile."""
+comment the page holds once they scroll up to read, and their place kept meanwhile; the
+newest comment kept in view while the page around the list changes."""
 
 import json
 import time
@@ -13,7 +14,9 @@ from rest_framework.authtoken.models import Token
 
 from comments.models import Comment
 from tests.browser import PLAYWRIGHT_MISSING
+from tests.pages.test_pinned import pin_as_admin
 from tests.pages.test_stream_page import comment_item
+from tests.replay import comment_at, started
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason=PLAYWRIGHT_MISSING)
 expect = playwright_api.expect
@@ -32,6 +35,15 @@ SCROLL_UP = """(list) => {
     const row = [...list.children].find((li) => li.getBoundingClientRect().bottom > top);
     return [row.dataset.commentId, row.getBoundingClientRect().top - top];
 }"""
+# How far below the list's window its newest comment ends, in pixels: 0 at the bottom.
+BELOW_THE_WINDOW = "(list) => list.scrollHeight - list.scrollTop - list.clientHeight"
+# The frame that lays out a change, and the next: the list must be right by then, not at
+# the page's next tick (250 ms), or the reader sees it cut short.
+NEXT_FRAME = """() => new Promise(
+    (drawn) => requestAnimationFrame(() => requestAnimationFrame(drawn)))"""
+# A tick of the page and more: time for it to draw again.
+A_TICK = "() => new Promise((ticked) => setTimeout(ticked, 300))"
+PHONE = {"width": 390, "height": 844}
 
 
 def post_over_rest(server_url: str, token: str, stream, content: str) -> None:
@@ -92,3 +104,56 @@ def test_a_busy_list_draws_the_newest_rows_and_all_of_them_for_a_reader_who_scro
     expect(comment_item(page, "while reading 2")).to_be_in_viewport()
     expect(rows).to_have_count(FOLLOWING_ROWS)
     expect(page.locator("[data-new-comments]")).to_be_hidden()
+
+
+def below_the_window_next_frame(page, listing) -> float:
+    page.evaluate(NEXT_FRAME)
+    return listing.evaluate(BELOW_THE_WINDOW)
+
+
+@pytest.mark.server_env(LC_RATE_STREAM_COUNT="100", LC_RATE_GLOBAL_COUNT="100")
+def test_a_following_reader_keeps_the_newest_comment_in_view_as_the_page_around_the_list_changes(
+    open_page, page_server, stream, alice, bob, host, moderator
+):
+    # On a phone the list gets what the video (loaded after the page), the pinned banner and
+    # the composer leave: each one growing after the list scrolled down shrinks it.
+    stream.video_url = "/static/demo/demo-loop.webm"
+    stream.save(update_fields=["video_url"])
+    stream = started(stream, ago_ms=30_000)
+    comment_at(stream, host, 1_000, "Welcome! Be kind.", is_pinned=True)
+    for number in range(20):
+        comment_at(stream, bob, 2_000 + 100 * number, f"earlier line {number}")
+    page = open_page(stream, alice, viewport=PHONE)
+    listing = page.locator("[data-comment-list]")
+    expect(page.locator("[data-pinned] .pinned-comment")).to_have_count(1)
+    expect(comment_item(page, "earlier line 19")).to_be_in_viewport(ratio=1)
+    assert below_the_window_next_frame(page, listing) <= 1
+
+    # A second pin, longer: the banner shows it on three lines, and "1 more pinned".
+    long_pin = comment_at(stream, host, 5_000, "Schedule: " + "countdown, liftoff, orbit; " * 4)
+    pin_as_admin(long_pin.id, moderator)
+    expect(page.locator("[data-pinned]")).to_contain_text("1 more pinned")
+    assert below_the_window_next_frame(page, listing) <= 1
+    page.get_by_role("button", name="1 more pinned").click()
+    expect(page.locator("[data-pinned] .pinned-comment")).to_have_count(2)
+    assert below_the_window_next_frame(page, listing) <= 1
+
+    # A phone's keyboard opening: the window gets shorter, and the list with it.
+    page.set_viewport_size({"width": 390, "height": 560})
+    assert below_the_window_next_frame(page, listing) <= 1
+    page.set_viewport_size(PHONE)
+
+    # Scrolled up to read, the reader keeps their place while the banner changes; a new
+    # comment offers the way back down.
+    token = Token.objects.get_or_create(user=bob)[0].key
+    reading, offset = listing.evaluate(SCROLL_UP)
+    page.get_by_role("button", name="Show fewer").click()
+    expect(page.locator("[data-pinned] .pinned-comment")).to_have_count(1)
+    page.evaluate(A_TICK)
+    assert abs(page.evaluate(ROW_OFFSET, [listing.element_handle(), reading]) - offset) <= 1
+    post_over_rest(page_server.url, token, stream, "while reading")
+    expect(page.get_by_role("button", name="1 new comment ↓")).to_be_visible()
+    assert abs(page.evaluate(ROW_OFFSET, [listing.element_handle(), reading]) - offset) <= 1
+    page.get_by_role("button", name="1 new comment ↓").click()
+    expect(comment_item(page, "while reading")).to_be_in_viewport(ratio=1)
+    assert below_the_window_next_frame(page, listing) <= 1
