@@ -121,7 +121,6 @@ class Gateway:
         for room in list(self.rooms.values()):
             with contextlib.suppress(Exception):
                 await room.flush_batches()
-        await self.periodic.mark_published()
         with contextlib.suppress(Exception):
             await state.viewer_registry().report(self.id, dict.fromkeys(self.rooms, 0))
         await asyncio.sleep(LAST_BATCH_SECONDS)
@@ -131,7 +130,6 @@ class Gateway:
         await self.writer.drain()
         for room in list(self.rooms.values()):
             await room.flush_batches()
-        await self.periodic.mark_published()
         self.periodic.stop()
         await self.fanout.close()
 

@@ -1,13 +1,12 @@
 """A gateway's periodic work, every reaction interval while it serves any stream.
 
-Each tick marks the comments published since in the idempotency store, adds this
-gateway's reactions to the stored totals, then publishes its reaction counts and writes
-the reactions heard to its sockets; every second it sweeps for comments another gateway
-stored but never published, announces its last comment message per stream, and reports
-its sockets to the viewer registry (fully every few seconds, so that a gateway that died
-stops counting); every few seconds it adds the reactions per second to the database and
-counts the comments it stored per second (comments.comment_seconds, for the moments); and
-it forgets quiet streams.
+Each tick adds this gateway's reactions to the stored totals, then publishes its reaction
+counts and writes the reactions heard to its sockets; every second it sweeps for comments
+another gateway stored but never published, announces its last comment message per
+stream, and reports its sockets to the viewer registry (fully every few seconds, so that a
+gateway that died stops counting); every few seconds it adds the reactions per second to
+the database and counts the comments it stored per second (comments.comment_seconds, for
+the moments); and it forgets quiet streams.
 """
 
 import asyncio
@@ -24,7 +23,7 @@ from . import state
 from .comment_seconds import count_streams
 from .delivery import StreamRoom
 from .reactions import INTERVAL_SECONDS, SecondKey, TotalKey, add_to_seconds, add_to_totals
-from .relay import IdempotencyEntry, Relay
+from .relay import Relay
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +56,6 @@ class PeriodicWork:
         self._persist_seconds = database_sync_to_async(add_to_seconds)
         self._pending_seconds: Counter[SecondKey] = Counter()
         self._count_streams = database_sync_to_async(count_streams)
-        self._published_keys: list[IdempotencyEntry] = []
 
     def ensure_running(self) -> None:
         if self._task is None or self._task.done():
@@ -74,7 +72,6 @@ class PeriodicWork:
             await asyncio.sleep(INTERVAL_SECONDS)
             now = loop.time()
             try:
-                await self.mark_published()
                 await self._flush_reactions()
                 if now >= next_viewers:
                     await self._sweep()
@@ -105,22 +102,6 @@ class PeriodicWork:
                 raise
             except Exception:
                 logger.exception("gateway tick failed")
-
-    async def mark_published(self) -> None:
-        """Tell the idempotency store which comments the relays have published since."""
-        for relay in self.relays.values():
-            self._published_keys += relay.published_keys
-            relay.published_keys = []
-        if not self._published_keys:
-            return
-        try:
-            await state.idempotency_store().mark_published(self._published_keys)
-        except Exception:
-            # Kept for the next tick; past the sweep's grace, the comments go out again
-            # (viewers drop them by id).
-            logger.warning("marking %d comments published failed", len(self._published_keys))
-        else:
-            self._published_keys = []
 
     async def _flush_reactions(self) -> None:
         rooms = list(self.rooms.values())

@@ -15,6 +15,7 @@ from collections import Counter, deque
 
 from livecomments.events import Message, publish, stream_group
 
+from . import state
 from .rendering import WireComment
 
 logger = logging.getLogger(__name__)
@@ -55,17 +56,13 @@ class Relay:
         # this relay has asked for the ones after it.
         self.heard_seqs: dict[str, int] = {}
         self.resend_requests: Counter[str] = Counter()
-        # Idempotency entries of comments published here, to be marked published in the
-        # store by the next tick (PeriodicWork): one round trip per tick, not per message.
-        self.published_keys: list[IdempotencyEntry] = []
 
     async def publish_comments(
         self, comments: list[WireComment], keys: list[IdempotencyEntry]
     ) -> None:
         """Send comments committed here to every gateway's batcher, this one's included.
 
-        `keys` are their idempotency entries, marked published by the next tick once the
-        message is out (well inside the sweep's grace).
+        `keys` are their idempotency entries, marked published once the message is out.
         """
         # Numbered even if publishing fails: it may have reached some gateways, and a number
         # used twice would hide the second message from them; a gap makes viewers resume.
@@ -80,7 +77,11 @@ class Relay:
         # Kept and announced once out; comments that never left are the sweep's to publish.
         self.published.append(message)
         self.published_at = asyncio.get_running_loop().time()
-        self.published_keys += keys
+        if keys:
+            try:
+                await state.idempotency_store().mark_published(keys)
+            except Exception:
+                logger.exception("marking %d idempotency keys published failed", len(keys))
 
     def is_announcing(self) -> bool:
         elapsed = asyncio.get_running_loop().time() - self.published_at
