@@ -3,8 +3,11 @@
 import uuid
 
 import pytest
+import redis
 from asgiref.sync import sync_to_async
+from django.conf import settings
 
+from comments import state
 from comments.models import Comment
 from moderation.services import unhide_comment
 
@@ -157,3 +160,16 @@ async def test_only_the_author_deletes_and_a_deleted_comment_stays_deleted(
     assert gone["code"] == "NOT_FOUND"
     stored = await Comment.objects.aget(id=int(posted["commentId"]))
     assert stored.is_hidden and stored.deleted_at is not None
+
+
+@pytest.mark.skipif(not settings.REDIS_URL, reason="the sweep's list lives in Redis")
+async def test_a_published_comment_leaves_the_list_the_sweep_republishes(clients, alice, stream):
+    poster = await clients(alice)
+    await poster.join(stream)
+    key = str(uuid.uuid4())
+    ack = await poster.post(stream, "out", key=key)
+
+    # Marked published before the ack: a sweep after a crash must not send it again.
+    entry = f"{alice.id}:{key}:{ack['commentId']}"
+    assert redis.Redis.from_url(settings.REDIS_URL).zscore("idem:unpublished", entry) is None
+    assert await state.idempotency_store().claim_unpublished(0) == []
