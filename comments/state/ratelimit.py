@@ -148,11 +148,13 @@ class RedisRateLimiter:
             slow_key,
             slow_ms,
         )
-        user_answer = await self._run(_ADMIT, user_shard, user_part)
-        if _admission(user_answer) != ADMITTED:
-            return _admission(user_answer)
+        user_reply = await self._run(_ADMIT, user_shard, user_part)
+        user_answer = _admission(user_reply)
+        if user_answer != ADMITTED:
+            return user_answer
         stream_answer = _admission(await self._run(_ADMIT, stream_shard, stream_part))
-        if stream_answer.wait_seconds and user_answer == 0:
+        # Taken back only if counted now (0), not if counted by an earlier try (-1).
+        if stream_answer.wait_seconds and user_reply == 0:
             await self._run(_UNCOUNT, user_shard, user_part)
         return stream_answer
 
