@@ -3,12 +3,15 @@
 A flush used to read its streams, the authors' bans, who among them moderates and the
 blocked terms: four queries, two thirds of the writer's CPU at one post a flush. Triggers
 give the one row of moderation.RulesGeneration a new token in every transaction that
-changes any of those tables (moderation migration 0008). A flush reads the token inside
-its own transaction: while it is the token the cache was filled under, the cache holds
-what those four queries would return, so the rules are exactly as fresh as before, at
-the price of one indexed read. A token is random, never counted, so a table emptied and
-refilled never brings back one seen before. An edit (comments.edits) reads the same rules
-here, in its own transaction.
+changes any of those tables (moderation migration 0008). While the token is the one the
+cache was filled under, the cache holds what those four queries would return. A flush
+decides with the reads of the last token seen (`last`) and its storing statement writes
+only if the token is still that one, reading it in the same snapshot (comments.storing);
+otherwise the flush decides again under the new token (`renewed`). So the rules are
+exactly as fresh as a read inside the flush's transaction, at no round trip of their
+own. A token is random, never counted, so a table emptied and refilled never brings back
+one seen before. An edit (comments.edits) reads the token first (`current`), inside its
+own transaction.
 """
 
 import threading
@@ -31,6 +34,7 @@ STREAM_FIELDS = (
     "hold_links",
     "shield_saved",
 )
+TOKEN_TABLE = RulesGeneration._meta.db_table
 # Authors remembered under one token before starting over: bounds the memory of a token
 # that lives for days on a busy site.
 MAX_AUTHORS = 100_000
@@ -95,19 +99,33 @@ _lock = threading.Lock()
 
 def current() -> RuleReads:
     """The reads valid in the calling transaction; call inside it, before the rules."""
+    return renewed(read_token())
+
+
+def last() -> RuleReads:
+    """The reads of the last token seen, without reading it: who uses them must check the
+    token in the statement that writes (the writer does, comments.storing)."""
     global _current
-    token = _read_token()
+    with _lock:
+        if _current.token is None:
+            # No token was ever read, or the row was emptied away: trust nothing kept.
+            _current = RuleReads(None)
+        return _current
+
+
+def renewed(token: int | None) -> RuleReads:
+    """The reads of `token`: those kept if it is the token they were read under."""
+    global _current
     with _lock:
         if token is None or token != _current.token or _current.crowded():
-            # No token (the row was emptied away): nothing can be trusted past this flush.
             _current = RuleReads(token)
         return _current
 
 
-def _read_token() -> int | None:
+def read_token() -> int | None:
     # A plain cursor: the ORM spends more building this query than PostgreSQL reading it.
     with connection.cursor() as cursor:
-        table = connection.ops.quote_name(RulesGeneration._meta.db_table)
+        table = connection.ops.quote_name(TOKEN_TABLE)
         cursor.execute(f"SELECT token FROM {table} WHERE id = 1")
         row = cursor.fetchone()
     return None if row is None else row[0]

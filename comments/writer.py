@@ -9,17 +9,18 @@ nothing of it changed (rule_reads).
 """
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
 from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from livecomments import metrics
@@ -40,8 +41,9 @@ from moderation.terms import REJECT
 from streams.chat_modes import chat_mode_refusal
 
 from . import rule_reads, snowflake
-from .models import Comment, CommentKey
+from .models import Comment
 from .rendering import WireComment, wire_comment
+from .storing import Owners, key_of, store_rows
 
 logger = logging.getLogger(__name__)
 
@@ -72,172 +74,156 @@ class Stored:
 Outcome = Stored | LiveCommentsError
 
 
+# Decisions made again because the rules changed meanwhile, before a flush gives up.
+RULE_CHANGES_TOLERATED = 3
+
+
 def store_posts(posts: list[Post]) -> list[Outcome]:
-    """Check the database rules for each post and store those that pass, in one transaction."""
-    ids = snowflake.generator()
+    """Check the database rules for each post and store those that pass, atomically."""
     now = timezone.now()
+    reads = rule_reads.last()
+    for _ in range(RULE_CHANGES_TOLERATED + 1):
+        decision = _decide(posts, reads, now)
+        # A term's hits count in the transaction of the comments it held, or none at all.
+        counting = bool(decision.held_by_term or decision.refused_by_term)
+        with transaction.atomic() if counting else contextlib.nullcontext():
+            token, owners = store_rows(decision.rows.values(), reads.token)
+            if token == reads.token:
+                return _outcomes(posts, decision, owners, now)
+        reads = rule_reads.renewed(token)
+    raise RuntimeError("the rules changed under every try of this flush")
+
+
+@dataclass
+class _Decision:
+    """What the rules say of a flush's posts: a refusal, or a row to store, for each."""
+
+    refusals: dict[int, LiveCommentsError]
+    rows: dict[int, Comment]
+    # Which blocked term acted on which post, for the rule hit counters.
+    held_by_term: dict[int, int]
+    refused_by_term: Counter[int]
+
+
+def _decide(posts: list[Post], reads: rule_reads.RuleReads, now: datetime) -> _Decision:
+    ids = snowflake.generator()
     stream_ids = {p.stream_id for p in posts}
     author_ids = {p.author_id for p in posts}
-    with transaction.atomic():
-        reads = rule_reads.current()
-        streams = reads.streams(stream_ids)
-        rules = {
-            s.id: HoldRules(s.hold_links, s.shield_saved is not None) for s in streams.values()
-        }
-        shielded = [stream_id for stream_id, r in rules.items() if r.hold_first_comments]
-        # Who has a comment showing on a shielded stream already: their next one is no first.
-        commented = (
-            set(
-                Comment.objects.filter(
-                    stream_id__in=shielded, author_id__in=author_ids, is_hidden=False
-                ).values_list("author_id", "stream_id")
+    streams = reads.streams(stream_ids)
+    rules = {s.id: HoldRules(s.hold_links, s.shield_saved is not None) for s in streams.values()}
+    shielded = [stream_id for stream_id, r in rules.items() if r.hold_first_comments]
+    # Who has a comment showing on a shielded stream already: their next one is no first.
+    commented = (
+        set(
+            Comment.objects.filter(
+                stream_id__in=shielded, author_id__in=author_ids, is_hidden=False
+            ).values_list("author_id", "stream_id")
+        )
+        if shielded
+        else set()
+    )
+    bans = reads.bans(author_ids, now)
+    moderators = reads.moderators(author_ids)
+    joined = (
+        dict(User.objects.filter(id__in=author_ids).values_list("id", "date_joined"))
+        if any(s.min_account_age_minutes for s in streams.values())
+        else {}
+    )
+    blocked = reads.blocked_terms()
+    parent_ids = {p.parent_id for p in posts if p.parent_id is not None}
+    parent_streams = (
+        dict(Comment.objects.filter(id__in=parent_ids).values_list("id", "stream_id"))
+        if parent_ids
+        else {}
+    )
+
+    decision = _Decision({}, {}, {}, Counter())
+    for index, post in enumerate(posts):
+        stream = streams.get(post.stream_id)
+        # The host and moderators: highlighted, and never limited by chat modes.
+        staff = stream is not None and (
+            post.author_id == stream.host_id or post.author_id in moderators
+        )
+        refusal: LiveCommentsError | None = None
+        if stream is None:
+            refusal = StreamNotFound()
+        elif not stream.is_live:
+            refusal = StreamEnded()
+        elif restriction := restriction_in(bans, post.author_id, post.stream_id):
+            refusal = Banned(retry_after=restriction.seconds_left(now))
+        elif not staff and (
+            mode_refusal := chat_mode_refusal(stream, joined.get(post.author_id, now), now)
+        ):
+            refusal = Restricted(mode_refusal)
+        elif (term := blocked.find(post.content)) and term.action == REJECT:
+            # Everyone, the host and moderators too: a refused word is refused.
+            refusal = ContentViolation("The comment contains a blocked term.")
+            decision.refused_by_term[term.id] += 1
+        elif post.parent_id is not None and parent_streams.get(post.parent_id) != stream.id:
+            refusal = InvalidMessage("parentId is not a comment of this stream.")
+        if refusal is not None:
+            decision.refusals[index] = refusal
+            continue
+        assert stream is not None
+        held = None
+        if not staff:
+            first_here = (post.author_id, post.stream_id) not in commented
+            held = hold_reason(rules[stream.id], post.content, first_here=first_here, term=term)
+            if term is not None and held is not None:
+                decision.held_by_term[index] = term.id
+        decision.rows[index] = Comment(
+            id=ids.next_id(),
+            stream_id=post.stream_id,
+            author_id=post.author_id,
+            content=post.content,
+            parent_id=post.parent_id,
+            is_highlighted=staff,
+            author_role=(
+                Comment.AuthorRole.HOST
+                if post.author_id == stream.host_id
+                else Comment.AuthorRole.MODERATOR
+                if staff
+                else Comment.AuthorRole.VIEWER
+            ),
+            idempotency_key=post.idempotency_key,
+            created_at=now,
+            received_at=post.received_at,
+            is_hidden=held is not None,
+            review=Comment.Review.HELD if held else Comment.Review.NONE,
+            held_reason=held or "",
+        )
+    return decision
+
+
+def _outcomes(
+    posts: list[Post], decision: _Decision, owners: Owners, now: datetime
+) -> list[Outcome]:
+    """Each post's outcome once its rows are stored, counting the terms' hits."""
+    outcomes: dict[int, Outcome] = dict(decision.refusals)
+    # A key stored before (a retry after a reconnect, or a twin on another gateway or in
+    # this very flush) keeps its comment: the retry gets its id and review.
+    reviews = {row.id: (row.review, row.held_reason) for row in decision.rows.values()}
+    earlier = set(owners.values()) - reviews.keys()
+    if earlier:
+        reviews.update(
+            (comment_id, (review, reason))
+            for comment_id, review, reason in Comment.objects.filter(id__in=earlier).values_list(
+                "id", "review", "held_reason"
             )
-            if shielded
-            else set()
         )
-        bans = reads.bans(author_ids, now)
-        moderators = reads.moderators(author_ids)
-        joined = (
-            dict(User.objects.filter(id__in=author_ids).values_list("id", "date_joined"))
-            if any(s.min_account_age_minutes for s in streams.values())
-            else {}
-        )
-        blocked = reads.blocked_terms()
-        parent_ids = {p.parent_id for p in posts if p.parent_id is not None}
-        parent_streams = (
-            dict(Comment.objects.filter(id__in=parent_ids).values_list("id", "stream_id"))
-            if parent_ids
-            else {}
-        )
-
-        outcomes: list[Outcome | None] = [None] * len(posts)
-        rows: dict[int, Comment] = {}
-        # Which blocked term acted on which post, for the rule hit counters.
-        held_by_term: dict[int, int] = {}
-        held_counts: Counter[int] = Counter()
-        refused_by_term: Counter[int] = Counter()
-        for index, post in enumerate(posts):
-            stream = streams.get(post.stream_id)
-            # The host and moderators: highlighted, and never limited by chat modes.
-            staff = stream is not None and (
-                post.author_id == stream.host_id or post.author_id in moderators
-            )
-            if stream is None:
-                outcomes[index] = StreamNotFound()
-            elif not stream.is_live:
-                outcomes[index] = StreamEnded()
-            elif restriction := restriction_in(bans, post.author_id, post.stream_id):
-                outcomes[index] = Banned(retry_after=restriction.seconds_left(now))
-            elif not staff and (
-                refusal := chat_mode_refusal(stream, joined.get(post.author_id, now), now)
-            ):
-                outcomes[index] = Restricted(refusal)
-            elif (term := blocked.find(post.content)) and term.action == REJECT:
-                # Everyone, the host and moderators too: a refused word is refused.
-                outcomes[index] = ContentViolation("The comment contains a blocked term.")
-                refused_by_term[term.id] += 1
-            elif post.parent_id is not None and parent_streams.get(post.parent_id) != stream.id:
-                outcomes[index] = InvalidMessage("parentId is not a comment of this stream.")
-            else:
-                held = None
-                if not staff:
-                    first_here = (post.author_id, post.stream_id) not in commented
-                    held = hold_reason(
-                        rules[stream.id], post.content, first_here=first_here, term=term
-                    )
-                    if term is not None and held is not None:
-                        held_by_term[index] = term.id
-                rows[index] = Comment(
-                    id=ids.next_id(),
-                    stream_id=post.stream_id,
-                    author_id=post.author_id,
-                    content=post.content,
-                    parent_id=post.parent_id,
-                    is_highlighted=staff,
-                    author_role=(
-                        Comment.AuthorRole.HOST
-                        if post.author_id == stream.host_id
-                        else Comment.AuthorRole.MODERATOR
-                        if staff
-                        else Comment.AuthorRole.VIEWER
-                    ),
-                    idempotency_key=post.idempotency_key,
-                    created_at=now,
-                    received_at=post.received_at,
-                    is_hidden=held is not None,
-                    review=Comment.Review.HELD if held else Comment.Review.NONE,
-                    held_reason=held or "",
-                )
-        if rows:
-            owners = _claim_keys(rows.values())
-            Comment.objects.bulk_create(row for row in rows.values() if owners[_key(row)] == row.id)
-            # A key stored before (a retry after a reconnect, or a twin on another gateway
-            # or in this very flush) keeps its comment: the retry gets its id and review.
-            reviews = {row.id: (row.review, row.held_reason) for row in rows.values()}
-            earlier = set(owners.values()) - reviews.keys()
-            if earlier:
-                reviews.update(
-                    (comment_id, (review, reason))
-                    for comment_id, review, reason in Comment.objects.filter(
-                        id__in=earlier
-                    ).values_list("id", "review", "held_reason")
-                )
-            for index, row in rows.items():
-                post = posts[index]
-                owner = owners[_key(row)]
-                comment = _render(row, post) if owner == row.id else None
-                review, reason = reviews[owner]
-                held = reason if review == Comment.Review.HELD else None
-                outcomes[index] = Stored(owner, comment, held)
-                # A retried key stored nothing new, so it counts nothing new.
-                if comment is not None and index in held_by_term:
-                    held_counts[held_by_term[index]] += 1
-        term_hits.count(held_counts, refused_by_term, now)
-    return outcomes  # type: ignore[return-value]
-
-
-def _key(row: Comment) -> tuple[int, str]:
-    return row.author_id, str(row.idempotency_key)
-
-
-def _claim_keys(rows: Iterable[Comment]) -> dict[tuple[int, str], int]:
-    """Claim each row's (author, key) for it; return which comment owns each key now.
-
-    A key claimed before keeps its first comment. Two gateways claiming the same key at
-    once: the unique index makes the second wait for the first's commit, then skip.
-    """
-    rows = list(rows)
-    key_field = CommentKey._meta.get_field("idempotency_key")
-    values = ", ".join(["(%s, %s, %s)"] * len(rows))
-    # One statement that says which claims took: the ORM's bulk_create cannot return that
-    # with ignore_conflicts, and asking afterwards cost a second query on every flush.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {connection.ops.quote_name(CommentKey._meta.db_table)} "
-            "(comment_id, author_id, idempotency_key) "
-            f"VALUES {values} ON CONFLICT DO NOTHING RETURNING comment_id",
-            [
-                value
-                for row in rows
-                for value in (
-                    row.id,
-                    row.author_id,
-                    key_field.get_db_prep_value(row.idempotency_key, connection),
-                )
-            ],
-        )
-        claimed = {comment_id for (comment_id,) in cursor.fetchall()}
-    owners = {_key(row): row.id for row in rows if row.id in claimed}
-    taken = [row.idempotency_key for row in rows if row.id not in claimed]
-    if taken:
-        # Keys stored before, or twice in this flush: their first comment keeps them.
-        owners.update(
-            ((author_id, str(key)), comment_id)
-            for author_id, key, comment_id in CommentKey.objects.filter(
-                idempotency_key__in=taken
-            ).values_list("author_id", "idempotency_key", "comment_id")
-        )
-    return owners
+    held_counts: Counter[int] = Counter()
+    for index, row in decision.rows.items():
+        post = posts[index]
+        owner = owners[key_of(row)]
+        comment = _render(row, post) if owner == row.id else None
+        review, reason = reviews[owner]
+        held = reason if review == Comment.Review.HELD else None
+        outcomes[index] = Stored(owner, comment, held)
+        # A retried key stored nothing new, so it counts nothing new.
+        if comment is not None and index in decision.held_by_term:
+            held_counts[decision.held_by_term[index]] += 1
+    term_hits.count(held_counts, decision.refused_by_term, now)
+    return [outcomes[index] for index in range(len(posts))]
 
 
 def _render(row: Comment, post: Post) -> WireComment:

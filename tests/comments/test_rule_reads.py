@@ -61,6 +61,27 @@ def test_an_unchanged_token_reads_no_rule_table(alice, stream):
     assert read == []
 
 
+def test_a_flush_under_an_unchanged_token_is_one_statement(alice, bob, stream):
+    """The token's check, the keys' claims and the rows: one round trip (comments.storing)."""
+    assert isinstance(outcome(alice, stream.id), Stored)
+    assert isinstance(outcome(bob, stream.id), Stored)  # bob's bans and role read and kept
+    with CaptureQueriesContext(connection) as queries:
+        outcomes = store_posts([post(alice, stream.id), post(bob, stream.id)])
+    assert len(queries) == 1
+    ids = [result.comment_id for result in outcomes if isinstance(result, Stored)]
+    assert Comment.objects.filter(id__in=ids).count() == 2
+
+
+def test_a_rule_changed_since_the_kept_reads_stores_nothing_before_deciding_again(alice, stream):
+    """The flush decides with the kept rules (no ban), its statement finds another token
+    and stores nothing; decided again under the new token, the post is refused."""
+    assert isinstance(outcome(alice, stream.id), Stored)
+    Ban.objects.create(user=alice, stream=stream)
+    stored_before = Comment.objects.count()
+    assert isinstance(outcome(alice, stream.id), Banned)
+    assert Comment.objects.count() == stored_before
+
+
 def test_an_edit_under_an_unchanged_token_reads_no_rule_table(alice, stream):
     stored = outcome(alice, stream.id)
     assert isinstance(stored, Stored)
@@ -176,3 +197,36 @@ print(tokens[0] != tokens[1], tokens[1] == tokens[2], tokens[2] != tokens[3])
     shell = [*run, "shell", "--no-imports", "-c", script]
     done = subprocess.run(shell, cwd=PROJECT_ROOT, env=env, check=True, capture_output=True)
     assert done.stdout.split()[-3:] == [b"True", b"True", b"True"]
+
+
+def test_sqlite_stores_in_a_transaction_under_the_same_token_check(tmp_path):
+    """The embedded default's flush: a post stored, its retry given the same comment, a ban
+    made since the rules were kept applied to the next post."""
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "REDIS_URL": "", "PATH": ""}
+    run = [sys.executable, "manage.py"]
+    subprocess.run([*run, "migrate", "-v0"], cwd=PROJECT_ROOT, env=env, check=True)
+    script = """
+import uuid
+from datetime import UTC, datetime
+from django.contrib.auth.models import User
+from comments.models import Comment
+from comments.writer import Post, Stored, store_posts
+from livecomments.errors import Banned
+from moderation.models import Ban
+from streams.models import Stream
+host, sam = User.objects.create_user("host"), User.objects.create_user("sam")
+stream = Stream.objects.create(title="Embedded", host=host)
+def post(key):
+    return Post(sam.id, "sam", stream.id, "hello", key, None, datetime.now(UTC))
+key = str(uuid.uuid4())
+first, twin = store_posts([post(key), post(key)])
+[retry] = store_posts([post(key)])
+Ban.objects.create(user=sam, stream=stream)
+[banned] = store_posts([post(str(uuid.uuid4()))])
+print(isinstance(first, Stored) and first.comment is not None, twin.comment_id == first.comment_id,
+      retry.comment_id == first.comment_id and retry.comment is None,
+      isinstance(banned, Banned), Comment.objects.count() == 1)
+"""
+    shell = [*run, "shell", "--no-imports", "-c", script]
+    done = subprocess.run(shell, cwd=PROJECT_ROOT, env=env, check=True, capture_output=True)
+    assert done.stdout.split()[-5:] == [b"True"] * 5
