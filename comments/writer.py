@@ -1,11 +1,11 @@
-"""Group commit of posts: each flush is one transaction with one INSERT.
+"""Group commit of posts: each flush is one atomic write (one statement on PostgreSQL).
 
 While a write is in flight, new posts queue; the next write takes them all, after a few
 milliseconds of gathering. Light load gets a write per post; heavy load gets large
 batches, so durability costs no throughput. The rules that need the database (stream
-live, bans, blocked terms, parent) are checked inside the same transaction, so they can
-never be stale: what they read is kept between flushes only while the rules' token says
-nothing of it changed (rule_reads).
+live, bans, blocked terms, parent) are decided with what they read kept between flushes
+(rule_reads), and the write goes in only if the rules' token is still the one they were
+read under, checked in the same snapshot (storing): so they can never be stale.
 """
 
 import asyncio
