@@ -110,6 +110,9 @@ def last() -> RuleReads:
         if _current.token is None:
             # No token was ever read, or the row was emptied away: trust nothing kept.
             _current = RuleReads(None)
+        elif _current.crowded():
+            # Start over under the same token: what is read from now on is no older.
+            _current = RuleReads(_current.token)
         return _current
 
 

@@ -18,6 +18,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from comments import rule_reads
 from comments.edits import Edited, edit_comment
 from comments.models import Comment
 from comments.writer import Post, Stored, store_posts
@@ -80,6 +81,15 @@ def test_a_rule_changed_since_the_kept_reads_stores_nothing_before_deciding_agai
     stored_before = Comment.objects.count()
     assert isinstance(outcome(alice, stream.id), Banned)
     assert Comment.objects.count() == stored_before
+
+
+def test_the_kept_reads_start_over_past_their_bound(alice, bob, stream, monkeypatch):
+    monkeypatch.setattr(rule_reads, "MAX_AUTHORS", 1)
+    for author in (alice, bob):  # two authors' bans kept: past the bound
+        assert isinstance(outcome(author, stream.id), Stored)
+    with CaptureQueriesContext(connection) as queries:
+        assert isinstance(outcome(alice, stream.id), Stored)
+    assert any("moderation_ban" in q["sql"] for q in queries)
 
 
 def test_an_edit_under_an_unchanged_token_reads_no_rule_table(alice, stream):
