@@ -22,6 +22,10 @@ from .models import Comment, CommentKey
 
 Owners = dict[tuple[int, str], int]
 
+_FIELDS = Comment._meta.concrete_fields
+# What a key's claim writes, in this order, on both paths.
+_KEY_COLUMNS = "(comment_id, author_id, idempotency_key)"
+
 
 def key_of(row: Comment) -> tuple[int, str]:
     return row.author_id, str(row.idempotency_key)
@@ -56,9 +60,6 @@ def _store_in_one_statement(rows: list[Comment], token: int | None) -> tuple[int
     return token_now, set(claimed)
 
 
-_FIELDS = Comment._meta.concrete_fields
-
-
 def _column(field: "Field[Any, Any]") -> str:
     assert field.column is not None  # every concrete field has one
     return connection.ops.quote_name(field.column)
@@ -79,8 +80,7 @@ def _statement() -> str:
         WITH rules AS (SELECT token FROM {quote(rule_reads.TOKEN_TABLE)} WHERE id = 1),
         new_rows AS (SELECT * FROM jsonb_to_recordset(%s::jsonb) AS r({definitions})),
         claimed AS (
-            INSERT INTO {quote(CommentKey._meta.db_table)}
-                (comment_id, author_id, idempotency_key)
+            INSERT INTO {quote(CommentKey._meta.db_table)} {_KEY_COLUMNS}
             SELECT {comment_id}, {author_id}, {key} FROM new_rows
             WHERE (SELECT token FROM rules) IS NOT DISTINCT FROM %s
             ON CONFLICT DO NOTHING
@@ -105,7 +105,7 @@ def _claim_keys(rows: list[Comment]) -> set[int]:
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {connection.ops.quote_name(CommentKey._meta.db_table)} "
-            "(comment_id, author_id, idempotency_key) "
+            f"{_KEY_COLUMNS} "
             f"VALUES {values} ON CONFLICT DO NOTHING RETURNING comment_id",
             [
                 value
