@@ -11,7 +11,7 @@ from typing import Protocol
 
 from livecomments.redis_topology import shard_of_user
 
-from .redis_client import client, every_shard, on_each_shard, user_client
+from .redis_client import client, every_shard, on_each_shard, run_script, user_client
 
 TTL_SECONDS = 24 * 3600
 
@@ -38,6 +38,17 @@ class IdempotencyStore(Protocol):
 
 
 _UNPUBLISHED = "idem:unpublished"
+
+# KEYS: the unpublished set, then where each entry's key is remembered. ARGV: the time
+# (ms), then each entry's comment id, then each entry's member of the unpublished set.
+_REMEMBER = """
+local count = #KEYS - 1
+for i = 1, count do
+  redis.call('SET', KEYS[i + 1], ARGV[i + 1], 'EX', %d)
+  redis.call('ZADD', KEYS[1], ARGV[1], ARGV[i + 1 + count])
+end
+redis.call('EXPIRE', KEYS[1], %d)
+""" % (TTL_SECONDS, TTL_SECONDS)
 
 # Take the entries older than ARGV[1] (ms), at most 100, so that no other gateway gets them.
 _CLAIM = """
@@ -76,17 +87,10 @@ class RedisIdempotencyStore:
         now_ms = int(time.time() * 1000)
 
         def remember_on(shard: int, found: list[Entry]) -> Callable[[], Awaitable[None]]:
-            async def remember() -> None:
-                async with client(shard).pipeline(transaction=False) as pipe:
-                    for user_id, idempotency_key, comment_id in found:
-                        pipe.set(
-                            remembered_key(user_id, idempotency_key), comment_id, ex=TTL_SECONDS
-                        )
-                    pipe.zadd(_UNPUBLISHED, {_member(*entry): now_ms for entry in found})
-                    pipe.expire(_UNPUBLISHED, TTL_SECONDS)
-                    await pipe.execute()
-
-            return remember
+            keys = [_UNPUBLISHED, *(remembered_key(user_id, key) for user_id, key, _ in found)]
+            members = [_member(*entry) for entry in found]
+            args = [now_ms, *(comment_id for _, _, comment_id in found), *members]
+            return lambda: run_script(client(shard), _REMEMBER, keys, args)
 
         by_shard = _by_user_shard(entries)
         work = {shard: remember_on(shard, found) for shard, found in by_shard.items()}
@@ -100,8 +104,7 @@ class RedisIdempotencyStore:
         cutoff_ms = int((time.time() - older_than_seconds) * 1000)
 
         def claim_on(shard: int) -> Callable[[], Awaitable[list[bytes]]]:
-            script = client(shard).register_script(_CLAIM)
-            return lambda: script(keys=[_UNPUBLISHED], args=[cutoff_ms])
+            return lambda: run_script(client(shard), _CLAIM, [_UNPUBLISHED], [cutoff_ms])
 
         # A lost shard's entries wait there until it is back; the others are swept.
         work = {shard: claim_on(shard) for shard in every_shard()}

@@ -13,11 +13,10 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
-from redis.commands.core import AsyncScript
-
 from livecomments.redis_topology import client, shard_of_stream, shard_of_user
 
 from .idempotency import IdempotencyStore, remembered_key
+from .redis_client import run_script
 
 Limit = tuple[int, int]  # (comments, seconds)
 
@@ -127,7 +126,6 @@ class RedisRateLimiter:
     def __init__(self, global_limit: Limit, stream_limit: Limit) -> None:
         self.global_limit = global_limit
         self.stream_limit = stream_limit
-        self._scripts: dict[str, AsyncScript] = {}
 
     async def admit(
         self, user_id: int, stream_id: int, slow_mode_seconds: int, idempotency_key: str
@@ -159,12 +157,7 @@ class RedisRateLimiter:
         return stream_answer
 
     async def _run(self, source: str, shard: int, part: _Part) -> int | bytes | str:
-        redis = client(shard)
-        script = self._scripts.get(source)
-        if script is None:
-            script = self._scripts[source] = redis.register_script(source)
-        # Clients are per event loop and shard; the script (and its hash) is made once.
-        return await script(keys=part.keys, args=part.args, client=redis)
+        return await run_script(client(shard), source, part.keys, part.args)
 
 
 def _admission(answer: int | bytes | str) -> Admission:

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import orjson
 
 from ..rendering import WireComment
-from .redis_client import stream_client
+from .redis_client import run_script, stream_client
 
 CAPACITY = 1000
 TTL_SECONDS = 3600
@@ -76,6 +76,13 @@ redis.call('EXPIRE', KEYS[2], %d)
 return 1
 """ % (CAPACITY * 2 - 1, TTL_SECONDS, TTL_SECONDS)
 
+# KEYS[1]: the stream's list; ARGV: the comments, oldest first.
+_APPEND = """
+for i = 1, #ARGV do redis.call('LPUSH', KEYS[1], ARGV[i]) end
+redis.call('LTRIM', KEYS[1], 0, %d)
+redis.call('EXPIRE', KEYS[1], %d)
+""" % (CAPACITY * 2 - 1, TTL_SECONDS)
+
 _INVALIDATE = """
 redis.call('HINCRBY', KEYS[2], 'gen', 1)
 redis.call('HDEL', KEYS[2], 'floor')
@@ -111,27 +118,22 @@ class RedisRecentComments:
         return generation, _finish(int(meta_values[b"floor"]), by_id, {int(i) for i in hidden_raw})
 
     async def load(self, stream_id: int, generation: int, comments: list[WireComment]) -> None:
-        await stream_client(stream_id).register_script(_LOAD)(
-            keys=_keys(stream_id),
-            args=[generation, _floor_of_load(comments), *(orjson.dumps(c) for c in comments)],
-        )
+        args = [generation, _floor_of_load(comments), *(orjson.dumps(c) for c in comments)]
+        await run_script(stream_client(stream_id), _LOAD, _keys(stream_id), args)
 
     async def append(self, stream_id: int, comments: list[WireComment]) -> None:
         if not comments:
             return
         key, _meta, _ = _keys(stream_id)
-        async with stream_client(stream_id).pipeline(transaction=True) as pipe:
-            pipe.lpush(key, *(orjson.dumps(c) for c in comments))
-            pipe.ltrim(key, 0, CAPACITY * 2 - 1)
-            pipe.expire(key, TTL_SECONDS)
-            await pipe.execute()
+        await run_script(
+            stream_client(stream_id), _APPEND, [key], [orjson.dumps(c) for c in comments]
+        )
 
     async def invalidate(
         self, stream_id: int, hidden_ids: Sequence[int] = (), shown_ids: Sequence[int] = ()
     ) -> None:
-        await stream_client(stream_id).register_script(_INVALIDATE)(
-            keys=_keys(stream_id), args=[len(hidden_ids), *hidden_ids, *shown_ids]
-        )
+        args = [len(hidden_ids), *hidden_ids, *shown_ids]
+        await run_script(stream_client(stream_id), _INVALIDATE, _keys(stream_id), args)
 
 
 class MemoryRecentComments:

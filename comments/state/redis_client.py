@@ -5,10 +5,11 @@ on its stream's shard, a user's cross-stream state on the user's, the rest on th
 """
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import redis.asyncio as redis
+from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
 from livecomments.redis_topology import client, servers, shard_of_stream, shard_of_user
@@ -30,7 +31,24 @@ def every_shard() -> range:
     return range(len(servers()))
 
 
-__all__ = ["client", "every_shard", "on_each_shard", "stream_client", "user_client"]
+__all__ = ["client", "every_shard", "on_each_shard", "run_script", "stream_client", "user_client"]
+
+# By source: a script's hash is computed once, whichever client (loop, shard) runs it.
+_scripts: dict[str, AsyncScript] = {}
+
+
+async def run_script(
+    on: redis.Redis, source: str, keys: Sequence[Any] = (), args: Sequence[Any] = ()
+) -> Any:
+    """Run a Lua script on a shard: one command, one round trip, atomic.
+
+    Cheaper than a pipeline of the same commands: redis-py spends about as much CPU on a
+    pipeline of three commands as on two commands sent one by one, and more with MULTI.
+    """
+    script = _scripts.get(source)
+    if script is None:
+        script = _scripts[source] = on.register_script(source)
+    return await script(keys=keys, args=args, client=on)
 
 
 async def on_each_shard(work: Mapping[int, Callable[[], Awaitable[T]]], what: str) -> dict[int, T]:

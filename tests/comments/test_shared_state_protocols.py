@@ -8,12 +8,15 @@ rest of the live path on the oldest and newest we support.
 
 import asyncio
 
+import orjson
 import pytest
 from django.conf import settings as django_settings
 
-from comments.state.idempotency import RedisIdempotencyStore
+from comments.state.idempotency import TTL_SECONDS as IDEMPOTENCY_TTL
+from comments.state.idempotency import RedisIdempotencyStore, remembered_key
 from comments.state.ratelimit import ADMITTED, Admission, RedisRateLimiter
-from comments.state.recent import RedisRecentComments
+from comments.state.recent import CAPACITY, RedisRecentComments
+from comments.state.recent import TTL_SECONDS as RECENT_TTL
 from comments.state.redis_client import client
 from comments.state.viewers import RedisViewerRegistry
 
@@ -83,3 +86,35 @@ async def test_recent_comments_load_append_and_forget_hidden_ones(protocol):
     _, cached = await recent.read(7)
     assert cached is not None
     assert [c["id"] for c in cached.comments] == ["10"]
+
+
+async def test_the_scripts_load_again_after_redis_forgets_them(protocol):
+    # A restarted (or failed-over) Redis has no scripts: each write loads its own again.
+    store, recent = RedisIdempotencyStore(), RedisRecentComments()
+    limiter = RedisRateLimiter(global_limit=(5, 60), stream_limit=(5, 30))
+    await store.remember([(1, "before", 40)])
+    await recent.load(7, 0, [{"id": "10", "content": "a"}])
+    await limiter.admit(1, 7, 0, "before")
+    await client().script_flush()
+
+    await store.remember([(1, "after", 41), (1, "again", 42)])
+    await recent.append(7, [{"id": "11", "content": "b"}, {"id": "12", "content": "c"}])
+    assert await limiter.admit(1, 7, 0, "after") == Admission(stored_comment_id=41)
+    assert (await store.get(1, "again"), await store.get(1, "before")) == (42, 40)
+    _, cached = await recent.read(7)
+    assert cached is not None
+    assert [c["id"] for c in cached.comments] == ["10", "11", "12"]
+
+
+async def test_what_a_flush_writes_expires_and_the_cache_keeps_its_bound(protocol):
+    store, recent = RedisIdempotencyStore(), RedisRecentComments()
+    await store.remember([(1, "key-a", 42)])
+    await recent.append(7, [{"id": str(n), "content": "c"} for n in range(2 * CAPACITY + 5)])
+    redis = client()
+    assert 0 < await redis.ttl(remembered_key(1, "key-a")) <= IDEMPOTENCY_TTL
+    assert 0 < await redis.ttl("idem:unpublished") <= IDEMPOTENCY_TTL
+    assert 0 < await redis.ttl("recent:stream:7") <= RECENT_TTL
+    # The newest first, trimmed to twice the capacity (hidden ids may need the spare).
+    assert await redis.llen("recent:stream:7") == 2 * CAPACITY
+    newest = orjson.loads(await redis.lindex("recent:stream:7", 0))
+    assert newest["id"] == str(2 * CAPACITY + 4)
