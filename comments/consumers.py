@@ -152,6 +152,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await handler(self, payload, received_at)
         except LiveCommentsError as error:
             await self.send_error(error)
+        except OSError:
+            # ASGI servers refuse a send on a closed socket with an OSError (uvicorn's
+            # ClientDisconnected): the client left before its answer. What the handler did
+            # stands (a retry of the key gets it); there is nobody left to tell.
+            return
         except Exception:
             logger.exception("handling %s failed", kind)
             await self.send_error(Unavailable())

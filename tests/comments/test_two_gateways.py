@@ -1,6 +1,7 @@
 """Two real daphne processes on one PostgreSQL and one Redis behave as one system."""
 
 import asyncio
+import uuid
 
 import pytest
 from django.conf import settings
@@ -92,3 +93,28 @@ async def test_a_frame_over_64_kib_closes_only_that_socket(tmp_path, alice, bob,
             await poster.close()
         finally:
             await bystander.close()
+
+
+@pytest.mark.parametrize("server", ["daphne", "uvicorn"])
+async def test_a_poster_gone_before_its_acks_has_its_comments_stored_and_logs_nothing(
+    tmp_path, alice, stream, server
+):
+    with gateways(tmp_path, 1, servers=(server,)) as (gateway,):
+        poster = await LiveClient(alice, port=gateway.port).connect()
+        await poster.join(stream)
+        for n in range(5):
+            await poster.send(
+                "post_comment", streamId=str(stream.id), content=f"gone {n}",
+                idempotencyKey=str(uuid.uuid4()),
+            )  # fmt: skip
+        await poster.close()  # before any ack: the writer gathers for 10 ms first
+        stored = Comment.objects.filter(stream=stream, author=alice)
+        for _ in range(200):
+            if await stored.acount() == 5:
+                break
+            await asyncio.sleep(0.05)
+        assert sorted([c async for c in stored.values_list("content", flat=True)]) == [
+            f"gone {n}" for n in range(5)
+        ]
+        await asyncio.sleep(0.5)  # any error the acks raised is logged by now
+        assert "Traceback" not in gateway.log(), gateway.log()
