@@ -28,6 +28,7 @@ from livecomments.events import (
     stream_group,
     stream_of_group,
 )
+from livecomments.openings import Openings
 
 from . import state
 from .delivery import Socket, StreamInfo, StreamRoom
@@ -52,6 +53,7 @@ class Gateway:
         self.fanout = FanOut()
         self.rooms: dict[int, StreamRoom] = {}
         self.relays: dict[int, Relay] = {}
+        self._opening_rooms = Openings()
         gather_ms = settings.LIVE_COMMENTS["WRITER_GATHER_MS"]
         self.writer = CommentWriter(self.after_commit, gather_seconds=gather_ms / 1000)
         # Committed comments whose keys Redis could not take yet (after_commit).
@@ -73,29 +75,36 @@ class Gateway:
         }
 
     async def room(self, stream_id: int) -> StreamRoom:
+        # A join answered while its room is still opening would miss what the stream's
+        # group carries until then, and the stored reaction totals: it waits.
+        await self._opening_rooms.settled(stream_id)
         room = self.rooms.get(stream_id)
         if room is None:
-            room = self.rooms[stream_id] = StreamRoom(stream_id, self.id)
-            self.relays[stream_id] = Relay(stream_id, self.id, self._next_seqs.pop(stream_id, 1))
-            listened = False
-            try:
-                await self.fanout.listen(stream_group(stream_id), self.on_stream_message)
-                listened = True
-                # Read after listening: every total is stored before it is published
-                # (PeriodicWork), so what this room hears from now on comes on top of it.
-                stored = await database_sync_to_async(reaction_totals)(stream_id)
-                room.reaction_totals.update(stored)
-            except BaseException:
-                # Redis is down (a failover, a lost shard) or the database is: a room kept
-                # now would stay deaf to the other gateways once it is back, or count the
-                # stream's reactions from zero; the next join makes it again.
-                if not room.socket_count:
-                    del self.rooms[stream_id]
-                    self._next_seqs[stream_id] = self.relays.pop(stream_id).next_publish_seq
-                    if listened:
-                        await self.fanout.unlisten(stream_group(stream_id), self.on_stream_message)
-                raise
+            with self._opening_rooms.opening(stream_id):
+                room = await self._open_room(stream_id)
         self.periodic.ensure_running()
+        return room
+
+    async def _open_room(self, stream_id: int) -> StreamRoom:
+        room = self.rooms[stream_id] = StreamRoom(stream_id, self.id)
+        self.relays[stream_id] = Relay(stream_id, self.id, self._next_seqs.pop(stream_id, 1))
+        listened = False
+        try:
+            await self.fanout.listen(stream_group(stream_id), self.on_stream_message)
+            listened = True
+            # Read after listening: every total is stored before it is published
+            # (PeriodicWork), so what this room hears from now on comes on top of it.
+            stored = await database_sync_to_async(reaction_totals)(stream_id)
+            room.reaction_totals.update(stored)
+        except BaseException:
+            # Redis is down (a failover, a lost shard) or the database is: a room kept now
+            # would stay deaf to the other gateways once it is back, or count the stream's
+            # reactions from zero; the next join makes it again.
+            del self.rooms[stream_id]
+            self._next_seqs[stream_id] = self.relays.pop(stream_id).next_publish_seq
+            if listened:
+                await self.fanout.unlisten(stream_group(stream_id), self.on_stream_message)
+            raise
         return room
 
     async def join(self, socket: Socket, info: StreamInfo, *, moderating: bool) -> StreamRoom:
@@ -106,6 +115,8 @@ class Gateway:
 
     async def forget(self, stream_id: int) -> None:
         """Drop a quiet stream's room and relay; a later one goes on numbering where it ended."""
+        if self._opening_rooms.under_way(stream_id):
+            return  # quiet because its first socket is still joining
         del self.rooms[stream_id]
         self._next_seqs[stream_id] = self.relays.pop(stream_id).next_publish_seq
         await self.fanout.unlisten(stream_group(stream_id), self.on_stream_message)

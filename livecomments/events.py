@@ -28,6 +28,8 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 from django.utils import timezone
 
+from livecomments.openings import Openings
+
 logger = logging.getLogger(__name__)
 
 Message = dict[str, Any]
@@ -140,21 +142,26 @@ class FanOut:
     def __init__(self) -> None:
         self._layer = get_channel_layer()
         self._listeners: dict[str, set[Listener]] = {}
+        self._joining = Openings()
         self._channel: str | None = None
         self._opening_channel = asyncio.Lock()
         self._receiving: asyncio.Task[None] | None = None
         self._reading_outbox: asyncio.Task[None] | None = None
 
     async def listen(self, group: str, listener: Listener) -> None:
+        # A listener is not listening before the group is joined on the layer, even when
+        # another listener of the group is still joining it.
+        await self._joining.settled(group)
         listeners = self._listeners.get(group)
         if listeners is None:
-            self._listeners[group] = {listener}
-            try:
-                await self._layer.group_add(group, await self._process_channel())
-            except BaseException:
-                # Not listening after all (Redis is down): the next listen must join again.
-                del self._listeners[group]
-                raise
+            with self._joining.opening(group):
+                self._listeners[group] = {listener}
+                try:
+                    await self._layer.group_add(group, await self._process_channel())
+                except BaseException:
+                    # Not listening after all (Redis is down): the next listen must join again.
+                    del self._listeners[group]
+                    raise
         else:
             listeners.add(listener)
 

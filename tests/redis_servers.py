@@ -95,6 +95,17 @@ class RedisProcess:
             self.process.wait(5)
         self.process = None
 
+    @contextmanager
+    def frozen(self):
+        """SIGSTOP for the block: connections stay open and nothing is answered, as when a
+        server stalls; SIGCONT at its end."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            self.process.send_signal(signal.SIGCONT)
+
     def log(self) -> str:
         path = self.dir / "log"
         return path.read_text()[-3000:] if path.exists() else ""

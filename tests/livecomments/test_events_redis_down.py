@@ -71,3 +71,55 @@ async def test_a_listen_refused_while_redis_was_down_is_made_again(settings):
         finally:
             await fanout.close()
             await get_channel_layer().flush()
+
+
+async def test_a_second_listener_is_not_listening_before_the_group_is_joined(settings):
+    with running() as servers:
+        server = servers.server()
+        use_layer_on(settings, server.url)
+        fanout = FanOut()
+        heard: dict[str, list[dict]] = {"first": [], "second": []}
+
+        def listener(name):
+            async def hear(message: dict) -> None:
+                heard[name].append(message)
+
+            return hear
+
+        try:
+            with server.frozen():
+                first = asyncio.create_task(fanout.listen("stream.3", listener("first")))
+                await asyncio.sleep(0.1)  # the first listen waits on Redis
+                second = asyncio.create_task(fanout.listen("stream.3", listener("second")))
+                await asyncio.sleep(0.1)
+                # Done now, it would have said "listening" while nothing was subscribed.
+                assert not second.done()
+            await asyncio.gather(first, second)
+            await publish("stream.3", {"type": "stream.frame", "frame": "{}"})
+            async with asyncio.timeout(5):
+                while not (heard["first"] and heard["second"]):
+                    await asyncio.sleep(0.02)
+        finally:
+            await fanout.close()
+            await get_channel_layer().flush()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_join_waits_for_the_room_another_join_is_opening(settings, stream):
+    from comments.gateway import Gateway
+
+    with running() as servers:
+        server = servers.server()
+        use_layer_on(settings, server.url)
+        gateway = Gateway()
+        try:
+            with server.frozen():
+                first = asyncio.create_task(gateway.room(stream.id))
+                await asyncio.sleep(0.1)  # the first join opens the room: it waits on Redis
+                second = asyncio.create_task(gateway.room(stream.id))
+                await asyncio.sleep(0.1)
+                assert not second.done()
+            assert await first is await second
+        finally:
+            await gateway.close()
+            await get_channel_layer().flush()
