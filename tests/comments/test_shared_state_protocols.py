@@ -88,6 +88,46 @@ async def test_recent_comments_load_append_and_forget_hidden_ones(protocol):
     assert [c["id"] for c in cached.comments] == ["10"]
 
 
+async def test_a_gateway_rereads_the_cache_only_when_any_gateway_changed_it(protocol):
+    reader, writer = RedisRecentComments(), RedisRecentComments()  # two gateways
+    await writer.load(7, 0, [{"id": "10", "content": "a"}])
+    _, first = await reader.read(7)
+    _, again = await reader.read(7)
+    assert again is first  # unchanged: its version alone was read
+
+    await writer.append(7, [{"id": "11", "content": "b"}])
+    _, appended = await reader.read(7)
+    assert appended is not None
+    assert [c["id"] for c in appended.comments] == ["10", "11"]
+
+    await writer.invalidate(7, hidden_ids=[10])
+    generation, dropped = await reader.read(7)
+    assert (generation, dropped) == (1, None)
+    await writer.load(7, generation, [{"id": "10", "content": "a"}, {"id": "11", "content": "b"}])
+    _, reloaded = await reader.read(7)
+    assert reloaded is not None
+    assert [c["id"] for c in reloaded.comments] == ["11"]
+
+
+async def test_a_reader_that_read_before_sees_what_a_reader_reading_anew_sees(protocol):
+    # Appends of every size, some past what a reader fetches by increments (CAPACITY),
+    # with a hidden comment among them: the copy kept up by increments never differs.
+    writer, keeping_up = RedisRecentComments(), RedisRecentComments()
+    await writer.invalidate(7, hidden_ids=[5])
+    generation, _ = await writer.read(7)
+    await writer.load(7, generation, [{"id": str(n), "content": "x"} for n in range(1, 11)])
+    next_id = 11
+    for size in (1, 3, 0, CAPACITY - 2, 7, CAPACITY + 1, 2, 2 * CAPACITY + 3, 1):
+        await writer.append(7, [{"id": str(next_id + n), "content": "y"} for n in range(size)])
+        next_id += size
+        _, kept = await keeping_up.read(7)
+        _, anew = await RedisRecentComments().read(7)
+        assert kept is not None and anew is not None
+        assert (kept.floor, kept.comments) == (anew.floor, anew.comments)
+    assert int(kept.comments[-1]["id"]) == next_id - 1
+    assert len(kept.comments) == CAPACITY
+
+
 async def test_the_scripts_load_again_after_redis_forgets_them(protocol):
     # A restarted (or failed-over) Redis has no scripts: each write loads its own again.
     store, recent = RedisIdempotencyStore(), RedisRecentComments()
