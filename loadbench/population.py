@@ -1,11 +1,16 @@
 """The rows a scenario needs, made through the ORM: one fresh stream, posting users, tokens."""
 
+import uuid
+from datetime import timedelta
+
 from django.contrib.auth import get_user_model
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from comments.models import Comment
+from comments.snowflake import MAX_WORKER, SEQUENCE_BITS, first_id_at
 from streams.models import Stream
 
 USERNAME_PREFIX = "loadbench-poster-"
@@ -38,6 +43,36 @@ def database_url() -> str:
 
 def create_stream(title: str, **settings) -> int:
     return Stream.objects.create(title=title, **settings).pk
+
+
+def add_history(stream_id: int, count: int) -> None:
+    """Give the stream `count` comments of the last minute, as if it had been busy."""
+    if not count:
+        return
+    user_model = get_user_model()
+    author, created = user_model.objects.get_or_create(username=f"{USERNAME_PREFIX}history")
+    if created:
+        author.set_unusable_password()
+        author.save()
+    now = timezone.now()
+    first_ms = int(now.timestamp() * 1000) - 60_000
+    # A worker number no gateway takes while the benchmark runs: ids never collide.
+    worker_bits = MAX_WORKER << SEQUENCE_BITS
+    Comment.objects.bulk_create(
+        [
+            Comment(
+                id=first_id_at(first_ms + n) | worker_bits,
+                stream_id=stream_id,
+                author=author,
+                content=f"an earlier line of chat, number {n}",
+                idempotency_key=uuid.uuid4(),
+                created_at=now - timedelta(milliseconds=60_000 - n),
+                received_at=now - timedelta(milliseconds=60_000 - n),
+            )
+            for n in range(count)
+        ],
+        batch_size=1000,
+    )
 
 
 def delete_streams(stream_ids: set[int]) -> None:

@@ -29,6 +29,9 @@ TABLE = [
     ("gateway", "cpu_s_per_million_deliveries", "gateway CPU s per M deliveries", "lower"),
     ("gateway", "rss_max_mb", "gateway RSS max MB", "lower"),
     ("gateway", "memory_per_socket_kb", "gateway KB per socket", "lower"),
+    # The viewers' join storm before the posting: how long, and the gateways' CPU per join.
+    ("gateway", "join_s", "viewers' join s", "lower"),
+    ("gateway", "cpu_ms_per_join", "gateway CPU ms per join", "lower"),
     ("loadgen", "cpu_percent_mean", "load generator CPU %", None),
     ("machine", "other_cpu_percent_mean", "other CPU % (db, redis…)", None),
 ]

@@ -38,6 +38,9 @@ class Scenario:
     # Settings of our gateways that this scenario changes (e.g. LC_DIRECT_WRITES=0), to
     # run two variants side by side.
     gateway_env: tuple[tuple[str, str], ...] = ()
+    # Comments each stream already has when the viewers join (a busy stream's history, which
+    # fills the recent-comments cache every fresh join reads).
+    history: int = 0
 
     @property
     def planned_comments(self) -> int:
@@ -202,6 +205,9 @@ class Readings:
     other_cpu: list[float] = field(default_factory=list)
     # From the first post to the last delivery (or the end of the drain); None: not measured.
     gateway_cpu_seconds: float | None = None
+    # From the viewers' first connect to the last one's backfill (to half a second).
+    join_seconds: float | None = None
+    join_cpu_seconds: float | None = None  # the gateways', meanwhile
 
 
 class _CpuMeter:
@@ -256,6 +262,8 @@ def run_scenario(scenario: Scenario, target: Target, out=sys.stdout) -> dict:
     # Where our gateways put a stream; the baseline's core layer places its groups its own way.
     placing = watch if scenario.target == "ours" else None
     stream_ids = _create_streams(scenario, run_id, placing)
+    for stream_id in stream_ids:
+        population.add_history(stream_id, scenario.history)
     shares = _shares(scenario, stream_ids)
     tokens = population.poster_tokens(scenario.posters)
     if target.urls:
@@ -298,7 +306,9 @@ def run_scenario(scenario: Scenario, target: Target, out=sys.stdout) -> dict:
     for share, of_stream in zip(shares, figures["streams"], strict=True):
         of_stream["shard"] = placing.shard_of_stream(share.stream_id) if placing else None
         of_stream["comments"]["stored"] = (
-            NOT_STORED if scenario.target == FLOOR else population.stored_comments(share.stream_id)
+            NOT_STORED
+            if scenario.target == FLOOR
+            else population.stored_comments(share.stream_id) - scenario.history
         )
         if scenario.rules:
             # What the rules caught of the benchmark's posts: meant to be nothing, so that
@@ -393,8 +403,12 @@ def _drive(
     readings = Readings(
         rss_warm=group.rss_bytes(), gateway_cpu_seconds=0.0 if gateway_cpu.processes else None
     )
+    gateway_cpu.delta()
     open_viewers.set()
+    joining_since = time.monotonic()
     wait_joined(clients.JOINED, scenario.viewers, "viewers connecting")
+    readings.join_seconds = time.monotonic() - joining_since
+    readings.join_cpu_seconds = gateway_cpu.delta() if gateway_cpu.processes else None
     time.sleep(1)
     viewers_joined = total(clients.JOINED)
     readings.rss_connected = group.rss_bytes()
@@ -563,6 +577,10 @@ def _figures(scenario, shares, worker_results, start, readings: Readings, total)
             "rss_connected_mb": round(rss_connected / mb, 1) if rss_connected else None,
             "rss_max_mb": round(rss_max / mb, 1) if rss_max else None,
             "memory_per_socket_kb": memory_per_socket,
+            "join_s": None if readings.join_seconds is None else round(readings.join_seconds, 1),
+            "cpu_ms_per_join": round(readings.join_cpu_seconds * 1000 / viewers_joined, 2)
+            if readings.join_cpu_seconds is not None and viewers_joined
+            else None,
             "cpu_seconds": cpu_seconds if cpu_seconds is None else round(cpu_seconds, 2),
             # The cost of the fan-out whatever the scale: comparable between targets and sizes.
             # psutil counts in 10 ms ticks: a tiny run on the floor may read 0.

@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from comments.models import Comment
 from loadbench import population, report, rules
 from loadbench.gateways import start_gateways
 from loadbench.runner import EXTERNAL, NOT_STORED, Scenario, Target, run_scenario
@@ -58,6 +59,8 @@ def test_figures_are_well_formed_and_serialisable(target_name, tmp_path, benchma
     assert figures["gateway"]["memory_per_socket_kb"] is not None
     assert figures["gateway"]["cpu_percent_mean"] >= 0
     assert figures["gateway"]["cpu_s_per_million_deliveries"] >= 0
+    assert figures["gateway"]["join_s"] >= 0
+    assert figures["gateway"]["cpu_ms_per_join"] >= 0
     path = report.write_json([figures], tmp_path / "results")
     written = json.loads(path.read_text())
     assert written["runs"][0]["scenario"]["viewers"] == 6
@@ -92,6 +95,21 @@ def test_with_the_rules_on_every_post_is_delivered_and_none_is_held(tmp_path, be
     assert (figures["comments"]["held"], figures["comments"]["refusals"]) == (0, {})
     assert figures["delivery"]["fraction_min"] == 1.0
     assert "rules on" in report.setup_label(figures)
+
+
+def test_a_stream_with_history_counts_only_the_new_comments(tmp_path, benchmark_redis_url):
+    # --history: the viewers join a busy stream (a full recent-comments cache to read).
+    scenario = Scenario(
+        target="ours", viewers=4, posters=2, rate=4, duration=3, client_processes=1, drain=8,
+        history=1200,
+    )  # fmt: skip
+
+    figures = run_scenario(scenario, Target(redis_url=benchmark_redis_url, log_dir=tmp_path))
+
+    assert Comment.objects.filter(stream_id=figures["scenario"]["stream_id"]).count() == 1212
+    assert figures["comments"]["accepted"] == figures["comments"]["stored"] == 12
+    assert figures["delivery"]["fraction_min"] == 1.0
+    assert figures["delivery"]["unexpected"] == 0
 
 
 def test_gateways_it_did_not_start_are_labelled_external(tmp_path, benchmark_redis_url):

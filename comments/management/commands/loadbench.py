@@ -127,6 +127,13 @@ class Command(BaseCommand):
             "apart (and the Redis shard it lives on) besides the totals (1)",
         )
         parser.add_argument(
+            "--history",
+            type=int,
+            default=0,
+            help="comments each stream already has when the viewers join, as on a busy "
+            "stream: every fresh join then reads a full recent-comments cache (0)",
+        )
+        parser.add_argument(
             "--server",
             choices=SERVERS,
             default=None,
@@ -283,6 +290,7 @@ class Command(BaseCommand):
                 drain=options["drain"],
                 rules=rules,
                 gateway_env=gateway_env if name != "floor" else (),
+                history=options["history"] if name != "floor" else 0,
             )
             for viewers in options["viewers"]
             for rate in options["rate"]
