@@ -13,7 +13,7 @@ import random
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from livecomments import metrics
 
@@ -44,6 +44,15 @@ class StreamInfo:
     status: str
     host_id: int | None
     slow_mode_seconds: int
+
+
+@dataclass(frozen=True)
+class StreamSnapshot:
+    """What every join of a stream is sent of its row: the same for every viewer."""
+
+    info: StreamInfo
+    settings: dict[str, Any]  # the protocol's StreamSettings
+    pinned: list[WireComment]
 
 
 class Cohort:
@@ -89,6 +98,11 @@ class StreamRoom:
         # The stream's reactions so far as this room's sockets have been sent them: what a
         # joining socket's stream_state starts from, before the next reactions_batch.
         self.reaction_totals: Counter[str] = Counter()
+        # The stream's row as a recent join read it, for the joins after it (Gateway.snapshot).
+        self.snapshot: StreamSnapshot | None = None
+        self.snapshot_read_at = 0.0
+        # Counts what this room heard that may change the stream's row or its pins.
+        self.row_changes = 0
         self._sending = asyncio.Lock()
 
     @property

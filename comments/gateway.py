@@ -13,6 +13,7 @@ stream's relay; every gateway then batches them for its own sockets.
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterator
@@ -31,7 +32,7 @@ from livecomments.events import (
 from livecomments.openings import Openings
 
 from . import state
-from .delivery import Socket, StreamInfo, StreamRoom
+from .delivery import Socket, StreamInfo, StreamRoom, StreamSnapshot
 from .periodic import PeriodicWork
 from .relay import Heard, IdempotencyEntry, Relay
 from .rendering import WireComment
@@ -45,6 +46,15 @@ PUBLISH_GRACE_SECONDS = 5.0
 # Time for our own fan-out to hand the last published batches to this process's sockets.
 LAST_BATCH_SECONDS = 0.3
 DRAIN_SECONDS = 10.0
+# How long joins reuse a stream's row as a join read it. What changes it with a message to
+# the stream (a pin, a hide, settings, the end) drops it at once; this bounds what changes
+# it without one (an admin's edit of the title).
+SNAPSHOT_SECONDS = 2.0
+# What a room hears that may change the stream's row or its pins.
+ROW_CHANGING = frozenset({"stream.frame", "stream.changed"})
+
+# A room and the count of row changes it had heard when a join began reading the row.
+RowMark = tuple[StreamRoom, int]
 
 
 class Gateway:
@@ -112,6 +122,22 @@ class Gateway:
         room.info = info
         room.add(socket, moderating=moderating)
         return room
+
+    def snapshot(self, stream_id: int) -> tuple[StreamSnapshot | None, RowMark | None]:
+        """The stream's row as a recent join read it, if still good; and, when a room here
+        listens to the stream, the mark under which a new read may be kept."""
+        room = self.rooms.get(stream_id)
+        if room is None or self._opening_rooms.under_way(stream_id):
+            return None, None
+        fresh = time.monotonic() - room.snapshot_read_at < SNAPSHOT_SECONDS
+        return (room.snapshot if fresh else None), (room, room.row_changes)
+
+    def keep_snapshot(self, snapshot: StreamSnapshot, mark: RowMark, read_at: float) -> None:
+        """Keep a join's read for the joins after it, unless its room has since heard of a
+        change to the row (the read may have missed it) or is another room."""
+        room, row_changes = mark
+        if self.rooms.get(room.stream_id) is room and room.row_changes == row_changes:
+            room.snapshot, room.snapshot_read_at = snapshot, read_at
 
     async def forget(self, stream_id: int) -> None:
         """Drop a quiet stream's room and relay; a later one goes on numbering where it ended."""
@@ -244,7 +270,11 @@ class Gateway:
     async def on_stream_message(self, message: Message) -> None:
         stream_id = stream_of_group(message["group"])
         handler = self._handlers.get(message["type"])
-        if handler is not None and stream_id in self.rooms:
+        room = self.rooms.get(stream_id)
+        if handler is not None and room is not None:
+            if message["type"] in ROW_CHANGING:
+                room.row_changes += 1
+                room.snapshot = None
             await handler(stream_id, message)
 
     async def _on_comments(self, stream_id: int, message: Message) -> None:

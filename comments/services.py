@@ -3,6 +3,7 @@
 Every edge (the WebSocket consumer, the REST API) calls these; the rules live here once.
 """
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,7 +27,7 @@ from streams.chat_modes import wire_settings
 from streams.models import Stream
 
 from . import edits, state
-from .delivery import Socket, StreamInfo, StreamRoom
+from .delivery import Socket, StreamInfo, StreamRoom, StreamSnapshot
 from .edits import Edited
 from .gateway import gateway
 from .models import Comment
@@ -70,28 +71,22 @@ def _info_of(stream: Stream) -> StreamInfo:
     )
 
 
-@dataclass(frozen=True)
-class _Opened:
-    """What a join reads of the database before the socket joins the room."""
-
-    info: StreamInfo
-    settings: dict[str, Any]
-    pinned: list[WireComment]
-    restriction: Restriction | None
-
-
-def _open_stream(stream_id: int, user, moderating: bool) -> _Opened:
+def _read_stream(stream_id: int) -> StreamSnapshot:
     stream = _load_stream(stream_id)
-    if moderating and not moderates_stream(user, stream.host_id):
+    return StreamSnapshot(_info_of(stream), wire_settings(stream), pinned_comments(stream_id))
+
+
+def _open_stream(
+    stream_id: int, user, moderating: bool, known: StreamSnapshot | None
+) -> tuple[StreamSnapshot, Restriction | None]:
+    """The stream's row (read unless `known`), once `user` may join it as asked; and the
+    user's ban or timeout there."""
+    stream = known or _read_stream(stream_id)
+    if moderating and not moderates_stream(user, stream.info.host_id):
         raise Forbidden("Only moderators and the stream's host may moderate it.")
     # A banned or timed-out user joins and reads like anyone else (SPEC §3).
     user_id = user.id if user is not None and user.is_authenticated else None
-    return _Opened(
-        info=_info_of(stream),
-        settings=wire_settings(stream),
-        pinned=pinned_comments(stream_id),
-        restriction=restriction_of(user_id, stream_id) if user_id is not None else None,
-    )
+    return stream, restriction_of(user_id, stream_id) if user_id is not None else None
 
 
 @dataclass(frozen=True)
@@ -120,8 +115,19 @@ async def join_stream(
     Frames of the stream reach `socket` from the moment it joins: it holds them until it
     has sent the snapshot.
     """
-    opened = await database_sync_to_async(_open_stream)(stream_id, user, moderating)
-    room = await gateway().join(socket, opened.info, moderating=moderating)
+    # In a join storm the stream's row is read once every SNAPSHOT_SECONDS, not per socket:
+    # an anonymous viewer then joins without a query.
+    known, mark = gateway().snapshot(stream_id)
+    read_at = time.monotonic()
+    if known is not None and not moderating and (user is None or not user.is_authenticated):
+        stream, restriction = known, None
+    else:
+        stream, restriction = await database_sync_to_async(_open_stream)(
+            stream_id, user, moderating, known
+        )
+        if known is None and mark is not None:
+            gateway().keep_snapshot(stream, mark, read_at)
+    room = await gateway().join(socket, stream.info, moderating=moderating)
     viewer_count = room.viewer_count
     reactions_so_far = dict(room.reaction_totals)
     comments = await backfill(stream_id, last_seen_comment_id)
@@ -130,12 +136,12 @@ async def join_stream(
     )
     return JoinSnapshot(
         room=room,
-        info=opened.info,
-        settings=opened.settings,
+        info=stream.info,
+        settings=stream.settings,
         viewer_count=viewer_count,
-        pinned=opened.pinned,
+        pinned=stream.pinned,
         backfill=comments,
-        restriction=opened.restriction,
+        restriction=restriction,
         moderating=moderating,
         held=held,
         reports=reports,
