@@ -137,7 +137,7 @@ class StreamAdmin(admin.ModelAdmin):
             return
         plain = [f for f in form.changed_data if f in ("title", "video_url")]
         if plain:
-            obj.save(update_fields=plain)
+            services.edit_stream(obj, plain)
         if "slow_mode_seconds" in form.changed_data:
             services.set_slow_mode(obj.id, obj.slow_mode_seconds, actor=request.user, source=SOURCE)
 

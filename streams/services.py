@@ -24,6 +24,16 @@ def create_stream(title: str, *, host=None, video_url: str = "", actor=None, sou
     return stream
 
 
+def edit_stream(stream: Stream, fields: list[str]) -> None:
+    """Save an edit of the stream's title or video address. A new title reaches the
+    gateways, which send it to every later join (they reuse the row between joins)."""
+    with transaction.atomic():
+        stream.save(update_fields=fields)
+        if "title" in fields:
+            changed = {"type": "stream.changed", "changes": {"title": stream.title}}
+            publish_on_commit(stream_group(stream.id), changed)
+
+
 def end_stream(stream_id: int, *, actor=None, source, reason: str = "") -> Stream:
     """End a live stream and tell every viewer; ending an ended stream changes nothing."""
     with transaction.atomic():

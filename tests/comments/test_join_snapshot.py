@@ -10,7 +10,7 @@ from comments import gateway as gateway_module
 from moderation.models import ModerationAction
 from moderation.services import pin_comment
 from streams.models import Stream
-from streams.services import change_chat_settings
+from streams.services import change_chat_settings, edit_stream
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -49,6 +49,21 @@ async def test_a_join_after_a_settings_change_is_sent_the_new_settings(clients, 
     assert (await joined_state(clients, stream))["settings"]["holdLinks"] is True
 
 
+async def test_a_join_after_a_title_edit_is_sent_the_new_title(clients, alice, stream):
+    author = await clients(alice)
+    await author.join(stream)
+    await joined_state(clients, stream)
+
+    stream.title = "Launch night"
+    await database_sync_to_async(edit_stream)(stream, ["title"])
+
+    # Viewers get no frame for it: join until the gateway has heard, well inside the
+    # two seconds after which it would read the row again anyway.
+    async with asyncio.timeout(1):
+        while (await joined_state(clients, stream))["title"] != "Launch night":
+            pass
+
+
 async def test_a_change_no_message_carries_reaches_joins_after_the_snapshot_ends(
     clients, alice, stream, monkeypatch
 ):
@@ -56,7 +71,7 @@ async def test_a_change_no_message_carries_reaches_joins_after_the_snapshot_ends
     author = await clients(alice)
     await author.join(stream)
     await joined_state(clients, stream)
-    # An edit of the title in the admin is saved without a message to the viewers.
+    # An edit outside the services (a shell's update) tells no gateway.
     await database_sync_to_async(Stream.objects.filter(id=stream.id).update)(title="Launch night")
 
     reused = await joined_state(clients, stream)
