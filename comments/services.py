@@ -89,6 +89,32 @@ def _open_stream(
     return stream, restriction_of(user_id, stream_id) if user_id is not None else None
 
 
+async def _stream_for_join(
+    stream_id: int, user, moderating: bool
+) -> tuple[StreamSnapshot, Restriction | None]:
+    """The stream's row for a join, no older than a read one hop before the join (as when
+    every join read it), and the user's ban there.
+
+    In a join storm the row is read once every SNAPSHOT_SECONDS, not per socket: an
+    anonymous viewer joins without a query, a signed-in one reads only their ban.
+    """
+    known, mark = gateway().snapshot(stream_id)
+    if known is not None and not moderating and (user is None or not user.is_authenticated):
+        return known, None
+    read_at = time.monotonic()
+    stream, restriction = await database_sync_to_async(_open_stream)(
+        stream_id, user, moderating, known
+    )
+    if known is None:
+        if mark is not None:
+            gateway().keep_snapshot(stream, mark, read_at)
+    elif gateway().snapshot(stream_id)[0] is not known:
+        # The room heard of a change while the ban was read: the copy may predate it, and
+        # this socket, not yet in the room, missed the change's frame. Read the row.
+        stream = await database_sync_to_async(_read_stream)(stream_id)
+    return stream, restriction
+
+
 @dataclass(frozen=True)
 class JoinSnapshot:
     """What a socket that joins a stream is sent first: its state, then the backfill."""
@@ -115,18 +141,7 @@ async def join_stream(
     Frames of the stream reach `socket` from the moment it joins: it holds them until it
     has sent the snapshot.
     """
-    # In a join storm the stream's row is read once every SNAPSHOT_SECONDS, not per socket:
-    # an anonymous viewer then joins without a query.
-    known, mark = gateway().snapshot(stream_id)
-    read_at = time.monotonic()
-    if known is not None and not moderating and (user is None or not user.is_authenticated):
-        stream, restriction = known, None
-    else:
-        stream, restriction = await database_sync_to_async(_open_stream)(
-            stream_id, user, moderating, known
-        )
-        if known is None and mark is not None:
-            gateway().keep_snapshot(stream, mark, read_at)
+    stream, restriction = await _stream_for_join(stream_id, user, moderating)
     room = await gateway().join(socket, stream.info, moderating=moderating)
     viewer_count = room.viewer_count
     reactions_so_far = dict(room.reaction_totals)

@@ -2,9 +2,11 @@
 SNAPSHOT_SECONDS, not per socket), and never past a change the stream's group carried."""
 
 import asyncio
+import threading
 
 import pytest
 from channels.db import database_sync_to_async
+from django.db import connection
 
 from comments import gateway as gateway_module
 from moderation.models import ModerationAction
@@ -33,6 +35,36 @@ async def test_a_join_after_a_pin_is_sent_the_pin_at_once(clients, alice, stream
     await author.receive_type("comment_updated")  # the pin went out on the stream's group
 
     state = await joined_state(clients, stream)
+    assert [c["id"] for c in state["pinnedComments"]] == [posted["commentId"]]
+
+
+async def test_a_pin_heard_while_a_signed_in_join_reads_the_ban_reaches_that_join(
+    clients, alice, bob, stream
+):
+    author = await clients(alice)
+    await author.join(stream)
+    posted = await author.post(stream, "the replay is at 9")
+    await joined_state(clients, stream)  # keeps the row for the joins after
+    viewer = await clients(bob)
+
+    def pin_elsewhere():  # as the admin would, from a thread and a connection of its own
+        try:
+            pin_comment(int(posted["commentId"]), source=ModerationAction.Source.ADMIN)
+        finally:
+            connection.close()
+
+    release = threading.Event()
+    # Hold the one database thread: bob's join, with the kept row, waits to read the ban.
+    holding = asyncio.ensure_future(database_sync_to_async(release.wait)())
+    try:
+        await viewer.send("join_stream", streamId=str(stream.id))
+        await asyncio.to_thread(pin_elsewhere)
+        await author.receive_type("comment_updated")  # heard before bob is in the room
+    finally:
+        release.set()
+        await holding
+
+    state = await viewer.receive_type("stream_state")
     assert [c["id"] for c in state["pinnedComments"]] == [posted["commentId"]]
 
 
