@@ -160,7 +160,8 @@ class FanOut:
                     await self._layer.group_add(group, await self._process_channel())
                 except BaseException:
                     # Not listening after all (Redis is down): the next listen must join again.
-                    del self._listeners[group]
+                    # Its listener may have left meanwhile (unlisten), taking the group.
+                    self._listeners.pop(group, None)
                     raise
         else:
             listeners.add(listener)

@@ -98,13 +98,14 @@ class RedisProcess:
     @contextmanager
     def frozen(self):
         """SIGSTOP for the block: connections stay open and nothing is answered, as when a
-        server stalls; SIGCONT at its end."""
+        server stalls; SIGCONT at its end, unless the block killed it."""
         assert self.process is not None
         self.process.send_signal(signal.SIGSTOP)
         try:
             yield
         finally:
-            self.process.send_signal(signal.SIGCONT)
+            if self.process is not None:
+                self.process.send_signal(signal.SIGCONT)
 
     def log(self) -> str:
         path = self.dir / "log"

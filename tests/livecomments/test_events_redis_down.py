@@ -104,6 +104,31 @@ async def test_a_second_listener_is_not_listening_before_the_group_is_joined(set
             await get_channel_layer().flush()
 
 
+async def test_a_listen_failing_after_its_listener_left_raises_the_redis_error(settings):
+    with running() as servers:
+        server = servers.server()
+        use_layer_on(settings, server.url)
+        fanout = FanOut()
+
+        async def listener(message: dict) -> None:
+            pass
+
+        try:
+            with server.frozen():
+                listening = asyncio.create_task(fanout.listen("stream.4", listener))
+                await asyncio.sleep(0.1)  # joining the group waits on Redis
+                # A socket that closes at once: its listener leaves before the join is done.
+                leaving = asyncio.create_task(fanout.unlisten("stream.4", listener))
+                await asyncio.sleep(0.1)
+                server.kill()
+            with pytest.raises(redis.ConnectionError):
+                await listening
+            with pytest.raises(redis.ConnectionError):
+                await leaving
+        finally:
+            await fanout.close()
+
+
 @pytest.mark.django_db(transaction=True)
 async def test_a_join_waits_for_the_room_another_join_is_opening(settings, stream):
     from comments.gateway import Gateway
