@@ -1,16 +1,18 @@
 """Group commit of posts: each flush is one atomic write (one statement on PostgreSQL).
 
 While a write is in flight, new posts queue; the next write takes them all, after a few
-milliseconds of gathering. Light load gets a write per post; heavy load gets large
-batches, so durability costs no throughput. The rules that need the database (stream
-live, bans, blocked terms, parent) are decided with what they read kept between flushes
-(rule_reads), and the write goes in only if the rules' token is still the one they were
-read under, checked in the same snapshot (storing): so they can never be stale.
+milliseconds of gathering when posts come close together. Light load gets a write per
+post, at once; heavy load gets large batches, so durability costs no throughput. The
+rules that need the database (stream live, bans, blocked terms, parent) are decided with
+what they read kept between flushes (rule_reads), and the write goes in only if the
+rules' token is still the one they were read under, checked in the same snapshot
+(storing): so they can never be stale.
 """
 
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -254,6 +256,10 @@ class CommentWriter:
         self.gather_seconds = gather_seconds
         self._queue: list[tuple[Post, asyncio.Future[Outcome]]] = []
         self._task: asyncio.Task[None] | None = None
+        # When the last post arrived (loop time), and whether it came within a gathering of
+        # the one before it.
+        self._last_arrival = -math.inf
+        self._posts_are_frequent = False
         self._store = database_sync_to_async(store_posts)
         # Posts of one (author, idempotency key) being stored right now: a twin waits for it.
         self._in_flight: dict[tuple[int, str], asyncio.Future[Any]] = {}
@@ -283,7 +289,11 @@ class CommentWriter:
 
     async def submit(self, post: Post) -> Stored:
         """Store the post; return once it is committed, or raise why it was refused."""
-        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        self._posts_are_frequent = now - self._last_arrival < self.gather_seconds
+        self._last_arrival = now
+        future: asyncio.Future[Outcome] = loop.create_future()
         self._queue.append((post, future))
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run())
@@ -299,9 +309,10 @@ class CommentWriter:
 
     async def _run(self) -> None:
         while self._queue:
-            if self.gather_seconds and len(self._queue) < self.max_batch:
+            if self._posts_are_frequent and len(self._queue) < self.max_batch:
                 # The posts that arrive meanwhile share this flush's transaction and round
                 # trips: CPU per post falls, each post's ack waits at most this long more.
+                # A post after a quiet spell is written at once: nothing would share it.
                 await asyncio.sleep(self.gather_seconds)
             batch = self._queue[: self.max_batch]
             del self._queue[: self.max_batch]

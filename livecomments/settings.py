@@ -279,8 +279,9 @@ LIVE_COMMENTS: dict[str, Any] = {
     # message read; off: each left as the server and Channels make it.
     "LIGHT_SOCKETS": env_bool("LC_LIGHT_SOCKETS", True),
     # How long the comment writer waits for more posts before a flush, so that posts
-    # arriving together share one transaction and one after-commit round trip to Redis.
-    "WRITER_GATHER_MS": env_int("LC_WRITER_GATHER_MS", 10),
+    # arriving together share one transaction and one after-commit round trip to Redis;
+    # only when posts come this close together (a lone post is written at once).
+    "WRITER_GATHER_MS": env_int("LC_WRITER_GATHER_MS", 25),
     # Peers whose X-Forwarded-For is believed (the load balancers).
     "TRUSTED_PROXIES": env_list("LC_TRUSTED_PROXIES", []),
     # Failed logins per client address and per username before /accounts/login/ says 429.

@@ -92,17 +92,31 @@ def test_one_flush_is_one_insert_whatever_its_size(alice, bob, stream):
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_posts_arriving_within_the_gathering_share_one_flush(alice, bob, stream):
+async def test_posts_arriving_close_together_share_one_flush(alice, bob, stream):
     flushes: list[list[int]] = []
 
     async def after_commit(stored):
         flushes.append([result.comment_id for _, result in stored])
 
     writer = CommentWriter(after_commit, gather_seconds=0.2)
-    first = asyncio.ensure_future(writer.submit(post(alice, stream, str(uuid.uuid4()))))
-    await asyncio.sleep(0.05)  # well inside the gathering, as a second poster's post would be
-    second = asyncio.ensure_future(writer.submit(post(bob, stream, str(uuid.uuid4()), "also")))
+    lone = await writer.submit(post(alice, stream, str(uuid.uuid4())))
+    # The next post comes soon after that one: more are likely, so the writer gathers.
+    first = asyncio.ensure_future(writer.submit(post(bob, stream, str(uuid.uuid4()))))
+    await asyncio.sleep(0.05)  # well inside the gathering, as a third poster's post would be
+    second = asyncio.ensure_future(writer.submit(post(alice, stream, str(uuid.uuid4()), "also")))
     stored = await asyncio.gather(first, second)
 
-    assert flushes == [[result.comment_id for result in stored]]
-    assert await Comment.objects.acount() == 2
+    assert flushes == [[lone.comment_id], [result.comment_id for result in stored]]
+    assert await Comment.objects.acount() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_post_after_a_quiet_spell_is_written_without_gathering(alice, stream):
+    async def after_commit(stored):
+        pass
+
+    writer = CommentWriter(after_commit, gather_seconds=3600)
+    # Nothing would share its flush; gathering, it would wait an hour.
+    stored = await asyncio.wait_for(writer.submit(post(alice, stream, str(uuid.uuid4()))), 30)
+
+    assert await Comment.objects.filter(id=stored.comment_id).aexists()
