@@ -26,7 +26,7 @@ from livecomments.errors import (
 )
 from livecomments.events import Message, frame, user_group
 from moderation import live
-from moderation.selectors import Restriction, is_moderator
+from moderation.selectors import Restriction, is_moderator, may_moderate
 
 from . import services
 from .delivery import StreamRoom
@@ -383,7 +383,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def _moderates(self) -> bool:
         if self._is_moderator is None:
-            self._is_moderator = self._user_id is not None and await database_sync_to_async(
+            # Only staff need the database (their group): anyone else's first post does not
+            # wait for the database thread, which a flush held up may be holding.
+            self._is_moderator = may_moderate(self.user) and await database_sync_to_async(
                 is_moderator
             )(self.user)
         return self._is_moderator

@@ -78,12 +78,15 @@ def moderates_stream(user, host_id: int | None) -> bool:
     return bool(user.is_authenticated and (user.id == host_id or is_moderator(user)))
 
 
+def may_moderate(user) -> bool:
+    """Whether the user can moderate at all, read off the user alone: only active staff
+    can (is_moderator then asks whose group they are in)."""
+    return bool(user.is_authenticated and user.is_active and user.is_staff)
+
+
 def is_moderator(user) -> bool:
-    return bool(
-        user.is_authenticated
-        and user.is_active
-        and user.is_staff
-        and (user.is_superuser or user.groups.filter(name=MODERATORS_GROUP).exists())
+    return may_moderate(user) and (
+        user.is_superuser or user.groups.filter(name=MODERATORS_GROUP).exists()
     )
 
 

@@ -1,10 +1,12 @@
 """Every rule of a post (SPEC §3), over real WebSocket connections."""
 
 import asyncio
+import threading
 import uuid
 from datetime import timedelta
 
 import pytest
+from channels.db import database_sync_to_async
 from django.utils import timezone
 
 from comments import state
@@ -29,6 +31,30 @@ async def test_stream_limit_answers_rate_limited_with_retry_after(clients, alice
     assert ack["commentId"] is None
     assert 0 < ack["retryAfter"] <= 30
     assert await Comment.objects.filter(stream=stream).acount() == 5
+
+
+async def test_a_first_post_is_answered_by_the_limits_while_the_database_thread_is_busy(
+    clients, alice, stream
+):
+    tab = await clients(alice)
+    await tab.join(stream)
+    for n in range(5):
+        assert (await tab.post(stream, f"comment {n}"))["status"] == "accepted"
+    other_tab = await clients(alice)
+    await other_tab.join(stream)
+
+    # A flush waiting on the database holds its thread: a viewer's post needs nothing from
+    # it before the write, so the limits still answer.
+    release = threading.Event()
+    holding = asyncio.ensure_future(database_sync_to_async(release.wait)())
+    try:
+        async with asyncio.timeout(10):
+            ack = await other_tab.post(stream, "one too many")
+    finally:
+        release.set()
+        await holding
+
+    assert ack["status"] == "rate_limited"
 
 
 async def test_global_limit_counts_every_stream(clients, alice, host, settings):
