@@ -11,6 +11,7 @@ rules' token is still the one they were read under, checked in the same snapshot
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import math
 import time
@@ -254,7 +255,7 @@ class CommentWriter:
         self._after_commit = after_commit
         self.max_batch = max_batch
         self.gather_seconds = gather_seconds
-        self._queue: list[tuple[Post, asyncio.Future[Outcome]]] = []
+        self._queue: list[_Queued] = []
         self._task: asyncio.Task[None] | None = None
         # When the last post arrived (loop time), and whether it came within a gathering of
         # the one before it.
@@ -294,7 +295,7 @@ class CommentWriter:
         self._posts_are_frequent = now - self._last_arrival < self.gather_seconds
         self._last_arrival = now
         future: asyncio.Future[Outcome] = loop.create_future()
-        self._queue.append((post, future))
+        self._queue.append(_Queued(post, future, contextvars.copy_context()))
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run())
         outcome = await future
@@ -316,22 +317,37 @@ class CommentWriter:
                 await asyncio.sleep(self.gather_seconds)
             batch = self._queue[: self.max_batch]
             del self._queue[: self.max_batch]
-            posts = [post for post, _ in batch]
-            started = time.perf_counter()
+            # A flush runs in the context of a post it stores whose sender still waits: under
+            # a synchronous view (the REST API) that is the request's thread, which the hop
+            # to the database needs alive; the context this task began in may be a request
+            # answered already.
+            waiting = next((q for q in batch if not q.future.cancelled()), batch[0])
+            await asyncio.create_task(self._flush(batch), context=waiting.context)
+
+    async def _flush(self, batch: list["_Queued"]) -> None:
+        posts = [queued.post for queued in batch]
+        started = time.perf_counter()
+        try:
+            outcomes: list[Outcome] = await self._store(posts)
+        except Exception:
+            logger.exception("storing %d comments failed", len(posts))
+            outcomes = [Unavailable() for _ in posts]
+        metrics.WRITER_FLUSH_SECONDS.observe(time.perf_counter() - started)
+        metrics.WRITER_BATCH_SIZE.observe(len(posts))
+        stored = [(p, o) for p, o in zip(posts, outcomes, strict=True) if isinstance(o, Stored)]
+        if stored:
             try:
-                outcomes: list[Outcome] = await self._store(posts)
+                await self._after_commit(stored)
             except Exception:
-                logger.exception("storing %d comments failed", len(posts))
-                outcomes = [Unavailable() for _ in posts]
-            metrics.WRITER_FLUSH_SECONDS.observe(time.perf_counter() - started)
-            metrics.WRITER_BATCH_SIZE.observe(len(posts))
-            stored = [(p, o) for p, o in zip(posts, outcomes, strict=True) if isinstance(o, Stored)]
-            if stored:
-                try:
-                    await self._after_commit(stored)
-                except Exception:
-                    # Committed is committed: acks still go out; backfill falls back to the DB.
-                    logger.exception("after-commit work for %d comments failed", len(stored))
-            for (_, future), outcome in zip(batch, outcomes, strict=True):
-                if not future.done():
-                    future.set_result(outcome)
+                # Committed is committed: acks still go out; backfill falls back to the DB.
+                logger.exception("after-commit work for %d comments failed", len(stored))
+        for queued, outcome in zip(batch, outcomes, strict=True):
+            if not queued.future.done():
+                queued.future.set_result(outcome)
+
+
+@dataclass(frozen=True)
+class _Queued:
+    post: Post
+    future: "asyncio.Future[Outcome]"
+    context: contextvars.Context  # its sender's

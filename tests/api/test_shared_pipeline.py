@@ -6,12 +6,15 @@ same gateway as the WebSocket clients, as they would inside one daphne process.
 
 import json
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.test import AsyncClient
 from django.urls import reverse
 
 from comments.models import Comment
+from tests.gateways import gateways
+from tests.moderation.conftest import call_api
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -85,3 +88,23 @@ async def test_rate_limits_count_http_and_websocket_posts_together(clients, alic
     assert over_socket["status"] == "rate_limited" and over_socket["retryAfter"] > 0
     assert status == 429 and over_http["code"] == "RATE_LIMITED"
     assert await Comment.objects.filter(stream=stream).acount() == 5
+
+
+async def test_http_posts_arriving_together_on_a_server_are_all_stored(
+    tmp_path, alice, bob, stream
+):
+    limits = {"LC_RATE_STREAM_COUNT": "1000", "LC_RATE_GLOBAL_COUNT": "1000"}
+    path = f"/api/streams/{stream.id}/comments/"
+
+    def post(n: int, user) -> int:
+        key = {"Idempotency-Key": str(uuid.uuid4())}
+        return call_api(server, "POST", path, user, {"content": f"together {n}"}, key)[0]
+
+    # Each request's view has a thread of its own, and the writer flushes them together: a
+    # flush's hop to the database must not go to the thread of a request answered meanwhile
+    # (that failed UNAVAILABLE, 503).
+    with gateways(tmp_path, 1, extra_env=limits) as (server,), ThreadPoolExecutor(6) as posters:
+        statuses = list(posters.map(post, range(60), [alice, bob] * 30))
+
+    assert statuses == [201] * 60
+    assert await Comment.objects.filter(stream=stream).acount() == 60
