@@ -145,10 +145,17 @@ async def join_stream(
     room = await gateway().join(socket, stream.info, moderating=moderating)
     viewer_count = room.viewer_count
     reactions_so_far = dict(room.reaction_totals)
-    comments = await backfill(stream_id, last_seen_comment_id)
-    held, reports = (
-        await database_sync_to_async(_review_queues)(stream_id) if moderating else ([], [])
-    )
+    try:
+        comments = await backfill(stream_id, last_seen_comment_id)
+        held, reports = (
+            await database_sync_to_async(_review_queues)(stream_id) if moderating else ([], [])
+        )
+    except BaseException:
+        # Refused (Redis or the database is down), the socket is in no room: left here, it
+        # would stay after it closed, and its next join would add it to a second cohort,
+        # which sends it every comment twice.
+        room.remove(socket)
+        raise
     return JoinSnapshot(
         room=room,
         info=stream.info,

@@ -197,3 +197,13 @@ def wait_sentinels_know_replica(sentinels: list[RedisProcess], timeout: float = 
             return
         time.sleep(0.2)
     raise RuntimeError("the Sentinels did not learn the replica and each other in time")
+
+
+def use_layer_on(settings, *urls: str) -> None:
+    """Point the channel layer (pytest-django's `settings`) at these servers."""
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [{"address": url, "socket_timeout": None} for url in urls]},
+        }
+    }

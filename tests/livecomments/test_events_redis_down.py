@@ -9,18 +9,9 @@ import redis
 from channels.layers import get_channel_layer
 
 from livecomments.events import FanOut, publish
-from tests.redis_servers import missing_binaries, running
+from tests.redis_servers import missing_binaries, running, use_layer_on
 
 pytestmark = pytest.mark.skipif(missing_binaries() is not None, reason=str(missing_binaries()))
-
-
-def use_layer_on(settings, *urls: str) -> None:
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [{"address": url, "socket_timeout": None} for url in urls]},
-        }
-    }
 
 
 async def heard_all(groups: list[str], heard: list[dict]) -> bool:
