@@ -1,0 +1,27 @@
+"""manage.py round_trip_bench: CPU of a round trip to PostgreSQL and Redis after a gap."""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from loadbench.round_trips import report
+
+
+class Command(BaseCommand):
+    help = (
+        "Time one round trip to PostgreSQL (SELECT 1) and to Redis (PING) after each quiet "
+        "gap: process CPU and wall time, medians. Shows what a round trip costs this "
+        "machine when its peer has been idle, as between a gateway's flushes."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--gaps-ms", default="0,1,5,10,25", help="quiet gaps (ms) to try")
+        parser.add_argument("--trips", type=int, default=300, help="round trips per gap")
+
+    def handle(self, *args, gaps_ms, trips, **options):
+        try:
+            gaps = [float(gap) for gap in gaps_ms.split(",")]
+        except ValueError:
+            raise CommandError("--gaps-ms takes a comma-separated list of milliseconds") from None
+        if trips < 1 or min(gaps) < 0:
+            raise CommandError("--trips takes a count of at least 1, --gaps-ms no negative gap")
+        self.stdout.write(report(gaps, trips, with_redis=bool(settings.REDIS_URL)))
