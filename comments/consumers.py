@@ -86,8 +86,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.restriction: Restriction | None = None
         self._restriction_ends: asyncio.TimerHandle | None = None
         # Frames that arrive while a join is sending its backfill wait here, so that the
-        # backfill always comes first.
-        self._held: list[str] | None = None
+        # backfill always comes first; each marked whether it is of the room joined.
+        self._held: list[tuple[str, bool]] | None = None
         # Whether this user moderates (never limited by chat modes): read at the first post,
         # so that a join storm of viewers costs no query for it.
         self._is_moderator: bool | None = None
@@ -121,8 +121,12 @@ class LiveConsumer(AsyncWebsocketConsumer):
     # --- outgoing ---------------------------------------------------------------------
 
     async def send_frame(self, text: str) -> None:
+        """Send a frame of the room (held while a join sends its backfill)."""
+        await self._send_or_hold(text, of_room=True)
+
+    async def _send_or_hold(self, text: str, *, of_room: bool) -> None:
         if self._held is not None:
-            self._held.append(text)
+            self._held.append((text, of_room))
         else:
             await self.send(text_data=text)
 
@@ -214,8 +218,13 @@ class LiveConsumer(AsyncWebsocketConsumer):
             )
         finally:
             held, self._held = self._held, None
-            for text in held:
-                await self.send(text_data=text)
+            # A refused join's socket is in no room: the room's frames that came meanwhile
+            # are not its to read. Read, a batch would move the client's last seen comment
+            # past what its next join's backfill starts after, hiding the ones between.
+            joined = self.room is not None
+            for text, of_room in held:
+                if joined or not of_room:
+                    await self.send(text_data=text)
 
     async def leave_stream(self, payload: LeaveStream, received_at: datetime) -> None:
         self._leave()
@@ -342,7 +351,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def on_user_message(self, message: Message) -> None:
         if message["type"] == "user.frame":
-            await self.send_frame(message["frame"])
+            await self._send_or_hold(message["frame"], of_room=False)
         elif message["type"] == "user.restriction":
             stream_id = message.get("streamId")
             if self.room is not None and stream_id in (None, self.room.stream_id):

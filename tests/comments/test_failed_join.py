@@ -1,6 +1,7 @@
 """A join that fails after its socket entered the room (Redis down while the backfill is
 read) leaves no trace there: the socket's next join puts it in the room once, so it reads
-each live comment once, and its room forgets it when it closes."""
+each live comment once, its room forgets it when it closes, and it is not sent the room's
+frames that came while it waited."""
 
 import asyncio
 
@@ -9,6 +10,7 @@ import redis
 
 from comments import state
 from comments.gateway import gateway
+from livecomments.events import frame
 from tests.redis_servers import missing_binaries, running, use_layer_on
 
 pytestmark = [
@@ -58,6 +60,47 @@ async def test_a_join_refused_while_redis_was_down_leaves_no_socket_in_the_room(
             assert room.socket_count == 1
         finally:
             # While its Redis still runs: a socket's close leaves its user's group there.
+            await author.close()
+            await gateway().close()
+            state.reset_for_tests()
+
+
+async def test_a_refused_join_is_not_sent_the_room_frames_that_came_while_it_waited(
+    settings, clients, alice, bob, stream
+):
+    with running() as servers:
+        server = servers.server()
+        settings.REDIS_URL = server.url
+        use_layer_on(settings, server.url)
+        state.reset_for_tests()
+        author = await clients(alice)
+        viewer = await clients(bob)
+        try:
+            await author.join(stream)
+            room = gateway().rooms[stream.id]
+            with server.frozen():
+                await viewer.send("join_stream", streamId=str(stream.id))
+                async with asyncio.timeout(5):  # in the room, reading its backfill
+                    while room.socket_count < 2:
+                        await asyncio.sleep(0.01)
+                # A live batch, which the joining socket holds until its backfill is out.
+                await room.send_local(
+                    frame("comments_batch", {"comments": [], "isBackfill": False})
+                )
+                server.kill()
+            sent = [await viewer.receive()]
+            while sent[-1]["type"] != "error":
+                sent.append(await viewer.receive())
+            assert sent[-1]["payload"]["code"] == "UNAVAILABLE"
+            # Read, the batch would move the page's last seen comment past what its next
+            # join's backfill starts after.
+            assert [message["type"] for message in sent] == ["error"]
+        finally:
+            if server.process is None:
+                # A socket's close leaves its user's group there: once the gateway is back.
+                server.start()
+                await wait_subscribed(server.port, f"stream.{stream.id}")
+            await viewer.close()
             await author.close()
             await gateway().close()
             state.reset_for_tests()
