@@ -19,6 +19,21 @@ pytestmark = [
 ]
 
 
+@pytest.fixture
+def own_redis(settings):
+    """A redis-server of the test's own as the gateway's Redis and channel layer. Ask for it
+    before `clients`, whose sockets and gateway are closed first, while it still runs."""
+    with running() as servers:
+        server = servers.server()
+        settings.REDIS_URL = server.url
+        use_layer_on(settings, server.url)
+        state.reset_for_tests()
+        try:
+            yield server
+        finally:
+            state.reset_for_tests()
+
+
 async def wait_subscribed(port: int, group: str) -> None:
     """Until a restarted server has the gateway's subscription to `group` back."""
     channel = f"asgi__group__{group}"
@@ -29,78 +44,56 @@ async def wait_subscribed(port: int, group: str) -> None:
 
 
 async def test_a_join_refused_while_redis_was_down_leaves_no_socket_in_the_room(
-    settings, clients, alice, bob, stream
+    own_redis, clients, alice, bob, stream
 ):
-    with running() as servers:
-        server = servers.server()
-        settings.REDIS_URL = server.url
-        use_layer_on(settings, server.url)
-        state.reset_for_tests()
-        try:
-            author = await clients(alice)
-            await author.join(stream)
-            viewer = await clients(bob)
+    author = await clients(alice)
+    await author.join(stream)
+    viewer = await clients(bob)
 
-            server.kill()
-            await viewer.send("join_stream", streamId=str(stream.id))
-            refused = await viewer.receive_type("error")
-            assert refused["code"] == "UNAVAILABLE"
-            server.start()
-            await wait_subscribed(server.port, f"stream.{stream.id}")
+    own_redis.kill()
+    await viewer.send("join_stream", streamId=str(stream.id))
+    refused = await viewer.receive_type("error")
+    assert refused["code"] == "UNAVAILABLE"
+    own_redis.start()
+    await wait_subscribed(own_redis.port, f"stream.{stream.id}")
 
-            await viewer.join(stream)  # the same socket, as the page joins again
-            room = gateway().rooms[stream.id]
-            assert room.socket_count == 2  # the author and the viewer, once each
-            posted = await author.post(stream, "back on air")
-            (comment,) = await viewer.live_comments(1)
-            assert comment["id"] == posted["commentId"]
-            await viewer.nothing_more(timeout=0.6)  # no second batch with it
+    await viewer.join(stream)  # the same socket, as the page joins again
+    room = gateway().rooms[stream.id]
+    assert room.socket_count == 2  # the author and the viewer, once each
+    posted = await author.post(stream, "back on air")
+    (comment,) = await viewer.live_comments(1)
+    assert comment["id"] == posted["commentId"]
+    await viewer.nothing_more(timeout=0.6)  # no second batch with it
 
-            await viewer.close()
-            assert room.socket_count == 1
-        finally:
-            # While its Redis still runs: a socket's close leaves its user's group there.
-            await author.close()
-            await gateway().close()
-            state.reset_for_tests()
+    await viewer.close()
+    assert room.socket_count == 1
 
 
 async def test_a_refused_join_is_not_sent_the_room_frames_that_came_while_it_waited(
-    settings, clients, alice, bob, stream
+    own_redis, clients, alice, bob, stream
 ):
-    with running() as servers:
-        server = servers.server()
-        settings.REDIS_URL = server.url
-        use_layer_on(settings, server.url)
-        state.reset_for_tests()
-        author = await clients(alice)
-        viewer = await clients(bob)
-        try:
-            await author.join(stream)
-            room = gateway().rooms[stream.id]
-            with server.frozen():
-                await viewer.send("join_stream", streamId=str(stream.id))
-                async with asyncio.timeout(5):  # in the room, reading its backfill
-                    while room.socket_count < 2:
-                        await asyncio.sleep(0.01)
-                # A live batch, which the joining socket holds until its backfill is out.
-                await room.send_local(
-                    frame("comments_batch", {"comments": [], "isBackfill": False})
-                )
-                server.kill()
-            sent = [await viewer.receive()]
-            while sent[-1]["type"] != "error":
-                sent.append(await viewer.receive())
-            assert sent[-1]["payload"]["code"] == "UNAVAILABLE"
-            # Read, the batch would move the page's last seen comment past what its next
-            # join's backfill starts after.
-            assert [message["type"] for message in sent] == ["error"]
-        finally:
-            if server.process is None:
-                # A socket's close leaves its user's group there: once the gateway is back.
-                server.start()
-                await wait_subscribed(server.port, f"stream.{stream.id}")
-            await viewer.close()
-            await author.close()
-            await gateway().close()
-            state.reset_for_tests()
+    author = await clients(alice)
+    viewer = await clients(bob)
+    await author.join(stream)
+    room = gateway().rooms[stream.id]
+    try:
+        with own_redis.frozen():
+            await viewer.send("join_stream", streamId=str(stream.id))
+            async with asyncio.timeout(5):  # in the room, reading its backfill
+                while room.socket_count < 2:
+                    await asyncio.sleep(0.01)
+            # A live batch, which the joining socket holds until its backfill is out.
+            await room.send_local(frame("comments_batch", {"comments": [], "isBackfill": False}))
+            own_redis.kill()
+        sent = [await viewer.receive()]
+        while sent[-1]["type"] != "error":
+            sent.append(await viewer.receive())
+        assert sent[-1]["payload"]["code"] == "UNAVAILABLE"
+        # Read, the batch would move the page's last seen comment past what its next join's
+        # backfill starts after.
+        assert [message["type"] for message in sent] == ["error"]
+    finally:
+        if own_redis.process is None:
+            # The sockets' closes leave their users' groups there: once the gateway is back.
+            own_redis.start()
+            await wait_subscribed(own_redis.port, f"stream.{stream.id}")
