@@ -84,7 +84,8 @@ def _blocking_peers(with_redis: bool) -> dict[str, Callable[[], None]]:
     return peers
 
 
-async def _from_the_loop(gaps: list[float], trips: int) -> dict[float, dict[str, Figures]]:
+async def _from_the_loop(gaps: list[float], trips: int) -> list[dict[str, Figures]]:
+    """Each gap's figures, in the order of `gaps`."""
     through_thread = database_sync_to_async(_select_one)
     calls: dict[str, Callable[[], Awaitable[object]]] = {
         "SELECT 1 via the database thread": through_thread
@@ -105,13 +106,12 @@ async def _from_the_loop(gaps: list[float], trips: int) -> dict[float, dict[str,
     try:
         for call in calls.values():
             await call()  # connected before the first timing
-        found: dict[float, dict[str, Figures]] = {}
+        found = []
         for gap in gaps:
-            found[gap] = {
-                name: await _timed_async(call, gap, trips) for name, call in calls.items()
-            }
+            figures = {name: await _timed_async(call, gap, trips) for name, call in calls.items()}
             if gap:
-                found[gap]["wakeup"] = await _wakeups(gap, trips)
+                figures["wakeup"] = await _wakeups(gap, trips)
+            found.append(figures)
         return found
     finally:
         if on_loop is not None:
@@ -136,8 +136,6 @@ def report(gaps_ms: list[float], trips: int, with_redis: bool) -> str:
         lines.append(_row(gap_ms, {name: _timed(call, gap, trips) for name, call in peers.items()}))
     connection.close()  # the database thread opens its own
     lines.append("from an event loop (uvloop); a wakeup's wall time is its sleep")
-    for gap_ms, figures in zip(
-        gaps_ms, uvloop.run(_from_the_loop(gaps, trips)).values(), strict=True
-    ):
+    for gap_ms, figures in zip(gaps_ms, uvloop.run(_from_the_loop(gaps, trips)), strict=True):
         lines.append(_row(gap_ms, figures))
     return "\n".join(lines)
