@@ -5,13 +5,16 @@ ack gets that comment, counting nothing); then it either counts the post against
 limit (fixed windows per the seed, plus a stream's slow mode) or, when any limit is full,
 counts nothing and says how many seconds to wait. A post's key counts once: a retry of a
 key already counted (its first gateway died before answering) passes without counting
-again. On Redis that is one script on the user's shard, one round trip per post.
+again. On Redis that is one script on the user's shard; the writer admits a flush's posts
+together (`admit_many`), one round trip a flush rather than one a post.
 """
 
+import asyncio
 import math
 import time
+from collections import defaultdict
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from livecomments.redis_topology import client, shard_of_stream, shard_of_user
 
@@ -30,7 +33,20 @@ class Admission:
 ADMITTED = Admission()
 
 
+class Ask(NamedTuple):
+    """One post to admit."""
+
+    user_id: int
+    stream_id: int
+    slow_mode_seconds: int  # 0: no slow mode for this post (none set, or its author is staff)
+    idempotency_key: str
+
+
 class RateLimiter(Protocol):
+    async def admit_many(self, asks: list[Ask]) -> list[Admission]:
+        """Admit each post in turn, as `admit` would one after another: a flush's posts at once."""
+        ...
+
     async def admit(
         self, user_id: int, stream_id: int, slow_mode_seconds: int, idempotency_key: str
     ) -> Admission:
@@ -47,46 +63,58 @@ def _keys(user_id: int, stream_id: int, idempotency_key: str) -> tuple[str, str,
     )
 
 
-# Counts a post against the windows of one shard, or none of them when any is full.
-# KEYS: where the key's comment is remembered (looked at only when ARGV[4] is 1), this
-# key's "counted" marker, then ARGV[1] window keys, then the slow-mode marker (only when
-# ARGV[2] > 0). ARGV: window count, slow-mode ms, the marker's lifetime (ms), whether to
-# look for a remembered comment, then a limit and a length (ms) per window. Returns the
-# remembered comment id (a string), or the ms to wait, 0 when counted now, -1 when this
-# key was counted before.
+# Counts each of ARGV[1] posts against the windows of one shard, or, when any of its windows
+# is full, counts nothing of that post; in order, so a post sees the counts of those before
+# it. Per post, its KEYS: where its key's comment is remembered (looked at only when its
+# look flag is 1), the key's "counted" marker, then one key per window, then the slow-mode
+# marker (only when its slow-mode ms > 0). Its ARGV: window count, slow-mode ms, the
+# marker's lifetime (ms), the look flag, then a limit and a length (ms) per window. Answers,
+# per post: the remembered comment id (a string), or the ms to wait, 0 when counted now,
+# -1 when this key was counted before.
 _ADMIT = """
-if ARGV[4] == '1' then
-  local stored = redis.call('GET', KEYS[1])
-  if stored then return stored end
-end
-if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
-local windows = tonumber(ARGV[1])
-local slow_ms = tonumber(ARGV[2])
-local wait = 0
-for i = 1, windows do
-  local count = tonumber(redis.call('GET', KEYS[i + 2]) or '0')
-  if count >= tonumber(ARGV[3 + 2 * i]) then
-    local ttl = redis.call('PTTL', KEYS[i + 2])
-    if ttl < 0 then ttl = 1000 end
+local function admit(k, a)
+  if ARGV[a + 4] == '1' then
+    local stored = redis.call('GET', KEYS[k + 1])
+    if stored then return stored end
+  end
+  if redis.call('EXISTS', KEYS[k + 2]) == 1 then return -1 end
+  local windows = tonumber(ARGV[a + 1])
+  local slow_ms = tonumber(ARGV[a + 2])
+  local wait = 0
+  for i = 1, windows do
+    local count = tonumber(redis.call('GET', KEYS[k + i + 2]) or '0')
+    if count >= tonumber(ARGV[a + 3 + 2 * i]) then
+      local ttl = redis.call('PTTL', KEYS[k + i + 2])
+      if ttl < 0 then ttl = 1000 end
+      if ttl > wait then wait = ttl end
+    end
+  end
+  if slow_ms > 0 then
+    local ttl = redis.call('PTTL', KEYS[k + windows + 3])
     if ttl > wait then wait = ttl end
   end
-end
-if slow_ms > 0 then
-  local ttl = redis.call('PTTL', KEYS[windows + 3])
-  if ttl > wait then wait = ttl end
-end
-if wait > 0 then return wait end
-for i = 1, windows do
-  if redis.call('INCR', KEYS[i + 2]) == 1 then
-    redis.call('PEXPIRE', KEYS[i + 2], ARGV[4 + 2 * i])
+  if wait > 0 then return wait end
+  for i = 1, windows do
+    if redis.call('INCR', KEYS[k + i + 2]) == 1 then
+      redis.call('PEXPIRE', KEYS[k + i + 2], ARGV[a + 4 + 2 * i])
+    end
   end
+  if slow_ms > 0 then redis.call('SET', KEYS[k + windows + 3], '1', 'PX', slow_ms) end
+  redis.call('SET', KEYS[k + 2], '1', 'PX', ARGV[a + 3])
+  return 0
 end
-if slow_ms > 0 then redis.call('SET', KEYS[windows + 3], '1', 'PX', slow_ms) end
-redis.call('SET', KEYS[2], '1', 'PX', ARGV[3])
-return 0
+local answers = {}
+local k, a = 0, 1
+for post = 1, tonumber(ARGV[1]) do
+  answers[post] = admit(k, a)
+  local windows = tonumber(ARGV[a + 1])
+  k = k + 2 + windows + (tonumber(ARGV[a + 2]) > 0 and 1 or 0)
+  a = a + 4 + 2 * windows
+end
+return answers
 """
 
-# Takes back a count of _ADMIT (same KEYS and ARGV) that another shard refused.
+# Takes back a count of one post of _ADMIT (its KEYS and ARGV) that another shard refused.
 _UNCOUNT = """
 if redis.call('DEL', KEYS[2]) == 0 then return 0 end
 local windows = tonumber(ARGV[1])
@@ -99,7 +127,7 @@ return 1
 
 
 class _Part:
-    """The keys and arguments of the windows that live on one shard."""
+    """The keys and arguments of one post's windows that live on one shard."""
 
     def __init__(
         self,
@@ -117,11 +145,17 @@ class _Part:
             self.args += [count, seconds * 1000]
 
 
+Answer = int | bytes | str  # one post's answer of _ADMIT
+
+
 class RedisRateLimiter:
-    """The key and both windows in one script when the user's and the stream's shards are
-    the same server; otherwise the user's part (the key, the user's window), then the
-    stream's, taking the first back when the second refuses (a script touches one shard's
-    keys only)."""
+    """Each post's key and both windows in one script when the user's and the stream's
+    shards are the same server; otherwise the user's part (the key, the user's window), then
+    the stream's, taking the first back when the second refuses (a script touches one
+    shard's keys only). A flush's posts go together: one script a shard, not one a post.
+    Across shards, a post the stream's shard refuses holds its count on the user's until
+    the flush's stream parts are answered: a later post of that user in the same flush may
+    be refused for it, as it might have been in flight beside it (never the other way)."""
 
     def __init__(self, global_limit: Limit, stream_limit: Limit) -> None:
         self.global_limit = global_limit
@@ -130,34 +164,73 @@ class RedisRateLimiter:
     async def admit(
         self, user_id: int, stream_id: int, slow_mode_seconds: int, idempotency_key: str
     ) -> Admission:
-        global_key, stream_key, slow_key, counted_key = _keys(user_id, stream_id, idempotency_key)
-        remembered = remembered_key(user_id, idempotency_key)
-        slow_ms = slow_mode_seconds * 1000
-        user_shard, stream_shard = shard_of_user(user_id), shard_of_stream(stream_id)
-        if user_shard == stream_shard:
-            windows = [(global_key, self.global_limit), (stream_key, self.stream_limit)]
-            whole = _Part(remembered, counted_key, windows, slow_key, slow_ms)
-            return _admission(await self._run(_ADMIT, user_shard, whole))
-        user_part = _Part(remembered, counted_key, [(global_key, self.global_limit)], slow_key, 0)
-        stream_part = _Part(
-            None,
-            f"rl:counted:{stream_id}:{user_id}:{idempotency_key}",
-            [(stream_key, self.stream_limit)],
-            slow_key,
-            slow_ms,
-        )
-        user_reply = await self._run(_ADMIT, user_shard, user_part)
-        user_answer = _admission(user_reply)
-        if user_answer != ADMITTED:
-            return user_answer
-        stream_answer = _admission(await self._run(_ADMIT, stream_shard, stream_part))
-        # Taken back only if counted now (0), not if counted by an earlier try (-1).
-        if stream_answer.wait_seconds and user_reply == 0:
-            await self._run(_UNCOUNT, user_shard, user_part)
-        return stream_answer
+        return (
+            await self.admit_many([Ask(user_id, stream_id, slow_mode_seconds, idempotency_key)])
+        )[0]
 
-    async def _run(self, source: str, shard: int, part: _Part) -> int | bytes | str:
-        return await run_script(client(shard), source, part.keys, part.args)
+    async def admit_many(self, asks: list[Ask]) -> list[Admission]:
+        whole: dict[int, tuple[int, _Part]] = {}
+        user_parts: dict[int, tuple[int, _Part]] = {}
+        stream_parts: dict[int, tuple[int, _Part]] = {}
+        for index, ask in enumerate(asks):
+            user_id, stream_id, slow_mode_seconds, idempotency_key = ask
+            global_key, stream_key, slow_key, counted_key = _keys(
+                user_id, stream_id, idempotency_key
+            )
+            remembered = remembered_key(user_id, idempotency_key)
+            slow_ms = slow_mode_seconds * 1000
+            user_shard, stream_shard = shard_of_user(user_id), shard_of_stream(stream_id)
+            if user_shard == stream_shard:
+                windows = [(global_key, self.global_limit), (stream_key, self.stream_limit)]
+                part = _Part(remembered, counted_key, windows, slow_key, slow_ms)
+                whole[index] = (user_shard, part)
+                continue
+            user_windows = [(global_key, self.global_limit)]
+            user_parts[index] = (
+                user_shard,
+                _Part(remembered, counted_key, user_windows, slow_key, 0),
+            )
+            stream_parts[index] = (
+                stream_shard,
+                _Part(
+                    None,
+                    f"rl:counted:{stream_id}:{user_id}:{idempotency_key}",
+                    [(stream_key, self.stream_limit)],
+                    slow_key,
+                    slow_ms,
+                ),
+            )
+        answers = await self._admit_parts({**whole, **user_parts})
+        admissions = {index: _admission(answer) for index, answer in answers.items()}
+        # The stream's part only for posts their user's part admitted.
+        stream_answers = await self._admit_parts(
+            {i: part for i, part in stream_parts.items() if admissions[i] == ADMITTED}
+        )
+        for index, answer in stream_answers.items():
+            admissions[index] = _admission(answer)
+            # Taken back only if counted now (0), not if counted by an earlier try (-1).
+            if admissions[index].wait_seconds and answers[index] == 0:
+                shard, part = user_parts[index]
+                await run_script(client(shard), _UNCOUNT, part.keys, part.args)
+        return [admissions[index] for index in range(len(asks))]
+
+    async def _admit_parts(self, parts: dict[int, tuple[int, _Part]]) -> dict[int, Answer]:
+        """Run _ADMIT once per shard for these posts' parts; each post's answer."""
+        by_shard: dict[int, list[tuple[int, _Part]]] = defaultdict(list)
+        for index, (shard, part) in parts.items():
+            by_shard[shard].append((index, part))
+
+        async def on(shard: int, found: list[tuple[int, _Part]]) -> list[Answer]:
+            keys = [key for _, part in found for key in part.keys]
+            args = [len(found), *(arg for _, part in found for arg in part.args)]
+            return await run_script(client(shard), _ADMIT, keys, args)
+
+        replies = await asyncio.gather(*(on(shard, found) for shard, found in by_shard.items()))
+        return {
+            index: answer
+            for found, answered in zip(by_shard.values(), replies, strict=True)
+            for (index, _), answer in zip(found, answered, strict=True)
+        }
 
 
 def _admission(answer: int | bytes | str) -> Admission:
@@ -190,6 +263,9 @@ class MemoryRateLimiter:
             self._windows.pop(key, None)
             return 0, 0.0
         return count, expires_at
+
+    async def admit_many(self, asks: list[Ask]) -> list[Admission]:
+        return [await self.admit(*ask) for ask in asks]
 
     async def admit(
         self, user_id: int, stream_id: int, slow_mode_seconds: int, idempotency_key: str

@@ -14,7 +14,7 @@ from django.conf import settings as django_settings
 
 from comments.state.idempotency import TTL_SECONDS as IDEMPOTENCY_TTL
 from comments.state.idempotency import RedisIdempotencyStore, remembered_key
-from comments.state.ratelimit import ADMITTED, Admission, RedisRateLimiter
+from comments.state.ratelimit import ADMITTED, Admission, Ask, RedisRateLimiter
 from comments.state.recent import CAPACITY, RedisRecentComments
 from comments.state.recent import TTL_SECONDS as RECENT_TTL
 from comments.state.redis_client import client
@@ -50,6 +50,37 @@ async def test_a_remembered_key_gets_its_comment_and_counts_nothing(protocol):
     assert await limiter.admit(1, 7, 0, "stored") == stored
     assert await limiter.admit(1, 7, 0, "stored") == stored
     assert await limiter.admit(1, 7, 0, "new") == ADMITTED
+
+
+async def test_a_flush_of_posts_is_admitted_in_order_by_one_script(protocol):
+    await RedisIdempotencyStore().remember([(1, "stored", 41)])
+    limiter = RedisRateLimiter(global_limit=(2, 60), stream_limit=(5, 30))
+    await limiter.admit(3, 7, 0, "warm")  # the script loaded: one EVALSHA from here on
+
+    async def evalsha_calls() -> int:
+        found = (await client().info("commandstats")).get("cmdstat_evalsha")
+        return found["calls"] if found else 0
+
+    before = await evalsha_calls()
+    admissions = await limiter.admit_many(
+        [
+            Ask(1, 7, 0, "first"),
+            Ask(1, 7, 0, "stored"),  # remembered: its comment, counting nothing
+            Ask(1, 7, 0, "second"),
+            Ask(1, 7, 0, "third"),  # the user's limit of 2, counted by the two before it
+            Ask(2, 7, 60, "slow"),
+            Ask(2, 7, 60, "slower"),  # slow mode, set by the one before it
+            Ask(1, 7, 0, "first"),  # counted before in this very script: passes again
+        ]
+    )
+
+    assert await evalsha_calls() - before == 1
+    assert admissions[:3] == [ADMITTED, Admission(stored_comment_id=41), ADMITTED]
+    assert 0 < admissions[3].wait_seconds <= 60
+    assert admissions[4] == ADMITTED
+    assert 0 < admissions[5].wait_seconds <= 60
+    assert admissions[6] == ADMITTED
+    assert await client().get("rl:user:1") == b"2"
 
 
 async def test_idempotency_keys_are_found_and_unpublished_ones_claimed_once(protocol):

@@ -8,7 +8,7 @@ import redis
 from channels_redis.pubsub import RedisPubSubChannelLayer
 
 from comments import state
-from comments.state.ratelimit import Admission, RedisRateLimiter
+from comments.state.ratelimit import Admission, Ask, RedisRateLimiter
 from comments.state.viewers import RedisViewerRegistry
 from livecomments import redis_topology
 from livecomments.redis_cache import ShardedRedisCache, user_tagged
@@ -97,6 +97,28 @@ async def test_rate_limits_hold_per_stream_and_per_user_across_shards(shards):
     assert clients[1].get(f"rl:stream:{away}:user:{user}") == b"2"
     assert clients[1].get(f"rl:stream:{other}:user:{user}") == b"1"
     assert clients[0].get(f"rl:stream:{away}:user:{user}") is None
+
+
+async def test_a_flush_across_shards_counts_on_both_and_takes_back_what_one_refused(shards):
+    clients, _ = shards
+    by_shard = streams_by_shard()
+    user = user_on(0)
+    home, away = by_shard[0][0], by_shard[1][0]
+    limiter = RedisRateLimiter(global_limit=(4, 60), stream_limit=(2, 30))
+
+    def waits(admissions: list[Admission]) -> list[int]:
+        return [admission.wait_seconds for admission in admissions]
+
+    away_flush = await limiter.admit_many([Ask(user, away, 0, f"a{n}") for n in range(3)])
+    assert waits(away_flush)[:2] == [0, 0] and waits(away_flush)[2] > 0
+    # a2 was counted on the user's shard before the stream's refused it, and taken back.
+    assert clients[0].get(f"rl:user:{user}") == b"2"
+    assert clients[1].get(f"rl:stream:{away}:user:{user}") == b"2"
+
+    home_flush = await limiter.admit_many([Ask(user, home, 0, f"h{n}") for n in range(3)])
+    assert waits(home_flush)[:2] == [0, 0] and waits(home_flush)[2] > 0
+    assert clients[0].get(f"rl:user:{user}") == b"4"
+    assert clients[0].get(f"rl:stream:{home}:user:{user}") == b"2"
 
 
 async def test_a_remembered_key_is_found_on_the_users_shard_counting_nothing(shards):
