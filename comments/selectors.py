@@ -39,10 +39,6 @@ def reaction_totals(stream_id: int) -> dict[str, int]:
     return dict(rows.values_list("reaction_type", "count"))
 
 
-def is_held(comment_id: int) -> bool:
-    return Comment.objects.filter(id=comment_id, review=Comment.Review.HELD).exists()
-
-
 def held_comments(stream_id: int) -> list[WireComment]:
     """The stream's held queue, oldest first, each with the reason it is held."""
     rows = Comment.objects.filter(stream_id=stream_id, review=Comment.Review.HELD)

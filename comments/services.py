@@ -15,7 +15,6 @@ from django.utils import timezone
 from livecomments.errors import (
     Forbidden,
     NotFound,
-    RateLimited,
     StreamEnded,
     StreamNotFound,
     Unauthorized,
@@ -32,8 +31,7 @@ from .edits import Edited
 from .gateway import gateway
 from .models import Comment
 from .rendering import WireComment
-from .rules import clean_content
-from .selectors import backfill, held_comments, is_held, pinned_comments
+from .selectors import backfill, held_comments, pinned_comments
 from .writer import CommentWriter, Post
 
 
@@ -213,27 +211,20 @@ async def _post_new(
     parent_id: int | None,
     received_at: datetime,
 ) -> Posted:
+    # The rate limits, then the content rule and whether the stream is live, are the
+    # flush's to decide: a retry of a key that stored a comment is answered with it even
+    # once the stream has ended.
     exempt = author.moderates or author.id == stream.host_id
-    admission = await state.rate_limiter().admit(
-        author.id, stream.stream_id, 0 if exempt else stream.slow_mode_seconds, key
-    )
-    if admission.stored_comment_id is not None:
-        known = admission.stored_comment_id
-        return Posted(known, await database_sync_to_async(is_held)(known))
-    if admission.wait_seconds:
-        raise RateLimited(admission.wait_seconds)
-    text = clean_content(content)
-    if stream.status != Stream.Status.LIVE:
-        raise StreamEnded()
     stored = await writer.submit(
         Post(
             author_id=author.id,
             username=author.username,
             stream_id=stream.stream_id,
-            content=text,
+            content=content,
             idempotency_key=key,
             parent_id=parent_id,
             received_at=received_at,
+            slow_mode_seconds=0 if exempt else stream.slow_mode_seconds,
         )
     )
     return Posted(stored.comment_id, stored.held_reason is not None)

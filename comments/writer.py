@@ -16,8 +16,8 @@ import logging
 import math
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -32,6 +32,7 @@ from livecomments.errors import (
     ContentViolation,
     InvalidMessage,
     LiveCommentsError,
+    RateLimited,
     Restricted,
     StreamEnded,
     StreamNotFound,
@@ -43,9 +44,11 @@ from moderation.selectors import restriction_in
 from moderation.terms import REJECT
 from streams.chat_modes import chat_mode_refusal
 
-from . import rule_reads, snowflake
+from . import rule_reads, snowflake, state
 from .models import Comment
 from .rendering import WireComment, wire_comment
+from .rules import clean_content
+from .state.ratelimit import Ask
 from .storing import Owners, key_of, store_rows
 
 logger = logging.getLogger(__name__)
@@ -59,10 +62,15 @@ class Post:
     author_id: int
     username: str
     stream_id: int
-    content: str  # already trimmed
+    content: str  # as sent: trimmed, or refused, once the post is admitted
     idempotency_key: str
     parent_id: int | None
     received_at: datetime
+    # The stream's slow mode as it applies to this author: 0 for its host and moderators.
+    slow_mode_seconds: int = 0
+
+    def ask(self) -> Ask:
+        return Ask(self.author_id, self.stream_id, self.slow_mode_seconds, self.idempotency_key)
 
 
 @dataclass(frozen=True)
@@ -205,28 +213,42 @@ def _outcomes(
     outcomes: dict[int, Outcome] = dict(decision.refusals)
     # A key stored before (a retry after a reconnect, or a twin on another gateway or in
     # this very flush) keeps its comment: the retry gets its id and review.
-    reviews = {row.id: (row.review, row.held_reason) for row in decision.rows.values()}
-    earlier = set(owners.values()) - reviews.keys()
-    if earlier:
-        reviews.update(
-            (comment_id, (review, reason))
-            for comment_id, review, reason in Comment.objects.filter(id__in=earlier).values_list(
-                "id", "review", "held_reason"
-            )
-        )
+    held_reasons = {
+        row.id: row.held_reason if row.review == Comment.Review.HELD else None
+        for row in decision.rows.values()
+    }
+    held_reasons.update(held_reasons_of(set(owners.values()) - held_reasons.keys()))
     held_counts: Counter[int] = Counter()
     for index, row in decision.rows.items():
         post = posts[index]
         owner = owners[key_of(row)]
         comment = _render(row, post) if owner == row.id else None
-        review, reason = reviews[owner]
-        held = reason if review == Comment.Review.HELD else None
-        outcomes[index] = Stored(owner, comment, held)
+        outcomes[index] = Stored(owner, comment, held_reasons[owner])
         # A retried key stored nothing new, so it counts nothing new.
         if comment is not None and index in decision.held_by_term:
             held_counts[decision.held_by_term[index]] += 1
     term_hits.count(held_counts, decision.refused_by_term, now)
     return [outcomes[index] for index in range(len(posts))]
+
+
+def held_reasons_of(comment_ids: Iterable[int]) -> dict[int, str | None]:
+    """Why each of these stored comments is held, or None if it is not."""
+    comment_ids = set(comment_ids)
+    if not comment_ids:
+        return {}
+    return {
+        comment_id: reason if review == Comment.Review.HELD else None
+        for comment_id, review, reason in Comment.objects.filter(id__in=comment_ids).values_list(
+            "id", "review", "held_reason"
+        )
+    }
+
+
+def _store_and_look_up(
+    posts: list[Post], known_ids: list[int]
+) -> tuple[list[Outcome], dict[int, str | None]]:
+    """Store the admitted posts, and say which comments of keys stored before are held."""
+    return (store_posts(posts) if posts else []), held_reasons_of(known_ids)
 
 
 def _render(row: Comment, post: Post) -> WireComment:
@@ -261,7 +283,7 @@ class CommentWriter:
         # the one before it.
         self._last_arrival = -math.inf
         self._posts_are_frequent = False
-        self._store = database_sync_to_async(store_posts)
+        self._store = database_sync_to_async(_store_and_look_up)
         # Posts of one (author, idempotency key) being stored right now: a twin waits for it.
         self._in_flight: dict[tuple[int, str], asyncio.Future[Any]] = {}
 
@@ -327,14 +349,17 @@ class CommentWriter:
     async def _flush(self, batch: list["_Queued"]) -> None:
         posts = [queued.post for queued in batch]
         started = time.perf_counter()
+        # Posts whose keys stored a comment before (per the rate limiter) are answered with
+        # it and not passed on: their comment went out when it was stored.
+        stored: list[tuple[Post, Stored]] = []
         try:
-            outcomes: list[Outcome] = await self._store(posts)
+            outcomes = await self._admit_and_store(posts, stored)
         except Exception:
             logger.exception("storing %d comments failed", len(posts))
             outcomes = [Unavailable() for _ in posts]
+            stored = []
         metrics.WRITER_FLUSH_SECONDS.observe(time.perf_counter() - started)
         metrics.WRITER_BATCH_SIZE.observe(len(posts))
-        stored = [(p, o) for p, o in zip(posts, outcomes, strict=True) if isinstance(o, Stored)]
         if stored:
             try:
                 await self._after_commit(stored)
@@ -344,6 +369,44 @@ class CommentWriter:
         for queued, outcome in zip(batch, outcomes, strict=True):
             if not queued.future.done():
                 queued.future.set_result(outcome)
+
+    async def _admit_and_store(
+        self, posts: list[Post], stored: list[tuple[Post, Stored]]
+    ) -> list[Outcome]:
+        """Admit the posts (rate limits, keys), store those admitted; each post's outcome.
+
+        Appends the posts stored now, with their outcomes, to `stored`.
+        """
+        # One round trip to the rate limiter for the whole flush, not one per post.
+        admissions = await state.rate_limiter().admit_many([post.ask() for post in posts])
+        outcomes: dict[int, Outcome] = {}
+        admitted: dict[int, Post] = {}  # with their content trimmed
+        known: dict[int, int] = {}
+        for index, (post, admission) in enumerate(zip(posts, admissions, strict=True)):
+            if admission.stored_comment_id is not None:
+                known[index] = admission.stored_comment_id
+            elif admission.wait_seconds:
+                outcomes[index] = RateLimited(admission.wait_seconds)
+            else:
+                # The content rule comes after the limits (SPEC §3: the seed's order).
+                try:
+                    admitted[index] = replace(post, content=clean_content(post.content))
+                except ContentViolation as violation:
+                    outcomes[index] = violation
+        # A flush the limits refused whole needs nothing of the database (its thread may be
+        # busy): answered at once.
+        results, held_reasons = (
+            await self._store(list(admitted.values()), list(known.values()))
+            if admitted or known
+            else ([], {})
+        )
+        for (index, post), result in zip(admitted.items(), results, strict=True):
+            outcomes[index] = result
+            if isinstance(result, Stored):
+                stored.append((post, result))
+        for index, comment_id in known.items():
+            outcomes[index] = Stored(comment_id, None, held_reasons.get(comment_id))
+        return [outcomes[index] for index in range(len(posts))]
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,9 @@ async def test_keys_counted_by_a_gateway_killed_before_answering_are_accepted_el
         posters = [await LiveClient(alice, port=first.port).connect() for _ in keys]
         for poster in posters:
             await poster.join(stream)
-        # The writer's INSERT waits on this lock: the posts are counted, never stored.
+        # The writer's INSERT waits on this lock: the first flush's posts are counted, never
+        # stored. The writer admits a flush's posts together, so those queued behind it are
+        # not counted yet: retried, they count once, the first flush's keys not again.
         with psycopg.connect(gateway_database_url(), autocommit=False) as lock:
             lock.execute(f"LOCK TABLE {Comment._meta.db_table} IN EXCLUSIVE MODE")
             for n, (poster, key) in enumerate(zip(posters, keys, strict=True)):
@@ -47,10 +49,10 @@ async def test_keys_counted_by_a_gateway_killed_before_answering_are_accepted_el
                     "post_comment", streamId=str(stream.id), content=f"try {n}", idempotencyKey=key
                 )
             for _ in range(100):
-                if await counted(alice.id, keys):
+                if await counted(alice.id, keys[:1]):
                     break
                 await asyncio.sleep(0.05)
-            assert await counted(alice.id, keys)
+            assert await counted(alice.id, keys[:1])
             first.stop(signal.SIGKILL)
             lock.rollback()
         for poster in posters:

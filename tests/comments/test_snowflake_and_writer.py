@@ -9,9 +9,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from comments import state
 from comments.models import Comment
 from comments.snowflake import MAX_WORKER, SnowflakeGenerator, timestamp_ms
 from comments.writer import CommentWriter, Post, Stored, store_posts
+from livecomments.errors import RateLimited
 from moderation.models import BlockedTerm
 
 
@@ -120,3 +122,36 @@ async def test_a_post_after_a_quiet_spell_is_written_without_gathering(alice, st
     stored = await asyncio.wait_for(writer.submit(post(alice, stream, str(uuid.uuid4()))), 30)
 
     assert await Comment.objects.filter(id=stored.comment_id).aexists()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_flush_admits_its_posts_together_and_passes_on_only_what_it_stored(
+    alice, bob, stream
+):
+    flushes: list[list[int]] = []
+
+    async def after_commit(stored):
+        flushes.append([result.comment_id for _, result in stored])
+
+    writer = CommentWriter(after_commit, gather_seconds=0.2)
+    lone_key = str(uuid.uuid4())
+    lone = await writer.submit(post(alice, stream, lone_key))
+    # As the gateway's after-commit work does: a retry of the key is answered by the limiter.
+    await state.idempotency_store().remember([(alice.id, lone_key, lone.comment_id)])
+    # Gathered into one flush: a retry of the lone post's key, four more of alice's posts
+    # (the stream's limit is 5 in 30 s), one over the limit, and one of bob's.
+    posts = [
+        post(alice, stream, lone_key),
+        *(post(alice, stream, str(uuid.uuid4()), f"more {n}") for n in range(4)),
+        post(alice, stream, str(uuid.uuid4()), "one too many"),
+        post(bob, stream, str(uuid.uuid4())),
+    ]
+    outcomes = await asyncio.gather(*(writer.submit(p) for p in posts), return_exceptions=True)
+
+    retry, *more, too_many, bobs = outcomes
+    assert retry == Stored(lone.comment_id, None)
+    assert all(isinstance(o, Stored) and o.comment is not None for o in [*more, bobs])
+    assert isinstance(too_many, RateLimited) and too_many.retry_after > 0
+    # The retry's comment went out when it was stored: only the new ones are passed on.
+    assert flushes == [[lone.comment_id], [o.comment_id for o in [*more, bobs]]]
+    assert await Comment.objects.acount() == 6
