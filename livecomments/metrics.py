@@ -29,7 +29,7 @@ ACK_SECONDS = Histogram(
 )
 WRITER_FLUSH_SECONDS = Histogram(
     "livecomments_writer_flush_seconds",
-    "One group-commit transaction of the comment writer.",
+    "One flush of the comment writer: its posts' admission (rate limits) and its write.",
     buckets=_LATENCY_BUCKETS,
 )
 WRITER_BATCH_SIZE = Histogram(
