@@ -349,11 +349,8 @@ class CommentWriter:
     async def _flush(self, batch: list["_Queued"]) -> None:
         posts = [queued.post for queued in batch]
         started = time.perf_counter()
-        # Posts whose keys stored a comment before (per the rate limiter) are answered with
-        # it and not passed on: their comment went out when it was stored.
-        stored: list[tuple[Post, Stored]] = []
         try:
-            outcomes = await self._admit_and_store(posts, stored)
+            outcomes, stored = await self._admit_and_store(posts)
         except Exception:
             logger.exception("storing %d comments failed", len(posts))
             outcomes = [Unavailable() for _ in posts]
@@ -371,11 +368,13 @@ class CommentWriter:
                 queued.future.set_result(outcome)
 
     async def _admit_and_store(
-        self, posts: list[Post], stored: list[tuple[Post, Stored]]
-    ) -> list[Outcome]:
-        """Admit the posts (rate limits, keys), store those admitted; each post's outcome.
+        self, posts: list[Post]
+    ) -> tuple[list[Outcome], list[tuple[Post, Stored]]]:
+        """Admit the posts (rate limits, keys), store those admitted: each post's outcome,
+        and the posts stored now with theirs.
 
-        Appends the posts stored now, with their outcomes, to `stored`.
+        A post whose key stored a comment before (per the rate limiter) is answered with it
+        and is not among those stored now: its comment went out when it was stored.
         """
         # One round trip to the rate limiter for the whole flush, not one per post.
         admissions = await state.rate_limiter().admit_many([post.ask() for post in posts])
@@ -400,13 +399,14 @@ class CommentWriter:
             if admitted or known
             else ([], {})
         )
+        stored: list[tuple[Post, Stored]] = []
         for (index, post), result in zip(admitted.items(), results, strict=True):
             outcomes[index] = result
             if isinstance(result, Stored):
                 stored.append((post, result))
         for index, comment_id in known.items():
             outcomes[index] = Stored(comment_id, None, held_reasons.get(comment_id))
-        return [outcomes[index] for index in range(len(posts))]
+        return [outcomes[index] for index in range(len(posts))], stored
 
 
 @dataclass(frozen=True)
