@@ -1,47 +1,21 @@
 """manage.py loadbench: the load benchmark of issue 5 (see docs/performance.md)."""
 
 from argparse import ArgumentTypeError
-from collections.abc import Callable
 from importlib.util import find_spec
 from pathlib import Path
-from typing import TypeVar
 
 from django.core.management.base import BaseCommand, CommandError
 
 from livecomments.servers import SERVERS
 from loadbench import console_soak, profile, report
+from loadbench.arguments import comma_separated
 from loadbench.console_soak import ConsoleScenario, run_console_soak
 from loadbench.gateways import TARGETS
 from loadbench.runner import Scenario, Target, run_all
 
-N = TypeVar("N", int, float)
-
-
-def _comma_separated(
-    convert: Callable[[str], N], accepts: Callable[[N], bool], wanted: str
-) -> Callable[[str], list[N]]:
-    """Make the argparse type of a comma-separated list of `wanted`: `convert`, then `accepts`.
-
-    A bad list raises ArgumentTypeError, which argparse reports under the option's name
-    ("argument --rate: expected comma-separated numbers above 0, got '0'"), and
-    call_command as a CommandError.
-    """
-
-    def parse(text: str) -> list[N]:
-        try:
-            values = [convert(part) for part in text.split(",") if part.strip()]
-        except ValueError:
-            values = []
-        if not values or not all(accepts(value) for value in values):
-            raise ArgumentTypeError(f"expected comma-separated {wanted}, got {text!r}")
-        return values
-
-    return parse
-
-
-_counts = _comma_separated(int, lambda n: n >= 0, "whole numbers, 0 or more")
-_rates = _comma_separated(float, lambda rate: rate > 0, "numbers above 0")
-_pids = _comma_separated(int, lambda pid: pid > 0, "process ids")
+_counts = comma_separated(int, lambda n: n >= 0, "whole numbers, 0 or more")
+_rates = comma_separated(float, lambda rate: rate > 0, "numbers above 0")
+_pids = comma_separated(int, lambda pid: pid > 0, "process ids")
 
 
 def _gateway_env(text: str) -> tuple[tuple[str, str], ...]:

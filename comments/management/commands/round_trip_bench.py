@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from loadbench.arguments import comma_separated
 from loadbench.round_trips import report
 
 
@@ -14,14 +15,15 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--gaps-ms", default="0,1,5,10,25", help="quiet gaps (ms) to try")
+        parser.add_argument(
+            "--gaps-ms",
+            type=comma_separated(float, lambda gap: gap >= 0, "milliseconds, no negative gap"),
+            default=[0, 1, 5, 10, 25],
+            help="quiet gaps (ms) to try, comma-separated",
+        )
         parser.add_argument("--trips", type=int, default=300, help="round trips per gap")
 
     def handle(self, *args, gaps_ms, trips, **options):
-        try:
-            gaps = [float(gap) for gap in gaps_ms.split(",")]
-        except ValueError:
-            raise CommandError("--gaps-ms takes a comma-separated list of milliseconds") from None
-        if trips < 1 or min(gaps) < 0:
-            raise CommandError("--trips takes a count of at least 1, --gaps-ms no negative gap")
-        self.stdout.write(report(gaps, trips, with_redis=bool(settings.REDIS_URL)))
+        if trips < 1:
+            raise CommandError("--trips takes a count of at least 1")
+        self.stdout.write(report(gaps_ms, trips, with_redis=bool(settings.REDIS_URL)))
