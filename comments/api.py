@@ -140,13 +140,13 @@ def run_on_gateway(*args) -> services.Posted:
     """
     loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
     if loop is not None and loop.is_running():
-        return async_to_sync(services.post_comment)(*args)
+        return async_to_sync(services.post_comment)(*args, from_thread=True)
     return async_to_sync(_post_and_drain)(*args)
 
 
 async def _post_and_drain(*args) -> services.Posted:
     try:
-        return await services.post_comment(*args)
+        return await services.post_comment(*args, from_thread=True)
     finally:
         await gateway().close()
 

@@ -164,7 +164,7 @@ class Gateway:
 
     async def close(self) -> None:
         """Drain: store what is queued, flush every batch, stop the periodic work."""
-        await self.writer.drain()
+        await self.writer.close()
         for room in list(self.rooms.values()):
             await room.flush_batches()
         self.periodic.stop()

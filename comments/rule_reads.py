@@ -65,10 +65,11 @@ class RuleReads:
         """The authors' bans in force at `now`, on every stream and site-wide."""
         missing = set(author_ids) - self._bans.keys()
         if missing:
-            for author_id in missing:
-                self._bans[author_id] = {}
+            found: dict[int, BansInForce] = {author_id: {} for author_id in missing}
             for (user_id, stream_id), restriction in bans_in_force(missing).items():
-                self._bans[user_id][user_id, stream_id] = restriction
+                found[user_id][user_id, stream_id] = restriction
+            # Whole at once: a flush on the event loop reads these while this thread fills.
+            self._bans.update(found)
         # A timeout read in force may have run out since.
         return {
             key: restriction
@@ -88,6 +89,16 @@ class RuleReads:
         if self._matcher is None:
             self._matcher = blocked_terms()
         return self._matcher
+
+    def hold(self, stream_ids: Iterable[int], author_ids: Iterable[int]) -> bool:
+        """Whether every read of these streams and authors is in memory: none would query."""
+        author_ids = set(author_ids)
+        return (
+            self._matcher is not None
+            and self._streams.keys() >= set(stream_ids)
+            and self._bans.keys() >= author_ids
+            and self._moderators.keys() >= author_ids
+        )
 
     def crowded(self) -> bool:
         return len(self._bans) > MAX_AUTHORS or len(self._moderators) > MAX_AUTHORS

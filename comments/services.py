@@ -191,14 +191,21 @@ async def post_comment(
     idempotency_key: str,
     parent_id: int | None,
     received_at: datetime,
+    *,
+    from_thread: bool = False,
 ) -> Posted:
-    """Store a comment and queue it for broadcast (or hold it); return it once committed."""
+    """Store a comment and queue it for broadcast (or hold it); return it once committed.
+
+    `from_thread`: called from a synchronous view's thread (CommentWriter.submit).
+    """
     key = str(idempotency_key).lower()
     writer = gateway().writer
     return await writer.once(
         author.id,
         key,
-        lambda: _post_new(writer, author, stream, content, key, parent_id, received_at),
+        lambda: _post_new(
+            writer, author, stream, content, key, parent_id, received_at, from_thread
+        ),
     )
 
 
@@ -210,6 +217,7 @@ async def _post_new(
     key: str,
     parent_id: int | None,
     received_at: datetime,
+    from_thread: bool,
 ) -> Posted:
     # The rate limits, then the content rule and whether the stream is live, are the
     # flush's to decide: a retry of a key that stored a comment is answered with it even
@@ -225,7 +233,8 @@ async def _post_new(
             parent_id=parent_id,
             received_at=received_at,
             slow_mode_seconds=0 if exempt else stream.slow_mode_seconds,
-        )
+        ),
+        from_thread=from_thread,
     )
     return Posted(stored.comment_id, stored.held_reason is not None)
 

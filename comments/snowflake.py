@@ -66,13 +66,19 @@ _generator_lock = threading.Lock()
 
 def generator() -> SnowflakeGenerator:
     """This process's generator; the first call claims a worker number (a database write)."""
-    global _generator
-    if _generator is None or _generator_pid != os.getpid():
-        with _generator_lock:
-            if _generator is None or _generator_pid != os.getpid():
-                _claim()
+    claimed = claimed_generator()
+    if claimed is not None:
+        return claimed
+    with _generator_lock:
+        if claimed_generator() is None:
+            _claim()
     assert _generator is not None
     return _generator
+
+
+def claimed_generator() -> SnowflakeGenerator | None:
+    """This process's generator if its worker number is claimed already, else None."""
+    return _generator if _generator_pid == os.getpid() else None
 
 
 def _claim() -> None:

@@ -5,16 +5,19 @@ took, only if the rules' token is still the one the flush decided under (rule_re
 On PostgreSQL that is one statement, so one round trip and atomic without a transaction
 of its own: the token read, the claims and the inserts share one snapshot. The rows go
 as one JSON document, which costs the gateway one encode instead of Django and psycopg
-preparing every value (a flush's CPU in the writer thread: docs/performance.md). Other
-databases (SQLite, the embedded default) take three statements in a transaction.
+preparing every value (a flush's CPU in the writer thread: docs/performance.md). The
+writer sends it on its event loop's own connection when nothing else of the flush needs
+the database (LoopConnection). Other databases (SQLite, the embedded default) take three
+statements in a transaction.
 """
 
 from collections.abc import Iterable
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from django.db import connection, transaction
+import psycopg
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Field
 
 from . import rule_reads
@@ -47,17 +50,69 @@ def store_rows(rows: Iterable[Comment], token: int | None) -> tuple[int | None, 
             Comment.objects.bulk_create(row for row in rows if row.id in claimed)
     if token_now != token:
         return token_now, {}
-    return token_now, _owners(rows, claimed)
+    return token_now, owners(rows, claimed)
 
 
 def _store_in_one_statement(rows: list[Comment], token: int | None) -> tuple[int | None, set[int]]:
+    with connection.cursor() as cursor:
+        cursor.execute(_statement(), _parameters(rows, token))
+        token_now, claimed = cursor.fetchone()
+    return token_now, set(claimed)
+
+
+class LoopConnection:
+    """An event loop's own PostgreSQL connection, for `store_rows`'s one statement.
+
+    Through Django's connection the statement costs a hop to the database thread and back
+    and a checkout of the pool: more CPU than the round trip itself on the loop
+    (`manage.py round_trip_bench`, docs/performance.md). Only the writer uses it, for a
+    flush that needs nothing else of the database (comments.writer).
+    """
+
+    # How pg_stat_activity names it.
+    APPLICATION_NAME = "livecomments writer"
+
+    def __init__(self) -> None:
+        self._connection: psycopg.AsyncConnection[Any] | None = None
+
+    async def store_rows(
+        self, rows: list[Comment], token: int | None
+    ) -> tuple[int | None, set[int]]:
+        """Store the rows under the rules of `token`: (the token now, the ids of the rows
+        whose claim took). Nothing is stored if the token has changed."""
+        if self._connection is None:
+            self._connection = await connect_on_loop(application_name=self.APPLICATION_NAME)
+        try:
+            cursor = await self._connection.execute(_statement(), _parameters(rows, token))
+            token_now, claimed = cast(tuple[int | None, list[int]], await cursor.fetchone())
+        except BaseException:
+            # Broken, or cancelled mid-statement: its state is unknown, so the next flush
+            # connects anew.
+            await self.close()
+            raise
+        return token_now, set(claimed)
+
+    async def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await connection.close()
+
+
+async def connect_on_loop(
+    alias: str = DEFAULT_DB_ALIAS, **options: Any
+) -> psycopg.AsyncConnection[Any]:
+    """A connection of the calling event loop, with what Django's own connect with, and
+    `options` (libpq's) on top."""
+    parameters = connections[alias].get_connection_params()
+    del parameters["cursor_factory"]  # Django's cursors are synchronous
+    return await psycopg.AsyncConnection.connect(**parameters, **options, autocommit=True)
+
+
+def _parameters(rows: list[Comment], token: int | None) -> list[Any]:
     document = orjson.dumps(
         [{field.column: getattr(row, field.attname) for field in _FIELDS} for row in rows]
     )
-    with connection.cursor() as cursor:
-        cursor.execute(_statement(), [document.decode(), token])
-        token_now, claimed = cursor.fetchone()
-    return token_now, set(claimed)
+    return [document.decode(), token]
 
 
 def _column(field: "Field[Any, Any]") -> str:
@@ -120,15 +175,16 @@ def _claim_keys(rows: list[Comment]) -> set[int]:
         return {comment_id for (comment_id,) in cursor.fetchall()}
 
 
-def _owners(rows: list[Comment], claimed: set[int]) -> Owners:
-    owners = {key_of(row): row.id for row in rows if row.id in claimed}
+def owners(rows: list[Comment], claimed: set[int]) -> Owners:
+    """Which comment owns each row's key; reads the database only for keys not claimed."""
+    found = {key_of(row): row.id for row in rows if row.id in claimed}
     taken = [row.idempotency_key for row in rows if row.id not in claimed]
     if taken:
         # Keys stored before, or twice in this flush: their first comment keeps them.
-        owners.update(
+        found.update(
             ((author_id, str(key)), comment_id)
             for author_id, key, comment_id in CommentKey.objects.filter(
                 idempotency_key__in=taken
             ).values_list("author_id", "idempotency_key", "comment_id")
         )
-    return owners
+    return found

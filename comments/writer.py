@@ -21,9 +21,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
+import psycopg
 from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
 from livecomments import metrics
@@ -40,16 +41,17 @@ from livecomments.errors import (
 )
 from moderation import term_hits
 from moderation.holding import HoldRules, hold_reason
-from moderation.selectors import restriction_in
-from moderation.terms import REJECT
+from moderation.selectors import BansInForce, restriction_in
+from moderation.terms import REJECT, TermMatcher
 from streams.chat_modes import chat_mode_refusal
+from streams.models import Stream
 
 from . import rule_reads, snowflake, state
 from .models import Comment
 from .rendering import WireComment, wire_comment
 from .rules import clean_content
 from .state.ratelimit import Ask
-from .storing import Owners, key_of, store_rows
+from .storing import LoopConnection, Owners, key_of, owners, store_rows
 
 logger = logging.getLogger(__name__)
 
@@ -94,15 +96,40 @@ def store_posts(posts: list[Post]) -> list[Outcome]:
     now = timezone.now()
     reads = rule_reads.last()
     for _ in range(RULE_CHANGES_TOLERATED + 1):
-        decision = _decide(posts, reads, now)
-        # A term's hits count in the transaction of the comments it held, or none at all.
-        counting = bool(decision.held_by_term or decision.refused_by_term)
-        with transaction.atomic() if counting else contextlib.nullcontext():
-            token, owners = store_rows(decision.rows.values(), reads.token)
-            if token == reads.token:
-                return _outcomes(posts, decision, owners, now)
+        decision = _decide(posts, _facts(posts, reads, now), snowflake.generator(), now)
+        outcomes, token = _store_decided(posts, decision, reads.token, now)
+        if outcomes is not None:
+            return outcomes
         reads = rule_reads.renewed(token)
     raise RuntimeError("the rules changed under every try of this flush")
+
+
+def _store_decided(
+    posts: list[Post], decision: "_Decision", token: int | None, now: datetime
+) -> tuple[list[Outcome] | None, int | None]:
+    """Store the decision's rows if the rules' token is still `token`: the outcomes (None if
+    the token has changed and nothing was stored), and the token now."""
+    # A term's hits count in the transaction of the comments it held, or none at all.
+    counting = bool(decision.held_by_term or decision.refused_by_term)
+    with transaction.atomic() if counting else contextlib.nullcontext():
+        token_now, owners = store_rows(decision.rows.values(), token)
+        if token_now != token:
+            return None, token_now
+        return _outcomes(posts, decision, owners, now), token_now
+
+
+def _store_decided_again(
+    posts: list[Post], decision: "_Decision", token: int | None, now: datetime
+) -> list[Outcome]:
+    """Store a decision whose statement failed on the event loop, through Django's connection.
+
+    The same rows: if that statement did commit, its keys are found claimed by these very
+    comments, which are then broadcast as new, not answered as stored before. (If the rules
+    changed meanwhile too, the posts are decided again, and such a comment is answered as a
+    client's retry of it would be.)
+    """
+    outcomes, _ = _store_decided(posts, decision, token, now)
+    return outcomes if outcomes is not None else store_posts(posts)
 
 
 @dataclass
@@ -116,61 +143,99 @@ class _Decision:
     refused_by_term: Counter[int]
 
 
-def _decide(posts: list[Post], reads: rule_reads.RuleReads, now: datetime) -> _Decision:
-    ids = snowflake.generator()
+@dataclass(frozen=True)
+class _Facts:
+    """What the rules read of the database for a flush's posts."""
+
+    streams: dict[int, Stream]
+    # (author, stream) pairs with a comment showing, on the streams whose shield holds
+    # first comments: their next one is no first.
+    commented: set[tuple[int, int]]
+    bans: BansInForce
+    moderators: set[int]
+    joined: dict[int, datetime]  # when each author joined, where a stream asks an age
+    blocked: TermMatcher
+    parent_streams: dict[int, int]
+
+
+def _facts(posts: list[Post], reads: rule_reads.RuleReads, now: datetime) -> _Facts:
+    """What the rules read for these posts: from the kept reads, or the database."""
     stream_ids = {p.stream_id for p in posts}
     author_ids = {p.author_id for p in posts}
-    streams = reads.streams(stream_ids)
-    rules = {s.id: HoldRules(s.hold_links, s.shield_saved is not None) for s in streams.values()}
-    shielded = [stream_id for stream_id, r in rules.items() if r.hold_first_comments]
-    # Who has a comment showing on a shielded stream already: their next one is no first.
-    commented = (
-        set(
-            Comment.objects.filter(
-                stream_id__in=shielded, author_id__in=author_ids, is_hidden=False
-            ).values_list("author_id", "stream_id")
-        )
-        if shielded
-        else set()
-    )
-    bans = reads.bans(author_ids, now)
-    moderators = reads.moderators(author_ids)
-    joined = (
-        dict(User.objects.filter(id__in=author_ids).values_list("id", "date_joined"))
-        if any(s.min_account_age_minutes for s in streams.values())
-        else {}
-    )
-    blocked = reads.blocked_terms()
     parent_ids = {p.parent_id for p in posts if p.parent_id is not None}
-    parent_streams = (
-        dict(Comment.objects.filter(id__in=parent_ids).values_list("id", "stream_id"))
-        if parent_ids
-        else {}
+    streams = reads.streams(stream_ids)
+    shielded = [s.id for s in streams.values() if s.shield_saved is not None]
+    aged = any(s.min_account_age_minutes for s in streams.values())
+    return _Facts(
+        streams=streams,
+        commented=(
+            set(
+                Comment.objects.filter(
+                    stream_id__in=shielded, author_id__in=author_ids, is_hidden=False
+                ).values_list("author_id", "stream_id")
+            )
+            if shielded
+            else set()
+        ),
+        bans=reads.bans(author_ids, now),
+        moderators=reads.moderators(author_ids),
+        joined=(
+            dict(User.objects.filter(id__in=author_ids).values_list("id", "date_joined"))
+            if aged
+            else {}
+        ),
+        blocked=reads.blocked_terms(),
+        parent_streams=(
+            dict(Comment.objects.filter(id__in=parent_ids).values_list("id", "stream_id"))
+            if parent_ids
+            else {}
+        ),
     )
 
+
+def _facts_in_memory(
+    posts: list[Post], reads: rule_reads.RuleReads, now: datetime
+) -> _Facts | None:
+    """`_facts` if the kept reads hold them all and no rule reads the database each time
+    (a shield holding first comments, a minimum account age, a reply's parent); else None."""
+    if any(p.parent_id is not None for p in posts) or not reads.hold(
+        {p.stream_id for p in posts}, {p.author_id for p in posts}
+    ):
+        return None
+    streams = reads.streams({p.stream_id for p in posts}).values()
+    if any(s.shield_saved is not None or s.min_account_age_minutes for s in streams):
+        return None
+    return _facts(posts, reads, now)
+
+
+def _decide(
+    posts: list[Post], facts: _Facts, ids: snowflake.SnowflakeGenerator, now: datetime
+) -> _Decision:
+    streams = facts.streams
+    rules = {s.id: HoldRules(s.hold_links, s.shield_saved is not None) for s in streams.values()}
     decision = _Decision({}, {}, {}, Counter())
     for index, post in enumerate(posts):
         stream = streams.get(post.stream_id)
         # The host and moderators: highlighted, and never limited by chat modes.
         staff = stream is not None and (
-            post.author_id == stream.host_id or post.author_id in moderators
+            post.author_id == stream.host_id or post.author_id in facts.moderators
         )
         refusal: LiveCommentsError | None = None
         if stream is None:
             refusal = StreamNotFound()
         elif not stream.is_live:
             refusal = StreamEnded()
-        elif restriction := restriction_in(bans, post.author_id, post.stream_id):
+        elif restriction := restriction_in(facts.bans, post.author_id, post.stream_id):
             refusal = Banned(retry_after=restriction.seconds_left(now))
         elif not staff and (
-            mode_refusal := chat_mode_refusal(stream, joined.get(post.author_id, now), now)
+            mode_refusal := chat_mode_refusal(stream, facts.joined.get(post.author_id, now), now)
         ):
             refusal = Restricted(mode_refusal)
-        elif (term := blocked.find(post.content)) and term.action == REJECT:
+        elif (term := facts.blocked.find(post.content)) and term.action == REJECT:
             # Everyone, the host and moderators too: a refused word is refused.
             refusal = ContentViolation("The comment contains a blocked term.")
             decision.refused_by_term[term.id] += 1
-        elif post.parent_id is not None and parent_streams.get(post.parent_id) != stream.id:
+        elif post.parent_id is not None and facts.parent_streams.get(post.parent_id) != stream.id:
             refusal = InvalidMessage("parentId is not a comment of this stream.")
         if refusal is not None:
             decision.refusals[index] = refusal
@@ -178,7 +243,7 @@ def _decide(posts: list[Post], reads: rule_reads.RuleReads, now: datetime) -> _D
         assert stream is not None
         held = None
         if not staff:
-            first_here = (post.author_id, post.stream_id) not in commented
+            first_here = (post.author_id, post.stream_id) not in facts.commented
             held = hold_reason(rules[stream.id], post.content, first_here=first_here, term=term)
             if term is not None and held is not None:
                 decision.held_by_term[index] = term.id
@@ -283,7 +348,10 @@ class CommentWriter:
         # the one before it.
         self._last_arrival = -math.inf
         self._posts_are_frequent = False
-        self._store = database_sync_to_async(_store_and_look_up)
+        # PostgreSQL's statement of a flush can go on the loop (LoopConnection); SQLite's not.
+        self._loop_connection = (
+            LoopConnection() if connections[DEFAULT_DB_ALIAS].vendor == "postgresql" else None
+        )
         # Posts of one (author, idempotency key) being stored right now: a twin waits for it.
         self._in_flight: dict[tuple[int, str], asyncio.Future[Any]] = {}
 
@@ -310,14 +378,18 @@ class CommentWriter:
         finally:
             del self._in_flight[(author_id, key)]
 
-    async def submit(self, post: Post) -> Stored:
-        """Store the post; return once it is committed, or raise why it was refused."""
+    async def submit(self, post: Post, *, from_thread: bool = False) -> Stored:
+        """Store the post; return once it is committed, or raise why it was refused.
+
+        `from_thread`: the sender is a synchronous caller's thread, whose connection may be
+        in a transaction that the write must join (a view's own, or a test's).
+        """
         loop = asyncio.get_running_loop()
         now = loop.time()
         self._posts_are_frequent = now - self._last_arrival < self.gather_seconds
         self._last_arrival = now
         future: asyncio.Future[Outcome] = loop.create_future()
-        self._queue.append(_Queued(post, future, contextvars.copy_context()))
+        self._queue.append(_Queued(post, future, contextvars.copy_context(), from_thread))
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run())
         outcome = await future
@@ -329,6 +401,12 @@ class CommentWriter:
         """Wait until everything submitted so far is written."""
         while self._task is not None and not self._task.done():
             await asyncio.shield(self._task)
+
+    async def close(self) -> None:
+        """Write what is submitted, then let go of the loop's connection."""
+        await self.drain()
+        if self._loop_connection is not None:
+            await self._loop_connection.close()
 
     async def _run(self) -> None:
         while self._queue:
@@ -348,9 +426,10 @@ class CommentWriter:
 
     async def _flush(self, batch: list["_Queued"]) -> None:
         posts = [queued.post for queued in batch]
+        on_loop = self._loop_connection is not None and not any(q.from_thread for q in batch)
         started = time.perf_counter()
         try:
-            outcomes, stored = await self._admit_and_store(posts)
+            outcomes, stored = await self._admit_and_store(posts, on_loop=on_loop)
         except Exception:
             logger.exception("storing %d comments failed", len(posts))
             outcomes = [Unavailable() for _ in posts]
@@ -368,7 +447,7 @@ class CommentWriter:
                 queued.future.set_result(outcome)
 
     async def _admit_and_store(
-        self, posts: list[Post]
+        self, posts: list[Post], *, on_loop: bool
     ) -> tuple[list[Outcome], list[tuple[Post, Stored]]]:
         """Admit the posts (rate limits, keys), store those admitted: each post's outcome,
         and the posts stored now with theirs.
@@ -392,13 +471,20 @@ class CommentWriter:
                     admitted[index] = replace(post, content=clean_content(post.content))
                 except ContentViolation as violation:
                     outcomes[index] = violation
-        # A flush the limits refused whole needs nothing of the database (its thread may be
-        # busy): answered at once.
-        results, held_reasons = (
-            await self._store(list(admitted.values()), list(known.values()))
-            if admitted or known
-            else ([], {})
+        results = (
+            await self._store_on_loop(list(admitted.values()))
+            if on_loop and admitted and not known
+            else None
         )
+        held_reasons: dict[int, str | None] = {}
+        if results is None:
+            # A flush the limits refused whole needs nothing of the database (its thread may
+            # be busy): answered at once.
+            results, held_reasons = (
+                await self._store_in_thread(list(admitted.values()), list(known.values()))
+                if admitted or known
+                else ([], {})
+            )
         stored: list[tuple[Post, Stored]] = []
         for (index, post), result in zip(admitted.items(), results, strict=True):
             outcomes[index] = result
@@ -408,9 +494,52 @@ class CommentWriter:
             outcomes[index] = Stored(comment_id, None, held_reasons.get(comment_id))
         return [outcomes[index] for index in range(len(posts))], stored
 
+    async def _store_in_thread(
+        self, posts: list[Post], known_ids: list[int]
+    ) -> tuple[list[Outcome], dict[int, str | None]]:
+        found = await database_sync_to_async(_store_and_look_up)(posts, known_ids)
+        metrics.WRITER_FLUSHES.labels("thread").inc()
+        return found
+
+    async def _store_on_loop(self, posts: list[Post]) -> list[Outcome] | None:
+        """Decide and store the posts on the event loop, when the kept reads hold all the
+        rules need and no term's hits are to count; None when the database thread must."""
+        assert self._loop_connection is not None
+        now = timezone.now()
+        reads = rule_reads.last()
+        facts = _facts_in_memory(posts, reads, now)
+        ids = snowflake.claimed_generator()
+        if facts is None or ids is None:
+            return None
+        decision = _decide(posts, facts, ids, now)
+        if decision.held_by_term or decision.refused_by_term:
+            return None  # counted in the transaction of the comments they held
+        rows = list(decision.rows.values())
+        try:
+            token, claimed = await self._loop_connection.store_rows(rows, reads.token)
+        except psycopg.Error:
+            logger.warning(
+                "storing on the event loop failed; trying the database thread", exc_info=True
+            )
+            outcomes = await database_sync_to_async(_store_decided_again)(
+                posts, decision, reads.token, now
+            )
+            metrics.WRITER_FLUSHES.labels("thread").inc()
+            return outcomes
+        if token != reads.token:
+            return None  # nothing stored: decided again under the new rules
+        metrics.WRITER_FLUSHES.labels("loop").inc()
+        if len(claimed) == len(rows):
+            return _outcomes(posts, decision, owners(rows, claimed), now)  # reads nothing
+        # A key stored before: which comment owns it, and its review, are read through Django.
+        return await database_sync_to_async(
+            lambda: _outcomes(posts, decision, owners(rows, claimed), now)
+        )()
+
 
 @dataclass(frozen=True)
 class _Queued:
     post: Post
     future: "asyncio.Future[Outcome]"
     context: contextvars.Context  # its sender's
+    from_thread: bool  # the sender is a synchronous caller's thread (CommentWriter.submit)

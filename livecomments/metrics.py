@@ -32,6 +32,12 @@ WRITER_FLUSH_SECONDS = Histogram(
     "One flush of the comment writer: its posts' admission (rate limits) and its write.",
     buckets=_LATENCY_BUCKETS,
 )
+WRITER_FLUSHES = Counter(
+    "livecomments_writer_flushes",
+    "Flushes that went to the database, by where their statement ran: 'loop' (the event "
+    "loop's own PostgreSQL connection) or 'thread' (Django's, through the database thread).",
+    ["via"],
+)
 WRITER_BATCH_SIZE = Histogram(
     "livecomments_writer_batch_posts",
     "Posts stored by one group-commit transaction.",

@@ -25,6 +25,7 @@ import uvloop
 from channels.db import database_sync_to_async
 from django.db import connection
 
+from comments.storing import connect_on_loop
 from livecomments.redis_topology import servers, sync_pool
 
 Figures = tuple[float, float]  # median process CPU and wall time, seconds
@@ -92,11 +93,7 @@ async def _from_the_loop(gaps: list[float], trips: int) -> list[dict[str, Figure
     }
     on_loop: psycopg.AsyncConnection | None = None
     if connection.vendor == "postgresql":
-        params = connection.settings_dict
-        on_loop = await psycopg.AsyncConnection.connect(
-            host=params["HOST"] or None, port=params["PORT"] or None, user=params["USER"],
-            password=params["PASSWORD"] or None, dbname=params["NAME"], autocommit=True,
-        )  # fmt: skip
+        on_loop = await connect_on_loop()
 
         async def select_one_on_the_loop() -> None:
             assert on_loop is not None
