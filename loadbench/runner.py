@@ -41,15 +41,19 @@ class Scenario:
     # Comments each stream already has when the viewers join (a busy stream's history, which
     # fills the recent-comments cache every fresh join reads).
     history: int = 0
+    # Each stream's posters in a client process of their own, besides `client_processes`:
+    # their acks are then timed by a loop that no burst of viewers' frames holds up.
+    posters_apart: bool = False
 
     @property
     def planned_comments(self) -> int:
         return max(1, round(self.rate * self.duration))
 
     def processes(self) -> int:
-        if self.client_processes:
-            return self.client_processes
-        return max(self.streams, -(-(self.viewers + self.posters) // 1500))
+        viewing = self.client_processes or max(
+            self.streams, -(-(self.viewers + self.posters) // 1500)
+        )
+        return viewing + (self.streams if self.posters_apart else 0)
 
 
 @dataclass(frozen=True)
@@ -163,8 +167,12 @@ def _plans(
     plans: list[clients.WorkerPlan] = []
     viewer, poster = 0, 0
     for share in shares:
-        viewer_counts = _split(share.viewers, share.processes)
-        poster_counts = _split(share.posters, share.processes)
+        if scenario.posters_apart:
+            viewer_counts = [0, *_split(share.viewers, share.processes - 1)]
+            poster_counts = [share.posters] + [0] * (share.processes - 1)
+        else:
+            viewer_counts = _split(share.viewers, share.processes)
+            poster_counts = _split(share.posters, share.processes)
         # Each poster posts at the same pace, so a worker's share of comments follows its posters.
         comment_counts = [share.comments * p // share.posters for p in poster_counts]
         comment_counts[0] += share.comments - sum(comment_counts)
@@ -293,7 +301,8 @@ def run_scenario(scenario: Scenario, target: Target, out=sys.stdout) -> dict:
     out.write(
         f"[{scenario.target}] stream(s) {placed}, {len(group.urls)} gateway(s), "
         f"{scenario.viewers} viewers + {scenario.posters} posters in "
-        f"{scenario.processes()} client process(es), {scenario.rate}/s for "
+        f"{scenario.processes()} client process(es)"
+        f"{' (the posters apart)' if scenario.posters_apart else ''}, {scenario.rate}/s for "
         f"{scenario.duration:g} s\n"
     )
     for note in notes:

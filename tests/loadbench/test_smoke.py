@@ -112,6 +112,22 @@ def test_a_stream_with_history_counts_only_the_new_comments(tmp_path, benchmark_
     assert figures["delivery"]["unexpected"] == 0
 
 
+def test_posters_apart_post_from_a_process_without_viewers(tmp_path, benchmark_redis_url):
+    scenario = Scenario(
+        target="floor", viewers=4, posters=2, rate=4, duration=3, client_processes=1, drain=8,
+        posters_apart=True,
+    )  # fmt: skip
+    out = io.StringIO()
+
+    figures = run_scenario(scenario, Target(redis_url=benchmark_redis_url, log_dir=tmp_path), out)
+
+    assert "2 client process(es) (the posters apart)" in out.getvalue()
+    assert figures["scenario"]["client_processes"] == 2
+    assert figures["comments"]["accepted"] == figures["ack_latency_ms"]["count"] == 12
+    assert figures["delivery"]["viewers_joined"] == 4
+    assert figures["delivery"]["fraction_min"] == 1.0
+
+
 def test_gateways_it_did_not_start_are_labelled_external(tmp_path, benchmark_redis_url):
     running = start_gateways(
         "ours",

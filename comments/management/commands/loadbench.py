@@ -129,6 +129,12 @@ class Command(BaseCommand):
             help="load generator processes (default: one per 1,500 sockets)",
         )
         parser.add_argument(
+            "--posters-apart",
+            action="store_true",
+            help="each stream's posters in a client process of their own (one more per "
+            "stream): acks timed by a loop no viewer's frames hold up",
+        )
+        parser.add_argument(
             "--drain",
             type=float,
             default=10.0,
@@ -261,6 +267,7 @@ class Command(BaseCommand):
                 streams=options["streams"],
                 server=options["server"],
                 client_processes=options["client_processes"],
+                posters_apart=options["posters_apart"],
                 drain=options["drain"],
                 rules=rules,
                 gateway_env=gateway_env if name != "floor" else (),
