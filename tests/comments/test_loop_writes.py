@@ -4,9 +4,6 @@ A flush whose rules are all in memory is stored there; one that needs a query, a
 rule or a broken connection goes through Django's connection, and nothing is lost.
 """
 
-import uuid
-from datetime import UTC, datetime
-
 import pytest
 from asgiref.sync import sync_to_async
 from django.db import connection
@@ -16,8 +13,9 @@ from prometheus_client import REGISTRY
 from comments import rule_reads, snowflake
 from comments.models import Comment
 from comments.storing import LoopConnection
-from comments.writer import Post, _decide, _facts_in_memory, _store_decided_again, store_posts
+from comments.writer import _decide, _facts_in_memory, _store_decided_again, store_posts
 from moderation.models import Ban
+from tests.posts import writer_post
 
 pytestmark = [
     pytest.mark.skipif(
@@ -100,8 +98,10 @@ async def test_a_broken_loop_connection_stores_through_django_and_reconnects(
 
 
 async def test_a_statement_that_committed_unseen_is_stored_once_and_passed_on(alice, stream):
-    posts = [_post(alice, stream, "sent twice")]
-    await sync_to_async(store_posts)([_post(alice, stream, "warm")])  # reads, keeps, claims ids
+    posts = [writer_post(alice, stream.id, "sent twice")]
+    await sync_to_async(store_posts)(
+        [writer_post(alice, stream.id, "warm")]
+    )  # reads, keeps, claims ids
     now = timezone.now()
     reads = rule_reads.last()
     facts = _facts_in_memory(posts, reads, now)
@@ -120,18 +120,6 @@ async def test_a_statement_that_committed_unseen_is_stored_once_and_passed_on(al
     # Its own comment, found claimed by itself: new, so broadcast; not a second row.
     assert outcome.comment_id == row.id and outcome.comment is not None
     assert await Comment.objects.filter(content="sent twice").acount() == 1
-
-
-def _post(user, stream, content: str) -> Post:
-    return Post(
-        author_id=user.id,
-        username=user.username,
-        stream_id=stream.id,
-        content=content,
-        idempotency_key=str(uuid.uuid4()),
-        parent_id=None,
-        received_at=datetime.now(UTC),
-    )
 
 
 def _terminate_loop_connections() -> None:

@@ -9,8 +9,7 @@ kept rules (comments.edits).
 import subprocess
 import sys
 import time
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
@@ -21,32 +20,21 @@ from django.utils import timezone
 from comments import rule_reads
 from comments.edits import Edited, edit_comment
 from comments.models import Comment
-from comments.writer import Post, Stored, store_posts
+from comments.writer import Stored, store_posts
 from livecomments.errors import Banned, ContentViolation, Restricted, StreamNotFound
 from moderation.models import Ban, BlockedTerm, RulesGeneration
 from moderation.selectors import MODERATORS_GROUP
 from streams.models import Stream
 from tests.gateways import PROJECT_ROOT
+from tests.posts import writer_post
 
 pytestmark = pytest.mark.django_db
 
 RULE_TABLES = ("streams_stream", "moderation_ban", "moderation_blockedterm", "auth_user")
 
 
-def post(user, stream_id, content="hello"):
-    return Post(
-        author_id=user.id,
-        username=user.username,
-        stream_id=stream_id,
-        content=content,
-        idempotency_key=str(uuid.uuid4()),
-        parent_id=None,
-        received_at=datetime.now(UTC),
-    )
-
-
 def outcome(user, stream_id, content="hello"):
-    [result] = store_posts([post(user, stream_id, content)])
+    [result] = store_posts([writer_post(user, stream_id, content)])
     return result
 
 
@@ -67,7 +55,7 @@ def test_a_flush_under_an_unchanged_token_is_one_statement(alice, bob, stream):
     assert isinstance(outcome(alice, stream.id), Stored)
     assert isinstance(outcome(bob, stream.id), Stored)  # bob's bans and role read and kept
     with CaptureQueriesContext(connection) as queries:
-        outcomes = store_posts([post(alice, stream.id), post(bob, stream.id)])
+        outcomes = store_posts([writer_post(alice, stream.id), writer_post(bob, stream.id)])
     assert len(queries) == 1
     ids = [result.comment_id for result in outcomes if isinstance(result, Stored)]
     assert Comment.objects.filter(id__in=ids).count() == 2

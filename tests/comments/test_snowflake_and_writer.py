@@ -3,7 +3,6 @@
 import asyncio
 import math
 import uuid
-from datetime import UTC, datetime
 
 import pytest
 from django.db import connection
@@ -12,9 +11,10 @@ from django.test.utils import CaptureQueriesContext
 from comments import state
 from comments.models import Comment
 from comments.snowflake import MAX_WORKER, SnowflakeGenerator, timestamp_ms
-from comments.writer import CommentWriter, Post, Stored, store_posts
+from comments.writer import CommentWriter, Stored, store_posts
 from livecomments.errors import RateLimited
 from moderation.models import BlockedTerm
+from tests.posts import writer_post
 
 
 def test_ids_increase_and_carry_their_time():
@@ -39,22 +39,12 @@ def test_a_clock_that_steps_back_does_not_repeat_ids():
     assert first < second < third
 
 
-def post(user, stream, key, content="hi"):
-    return Post(
-        author_id=user.id,
-        username=user.username,
-        stream_id=stream.id,
-        content=content,
-        idempotency_key=key,
-        parent_id=None,
-        received_at=datetime.now(UTC),
-    )
-
-
 @pytest.mark.django_db
 def test_twins_in_one_flush_store_one_comment(alice, stream):
     key = str(uuid.uuid4())
-    first, second = store_posts([post(alice, stream, key), post(alice, stream, key)])
+    first, second = store_posts(
+        [writer_post(alice, stream.id, key=key), writer_post(alice, stream.id, key=key)]
+    )
     assert isinstance(first, Stored) and isinstance(second, Stored)
     assert first.comment_id == second.comment_id
     assert [first.comment is None, second.comment is None].count(True) == 1
@@ -64,8 +54,8 @@ def test_twins_in_one_flush_store_one_comment(alice, stream):
 @pytest.mark.django_db
 def test_a_key_stored_before_is_answered_from_the_database(alice, stream):
     key = str(uuid.uuid4())
-    [original] = store_posts([post(alice, stream, key)])
-    [retry] = store_posts([post(alice, stream, key)])
+    [original] = store_posts([writer_post(alice, stream.id, key=key)])
+    [retry] = store_posts([writer_post(alice, stream.id, key=key)])
     assert retry == Stored(original.comment_id, None)
 
 
@@ -73,10 +63,8 @@ def test_a_key_stored_before_is_answered_from_the_database(alice, stream):
 def test_one_flush_is_one_insert_whatever_its_size(alice, bob, stream):
     BlockedTerm.objects.create(term="nope")
     # Claims the worker number, and reads (and keeps) both authors' rules.
-    store_posts([post(user, stream, str(uuid.uuid4())) for user in (alice, bob)])
-    posts = [
-        post(user, stream, str(uuid.uuid4()), f"n{i}") for i in range(200) for user in (alice, bob)
-    ]
+    store_posts([writer_post(user, stream.id) for user in (alice, bob)])
+    posts = [writer_post(user, stream.id, f"n{i}") for i in range(200) for user in (alice, bob)]
     with CaptureQueriesContext(connection) as queries:
         outcomes = store_posts(posts)
     assert all(isinstance(o, Stored) and o.comment is not None for o in outcomes)
@@ -101,11 +89,11 @@ async def test_posts_arriving_close_together_share_one_flush(alice, bob, stream)
         flushes.append([result.comment_id for _, result in stored])
 
     writer = CommentWriter(after_commit, gather_seconds=0.2)
-    lone = await writer.submit(post(alice, stream, str(uuid.uuid4())))
+    lone = await writer.submit(writer_post(alice, stream.id))
     # The next post comes soon after that one: more are likely, so the writer gathers.
-    first = asyncio.ensure_future(writer.submit(post(bob, stream, str(uuid.uuid4()))))
+    first = asyncio.ensure_future(writer.submit(writer_post(bob, stream.id)))
     await asyncio.sleep(0.05)  # well inside the gathering, as a third poster's post would be
-    second = asyncio.ensure_future(writer.submit(post(alice, stream, str(uuid.uuid4()), "also")))
+    second = asyncio.ensure_future(writer.submit(writer_post(alice, stream.id, "also")))
     stored = await asyncio.gather(first, second)
 
     assert flushes == [[lone.comment_id], [result.comment_id for result in stored]]
@@ -119,7 +107,7 @@ async def test_a_post_after_a_quiet_spell_is_written_without_gathering(alice, st
 
     writer = CommentWriter(after_commit, gather_seconds=3600)
     # Nothing would share its flush; gathering, it would wait an hour.
-    stored = await asyncio.wait_for(writer.submit(post(alice, stream, str(uuid.uuid4()))), 30)
+    stored = await asyncio.wait_for(writer.submit(writer_post(alice, stream.id)), 30)
 
     assert await Comment.objects.filter(id=stored.comment_id).aexists()
 
@@ -135,16 +123,16 @@ async def test_a_flush_admits_its_posts_together_and_passes_on_only_what_it_stor
 
     writer = CommentWriter(after_commit, gather_seconds=0.2)
     lone_key = str(uuid.uuid4())
-    lone = await writer.submit(post(alice, stream, lone_key))
+    lone = await writer.submit(writer_post(alice, stream.id, key=lone_key))
     # As the gateway's after-commit work does: a retry of the key is answered by the limiter.
     await state.idempotency_store().remember([(alice.id, lone_key, lone.comment_id)])
     # Gathered into one flush: a retry of the lone post's key, four more of alice's posts
     # (the stream's limit is 5 in 30 s), one over the limit, and one of bob's.
     posts = [
-        post(alice, stream, lone_key),
-        *(post(alice, stream, str(uuid.uuid4()), f"more {n}") for n in range(4)),
-        post(alice, stream, str(uuid.uuid4()), "one too many"),
-        post(bob, stream, str(uuid.uuid4())),
+        writer_post(alice, stream.id, key=lone_key),
+        *(writer_post(alice, stream.id, f"more {n}") for n in range(4)),
+        writer_post(alice, stream.id, "one too many"),
+        writer_post(bob, stream.id),
     ]
     outcomes = await asyncio.gather(*(writer.submit(p) for p in posts), return_exceptions=True)
 

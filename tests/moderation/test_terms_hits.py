@@ -1,7 +1,6 @@
 """Rule hit counters: the writer counts, per blocked term, the comments it held or refused,
 in one statement a flush; the admin reads the last hour and all time."""
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,29 +8,18 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from comments.writer import Post, Stored, store_posts
+from comments.writer import Stored, store_posts
 from livecomments.errors import ContentViolation
 from moderation import services, term_hits
 from moderation.models import BlockedTerm, BlockedTermHits
 from moderation.selectors import TermHits
 from moderation.selectors import term_hits as hits_of
+from tests.posts import writer_post
 
 pytestmark = pytest.mark.django_db
 
 HOLD, REJECT = BlockedTerm.Action.HOLD, BlockedTerm.Action.REJECT
 FORMS = BlockedTerm.Match.FORMS
-
-
-def post(user, stream, content):
-    return Post(
-        author_id=user.id,
-        username=user.username,
-        stream_id=stream.id,
-        content=content,
-        idempotency_key=str(uuid.uuid4()),
-        parent_id=None,
-        received_at=datetime.now(UTC),
-    )
 
 
 def block(term, action):
@@ -41,10 +29,10 @@ def block(term, action):
 def test_a_flush_counts_every_term_that_acted_in_one_statement(alice, bob, stream):
     spoiler, scam, unused = block("spoiler", HOLD), block("scam", REJECT), block("nope", REJECT)
     posts = [
-        post(alice, stream, "spoilers!"),
-        post(bob, stream, "SP0ILER"),
-        post(alice, stream, "a scam"),
-        post(bob, stream, "hello"),
+        writer_post(alice, stream.id, "spoilers!"),
+        writer_post(bob, stream.id, "SP0ILER"),
+        writer_post(alice, stream.id, "a scam"),
+        writer_post(bob, stream.id, "hello"),
     ]
 
     with CaptureQueriesContext(connection) as queries:
@@ -68,7 +56,7 @@ def test_a_flush_without_hits_writes_no_counter(alice, stream):
     block("spoiler", HOLD)
 
     with CaptureQueriesContext(connection) as queries:
-        store_posts([post(alice, stream, "all good")])
+        store_posts([writer_post(alice, stream.id, "all good")])
 
     assert not [q for q in queries if BlockedTermHits._meta.db_table in q["sql"]]
 
