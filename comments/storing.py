@@ -81,7 +81,12 @@ class LoopConnection:
         """Store the rows under the rules of `token`: (the token now, the ids of the rows
         whose claim took). Nothing is stored if the token has changed."""
         if self._connection is None:
-            self._connection = await connect_on_loop(application_name=self.APPLICATION_NAME)
+            self._connection = await connect_on_loop(
+                application_name=self.APPLICATION_NAME,
+                # While PostgreSQL is unreachable, a flush gives up as soon as Django's pool
+                # would (DATABASE_POOL_TIMEOUT), not after the kernel's TCP timeout.
+                connect_timeout=connection.settings_dict["OPTIONS"]["pool"]["timeout"],
+            )
         try:
             cursor = await self._connection.execute(_statement(), _parameters(rows, token))
             token_now, claimed = cast(tuple[int | None, list[int]], await cursor.fetchone())
