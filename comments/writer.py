@@ -527,7 +527,10 @@ class CommentWriter:
             metrics.WRITER_FLUSHES.labels("thread").inc()
             return outcomes
         if token != reads.token:
-            return None  # nothing stored: decided again under the new rules
+            # Nothing stored: decided again through the thread, under the new rules from
+            # the start rather than after one more statement under the old token.
+            rule_reads.renewed(token)
+            return None
         metrics.WRITER_FLUSHES.labels("loop").inc()
         if len(claimed) == len(rows):
             return _outcomes(posts, decision, owners(rows, claimed), now)  # reads nothing
