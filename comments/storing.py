@@ -98,9 +98,9 @@ class LoopConnection:
         return token_now, set(claimed)
 
     async def close(self) -> None:
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            await connection.close()
+        closing, self._connection = self._connection, None
+        if closing is not None:
+            await closing.close()
 
 
 async def connect_on_loop(

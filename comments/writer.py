@@ -198,11 +198,12 @@ def _facts_in_memory(
 ) -> _Facts | None:
     """`_facts` if the kept reads hold them all and no rule reads the database each time
     (a shield holding first comments, a minimum account age, a reply's parent); else None."""
+    stream_ids = {p.stream_id for p in posts}
     if any(p.parent_id is not None for p in posts) or not reads.hold(
-        {p.stream_id for p in posts}, {p.author_id for p in posts}
+        stream_ids, {p.author_id for p in posts}
     ):
         return None
-    streams = reads.streams({p.stream_id for p in posts}).values()
+    streams = reads.streams(stream_ids).values()
     if any(s.shield_saved is not None or s.min_account_age_minutes for s in streams):
         return None
     return _facts(posts, reads, now)
@@ -471,18 +472,17 @@ class CommentWriter:
                     admitted[index] = replace(post, content=clean_content(post.content))
                 except ContentViolation as violation:
                     outcomes[index] = violation
+        to_store = list(admitted.values())
         results = (
-            await self._store_on_loop(list(admitted.values()))
-            if on_loop and admitted and not known
-            else None
+            await self._store_on_loop(to_store) if on_loop and to_store and not known else None
         )
         held_reasons: dict[int, str | None] = {}
         if results is None:
             # A flush the limits refused whole needs nothing of the database (its thread may
             # be busy): answered at once.
             results, held_reasons = (
-                await self._store_in_thread(list(admitted.values()), list(known.values()))
-                if admitted or known
+                await self._store_in_thread(to_store, list(known.values()))
+                if to_store or known
                 else ([], {})
             )
         stored: list[tuple[Post, Stored]] = []
