@@ -30,14 +30,20 @@ def flushes(via: str) -> float:
     return REGISTRY.get_sample_value("livecomments_writer_flushes_total", {"via": via}) or 0.0
 
 
-async def test_a_post_whose_rules_are_in_memory_is_stored_on_the_loop(alice, bob, stream, clients):
-    viewer = await clients(bob)
+async def warmed_up(clients, stream, viewer_user, poster_user):
+    """A viewer and a poster joined to the stream, once the poster's first post is seen: it
+    read the poster's rules through Django, which are kept from then on."""
+    viewer = await clients(viewer_user)
     await viewer.join(stream)
-    poster = await clients(alice)
+    poster = await clients(poster_user)
     await poster.join(stream)
-    # The first post reads alice's rules through Django, and keeps them.
     await poster.post(stream, "first")
     await viewer.live_comments(1)
+    return viewer, poster
+
+
+async def test_a_post_whose_rules_are_in_memory_is_stored_on_the_loop(alice, bob, stream, clients):
+    viewer, poster = await warmed_up(clients, stream, bob, alice)
     on_loop, in_thread = flushes("loop"), flushes("thread")
 
     ack = await poster.post(stream, "second")
@@ -73,12 +79,7 @@ async def test_a_rule_changed_since_the_reads_were_kept_is_obeyed(alice, stream,
 async def test_a_broken_loop_connection_stores_through_django_and_reconnects(
     alice, bob, stream, clients
 ):
-    viewer = await clients(bob)
-    await viewer.join(stream)
-    poster = await clients(alice)
-    await poster.join(stream)
-    await poster.post(stream, "warm")
-    await viewer.live_comments(1)
+    viewer, poster = await warmed_up(clients, stream, bob, alice)
     await poster.post(stream, "on the loop")
     await viewer.live_comments(1)
     # As a database restart or an idle timeout would: the server ends the loop's connection.
