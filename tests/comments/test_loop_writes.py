@@ -100,9 +100,8 @@ async def test_a_broken_loop_connection_stores_through_django_and_reconnects(
 
 async def test_a_statement_that_committed_unseen_is_stored_once_and_passed_on(alice, stream):
     posts = [writer_post(alice, stream.id, "sent twice")]
-    await sync_to_async(store_posts)(
-        [writer_post(alice, stream.id, "warm")]
-    )  # reads, keeps, claims ids
+    # Reads and keeps alice's rules, and claims the worker number for ids.
+    await sync_to_async(store_posts)([writer_post(alice, stream.id, "warm")])
     now = timezone.now()
     reads = rule_reads.last()
     facts = _facts_in_memory(posts, reads, now)

@@ -2,7 +2,6 @@
 
 import json
 import subprocess
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,6 +16,7 @@ from comments.selectors import newest_visible
 from livecomments.servers import gateway_command
 from tests.comments.stored import store_comments
 from tests.gateways import PROJECT_ROOT, free_port, gateway_database_url
+from tests.posts import writer_post
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="only PostgreSQL's comments table is partitioned"
@@ -101,9 +101,8 @@ def test_a_post_in_a_week_without_a_partition_is_refused_not_stored(db, alice, s
     with connection.cursor() as cursor:
         cursor.execute(f'ALTER TABLE "{partitions.TABLE}" DETACH PARTITION "{this_week.name}"')
     assert partitions.missing_now() is not None
-    post = writer.Post(alice.id, "alice", stream.id, "hi", str(uuid.uuid4()), None, timezone.now())
     with pytest.raises(Exception, match="no partition of relation"):
-        writer.store_posts([post])
+        writer.store_posts([writer_post(alice, stream.id)])
 
 
 @pytest.mark.django_db(transaction=True)

@@ -205,17 +205,17 @@ def test_sqlite_stores_in_a_transaction_under_the_same_token_check(tmp_path):
     subprocess.run([*run, "migrate", "-v0"], cwd=PROJECT_ROOT, env=env, check=True)
     script = """
 import uuid
-from datetime import UTC, datetime
 from django.contrib.auth.models import User
 from comments.models import Comment
-from comments.writer import Post, Stored, store_posts
+from comments.writer import Stored, store_posts
 from livecomments.errors import Banned
 from moderation.models import Ban
 from streams.models import Stream
+from tests.posts import writer_post
 host, sam = User.objects.create_user("host"), User.objects.create_user("sam")
 stream = Stream.objects.create(title="Embedded", host=host)
 def post(key):
-    return Post(sam.id, "sam", stream.id, "hello", key, None, datetime.now(UTC))
+    return writer_post(sam, stream.id, "hello", key=key)
 key = str(uuid.uuid4())
 first, twin = store_posts([post(key), post(key)])
 [retry] = store_posts([post(key)])
