@@ -43,7 +43,6 @@ from channels.exceptions import StopConsumer
 from channels.layers import get_channel_layer
 from django.conf import settings
 from websockets.datastructures import Headers
-from websockets.protocol import State
 
 from livecomments import metrics
 
@@ -126,13 +125,20 @@ DirectWrite = Callable[[Any, bytes], bool]
 
 
 def write_uvicorn(protocol: Any, wire: bytes) -> bool:
-    """uvicorn's websockets-sansio protocol: write as its `send` would, or say no."""
+    """uvicorn's websockets-sansio protocol: write as its `send` would, or say no.
+
+    websockets' own state is not read here: whenever it leaves OPEN after the handshake
+    (a close sent or received, a frame it cannot parse, the connection lost), the tested
+    uvicorn also marks the socket `close_sent` or `disconnected`, or closes its transport,
+    in the same callback (tests/comments/test_direct_writes.py holds it to that). Reading
+    one more object of each socket for every frame cost 5 to 9 % of a gateway's CPU at 2,000
+    viewers x 100 comments/s (docs/performance.md). Compression, fixed at the handshake, is
+    ruled out once, by `direct_writer`.
+    """
     transport = protocol.transport
     if (
         protocol.close_sent
         or protocol.disconnected
-        or protocol.conn.state is not State.OPEN
-        or protocol.conn.extensions  # permessage-deflate: frames must be compressed
         # Paused: the plain path waits for the transport to drain; so must this socket.
         or not protocol.writable.is_set()
         or transport.is_closing()
@@ -179,6 +185,10 @@ def direct_writer(protocol: Any) -> DirectWrite | None:
     if not settings.LIVE_COMMENTS["DIRECT_WRITES"]:
         return None
     server = _tested_server(protocol)
+    if server == "uvicorn" and protocol.conn.extensions:
+        # permessage-deflate, negotiated before the application runs: every frame must be
+        # compressed. (daphne settles it after the application accepts: write_daphne looks.)
+        return None
     return None if server is None else _WRITERS[server]
 
 

@@ -14,7 +14,9 @@ from django.test import override_settings
 from uvicorn.config import Config
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn.server import ServerState
+from websockets.asyncio.client import connect
 from websockets.client import ClientProtocol
+from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
 from websockets.frames import Opcode
 from websockets.protocol import State
 from websockets.uri import parse_uri
@@ -39,8 +41,8 @@ def test_a_prepared_frame_parses_as_the_text_it_carries(size):
     assert received.data.decode() == text
 
 
-def uvicorn_protocol() -> WebSocketsSansIOProtocol:
-    config = Config(app=None, ws="websockets-sansio")
+def uvicorn_protocol(app=None) -> WebSocketsSansIOProtocol:
+    config = Config(app=app, ws="websockets-sansio")
     config.load()
     return WebSocketsSansIOProtocol(config, ServerState(), app_state={})
 
@@ -57,6 +59,67 @@ async def test_only_the_tested_versions_get_a_direct_writer(monkeypatch):
         assert direct_writer(protocol) is None
     finally:
         server_internals._tested.cache_clear()
+
+
+async def test_a_socket_that_negotiated_compression_takes_the_plain_path():
+    offered = ClientProtocol(
+        parse_uri("ws://127.0.0.1/ws/live/"), extensions=[ClientPerMessageDeflateFactory()]
+    )
+    compressed = uvicorn_protocol()  # uvicorn's default: permessage-deflate on
+    compressed.conn.accept(offered.connect())
+    plain = uvicorn_protocol()
+    plain.conn.accept(ClientProtocol(parse_uri("ws://127.0.0.1/ws/live/")).connect())
+
+    assert compressed.conn.extensions and not plain.conn.extensions
+    assert direct_writer(compressed) is None
+    assert direct_writer(plain) is (write_uvicorn if server_internals._tested("uvicorn") else None)
+
+
+@pytest.mark.skipif(
+    not server_internals._tested("uvicorn"),
+    reason="only the tested uvicorn release is written to directly (the version matrix)",
+)
+@pytest.mark.parametrize("closed_by", ["client", "server", "lost"])
+async def test_a_uvicorn_socket_past_open_takes_no_direct_write(closed_by):
+    """write_uvicorn does not read websockets' state: uvicorn's own flags must say a socket
+    is no longer open as soon as that state leaves OPEN, before the loop runs anything."""
+
+    async def app(scope, receive, send):
+        assert (await receive())["type"] == "websocket.connect"
+        await send({"type": "websocket.accept"})
+        await asyncio.Event().wait()  # open until the server is closed
+
+    opened: list[WebSocketsSansIOProtocol] = []
+
+    def open_one() -> WebSocketsSansIOProtocol:
+        opened.append(uvicorn_protocol(app))
+        return opened[-1]
+
+    server = await asyncio.get_running_loop().create_server(open_one, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with connect(f"ws://127.0.0.1:{port}/ws/live/", compression=None) as client:
+            [protocol] = opened
+            assert write_uvicorn(protocol, PreparedFrame.of("while open").wire)
+            assert await client.recv() == "while open"
+
+            if closed_by == "client":
+                # The client's close frame as it reaches the server: handled in one callback.
+                closing = ClientProtocol(parse_uri("ws://127.0.0.1/"), state=State.OPEN)
+                closing.send_close(1000)
+                protocol.data_received(b"".join(closing.data_to_send()))
+                assert protocol.conn.state is not State.OPEN
+            elif closed_by == "server":
+                await protocol.send({"type": "websocket.close", "code": 1000})
+                assert protocol.conn.state is not State.OPEN
+            else:
+                client.transport.abort()
+                while not protocol.disconnected:
+                    await asyncio.sleep(0.01)
+
+            assert not write_uvicorn(protocol, PreparedFrame.of("after the close").wire)
+    finally:
+        server.close()
 
 
 async def test_direct_writes_can_be_turned_off():
