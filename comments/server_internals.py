@@ -185,11 +185,13 @@ def direct_writer(protocol: Any) -> DirectWrite | None:
     if not settings.LIVE_COMMENTS["DIRECT_WRITES"]:
         return None
     server = _tested_server(protocol)
+    if server is None:
+        return None
     if server == "uvicorn" and protocol.conn.extensions:
         # permessage-deflate, negotiated before the application runs: every frame must be
         # compressed. (daphne settles it after the application accepts: write_daphne looks.)
         return None
-    return None if server is None else _WRITERS[server]
+    return _WRITERS[server]
 
 
 def _tested_server(protocol: Any) -> str | None:
