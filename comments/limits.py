@@ -10,7 +10,8 @@ from `lastSeenCommentId` with nothing lost. A flood of sockets from one address 
 at the handshake.
 
 The wrappers here are also where a room's pre-framed frames are written straight to a
-socket (`write_prepared`, see `server_internals`), under the same bound.
+socket (`write_prepared`, see `server_internals`), under the same bound and never ahead of
+a frame sent the plain way.
 """
 
 import contextlib
@@ -92,7 +93,7 @@ class SocketLimits:
         transport = getattr(protocol, "transport", None)
         direct = direct_writer(protocol) if transport is not None else None
         if transport is None or not self.max_buffered:
-            return UnlimitedSend(protocol, send, direct)
+            return UnlimitedSend(protocol, send, direct, transport)
         if hasattr(transport, "set_write_buffer_limits"):
             # uvicorn's send waits while asyncio's transport is paused (past 64 KiB by
             # default): a viewer that stopped reading would hold up its room's whole fan-out
@@ -108,36 +109,59 @@ class SocketLimits:
 
 
 class UnlimitedSend:
-    """A server's `send` that lifts daphne's outgoing size limit for our frames."""
+    """One socket's `send`: daphne's outgoing size limit lifted for our frames, and a room's
+    frames written straight to the socket when nothing sent the plain way is ahead of them."""
 
     # Slotted: one lives as long as each socket.
-    __slots__ = ("direct", "protocol", "send")
+    __slots__ = ("closing", "direct", "plain_sends", "protocol", "send", "transport")
 
-    def __init__(self, protocol: Any, send: Any, direct: DirectWrite | None) -> None:
+    def __init__(
+        self, protocol: Any, send: Any, direct: DirectWrite | None, transport: Any = None
+    ) -> None:
         self.protocol = protocol
         self.send = send
         self.direct = direct
+        self.transport = transport
+        self.closing = False  # the application has sent its close
+        self.plain_sends = 0  # frames sent the plain way, not yet taken by the server
 
     async def __call__(self, message: dict[str, Any]) -> None:
-        if message["type"] == "websocket.send":
-            return await send_unlimited(self.protocol, self.send, message)
-        await self.send_other(message)
+        if message["type"] != "websocket.send":
+            return await self.send_other(message)
+        if self.dropped_for_backlog():
+            return
+        # uvicorn holds a frame here while its transport drains: a direct write meanwhile
+        # would overtake it.
+        self.plain_sends += 1
+        try:
+            await send_unlimited(self.protocol, self.send, message)
+        finally:
+            self.plain_sends -= 1
 
     async def send_other(self, message: dict[str, Any]) -> None:
         """Accept or close; once accepted the server's handshake is no longer needed."""
+        if message["type"] == "websocket.close":
+            self.closing = True
         await self.send(message)
         if message["type"] == "websocket.accept":
             release_handshake(self.send)
 
     def write_prepared(self, frame: PreparedFrame) -> bool:
         """Write the frame straight to the socket; False: send its text the plain way."""
-        return self.direct is not None and self.direct(self.protocol, frame.wire)
+        if self.direct is None or self.closing or self.plain_sends:
+            return False
+        # A dropped socket takes no frame either way: done.
+        return self.dropped_for_backlog() or self.direct(self.protocol, self.transport, frame.wire)
+
+    def dropped_for_backlog(self) -> bool:
+        """Whether this socket is (now) dropped for what its transport still holds: never."""
+        return False
 
 
 class BoundedSend(UnlimitedSend):
     """A server's `send` that drops the socket once its client stops reading."""
 
-    __slots__ = ("address", "dropped", "limit", "over_since", "transport")
+    __slots__ = ("address", "dropped", "limit", "over_since")
 
     def __init__(
         self,
@@ -148,38 +172,23 @@ class BoundedSend(UnlimitedSend):
         address: str,
         limit: int,
     ):
-        super().__init__(protocol, send, direct)
-        self.transport = transport
+        super().__init__(protocol, send, direct, transport)
         self.address = address
         self.limit = limit
         self.dropped = False
         self.over_since: float | None = None
 
-    async def __call__(self, message: dict[str, Any]) -> None:
-        if message["type"] != "websocket.send":
-            return await self.send_other(message)
-        if not self._dropped_for_backlog():
-            await send_unlimited(self.protocol, self.send, message)
-
-    def write_prepared(self, frame: PreparedFrame) -> bool:
-        if self.direct is None:
-            return False
-        # A dropped socket takes no frame either way: done.
-        return self._dropped_for_backlog() or self.direct(self.protocol, frame.wire)
-
-    def _dropped_for_backlog(self) -> bool:
-        """Whether this socket is (now) dropped for what its transport still holds."""
+    def dropped_for_backlog(self) -> bool:
         if self.dropped:
             return True
         pending = buffered_bytes(self.transport) or 0
-        now = time.monotonic()
         if pending <= self.limit:
             self.over_since = None
-        elif self.over_since is None:
+            return False
+        now = time.monotonic()
+        if self.over_since is None:
             self.over_since = now  # a big backfill drains in milliseconds if read
-        if self.over_since is not None and (
-            now - self.over_since >= SLOW_GRACE_SECONDS or pending > HARD_LIMIT_FACTOR * self.limit
-        ):
+        if now - self.over_since >= SLOW_GRACE_SECONDS or pending > HARD_LIMIT_FACTOR * self.limit:
             self.drop(pending)
             return True
         return False

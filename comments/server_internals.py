@@ -13,11 +13,12 @@ a chain of coroutines (the consumer's `send`, Channels', our bound, the server's
 message dict, and the server framing the same text again; on daphne, Twisted then buffers
 the bytes and registers the socket with the event loop to write them on its next turn. A
 `PreparedFrame` is framed once per fan-out, and a direct writer puts its bytes on a socket
-when the server's own state says a plain send would put exactly those bytes there: the
-connection open, nothing compressed, nothing half sent or queued ahead. Otherwise it says
-no and the caller takes the plain path. Direct writers exist only for the versions they
-were tested with (tests/comments/test_direct_writes.py runs both servers); any other
-version, or `LC_DIRECT_WRITES=0`, gets the plain path.
+when a plain send would put exactly those bytes there: the connection open, nothing
+compressed, nothing half sent or queued ahead (what the server's state says, and what the
+socket's send wrapper in `comments.limits` knows of the application's own sends).
+Otherwise it says no and the caller takes the plain path. Direct writers exist only for
+the versions they were tested with (tests/comments/test_direct_writes.py runs both
+servers); any other version, or `LC_DIRECT_WRITES=0`, gets the plain path.
 
 An idle socket costs the gateway memory for as long as it is open, and a gateway holds
 thousands (docs/performance.md, "Memory per socket", `manage.py socket_memory`). Each
@@ -121,28 +122,29 @@ async def send_unlimited(protocol: Any, send: Any, message: dict[str, Any]) -> N
 
 # --- direct writes ------------------------------------------------------------------------
 
-DirectWrite = Callable[[Any, bytes], bool]
+# (the server's protocol object, its transport, the frame's bytes) -> written?
+DirectWrite = Callable[[Any, Any, bytes], bool]
 
 
-def write_uvicorn(protocol: Any, wire: bytes) -> bool:
+def write_uvicorn(protocol: Any, transport: Any, wire: bytes) -> bool:
     """uvicorn's websockets-sansio protocol: write as its `send` would, or say no.
 
-    websockets' own state is not read here: whenever it leaves OPEN after the handshake
-    (a close sent or received, a frame it cannot parse, the connection lost), the tested
-    uvicorn also marks the socket `close_sent` or `disconnected`, or closes its transport,
-    in the same callback (tests/comments/test_direct_writes.py holds it to that). Reading
-    one more object of each socket for every frame cost 5 to 9 % of a gateway's CPU at 2,000
-    viewers x 100 comments/s (docs/performance.md). Compression, fixed at the handshake, is
-    ruled out once, by `direct_writer`.
+    Only the transport is read, one object where reading the protocol's flags and its
+    websockets state made three; each more object read of every socket for every frame cost
+    3 to 9 % of a gateway's CPU at 2,000 viewers x 100 comments/s (docs/performance.md).
+    The caller (comments.limits) writes no frame once the application has sent its close,
+    nor while one of its plain sends is in flight. Every other way out of OPEN, a close from
+    the client, a frame uvicorn cannot parse, the keepalive's timeout, a lost connection or
+    the server's shutdown, closes the transport in the same callback
+    (tests/comments/test_direct_writes.py holds the tested uvicorn to that). Compression,
+    fixed at the handshake, is ruled out once, by `direct_writer`.
+
+    A paused transport (past its high-water mark) is written to as well, where uvicorn's
+    `send` would wait for it to drain: the order is the same, the bytes join the buffer
+    sooner, and what a socket may hold is bounded by comments.limits, which drops it past
+    the mark it set, as daphne's sockets are.
     """
-    transport = protocol.transport
-    if (
-        protocol.close_sent
-        or protocol.disconnected
-        # Paused: the plain path waits for the transport to drain; so must this socket.
-        or not protocol.writable.is_set()
-        or transport.is_closing()
-    ):
+    if transport.is_closing():
         return False
     # asyncio's transports (uvloop's too) send at once what the kernel takes and buffer
     # the rest, as the plain path's `transport.write` does.
@@ -150,7 +152,7 @@ def write_uvicorn(protocol: Any, wire: bytes) -> bool:
     return True
 
 
-def write_daphne(protocol: Any, wire: bytes) -> bool:
+def write_daphne(protocol: Any, transport: Any, wire: bytes) -> bool:
     """daphne's autobahn protocol on a Twisted TCP transport: write as `sendMessage` would."""
     if (
         protocol.state != protocol.STATE_OPEN
@@ -160,7 +162,6 @@ def write_daphne(protocol: Any, wire: bytes) -> bool:
         or protocol._perMessageCompress is not None  # negotiated at the handshake
     ):
         return False
-    transport = protocol.transport
     if buffered_bytes(transport) == 0 and transport.connected and not transport.disconnecting:
         # Nothing of this socket waits in Twisted's buffer, so the bytes may go to the
         # kernel now, in order: Twisted would otherwise hold them and register the socket

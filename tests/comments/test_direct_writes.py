@@ -4,6 +4,7 @@ server, or LC_DIRECT_WRITES=0, takes the plain ASGI path. The gateways here also
 and without the light sockets (LC_LIGHT_SOCKETS, test_light_sockets)."""
 
 import asyncio
+import contextlib
 import re
 import urllib.request
 import uuid
@@ -22,6 +23,7 @@ from websockets.protocol import State
 from websockets.uri import parse_uri
 
 from comments import server_internals
+from comments.limits import SocketLimits, UnlimitedSend
 from comments.server_internals import PreparedFrame, direct_writer, write_uvicorn
 from livecomments.servers import SERVERS
 from loadbench.gateways import UNLIMITED_RATE
@@ -75,51 +77,90 @@ async def test_a_socket_that_negotiated_compression_takes_the_plain_path():
     assert direct_writer(plain) is (write_uvicorn if server_internals._tested("uvicorn") else None)
 
 
-@pytest.mark.skipif(
+only_the_tested_uvicorn = pytest.mark.skipif(
     not server_internals._tested("uvicorn"),
     reason="only the tested uvicorn release is written to directly (the version matrix)",
 )
-@pytest.mark.parametrize("closed_by", ["client", "server", "lost"])
-async def test_a_uvicorn_socket_past_open_takes_no_direct_write(closed_by):
-    """write_uvicorn does not read websockets' state: uvicorn's own flags must say a socket
-    is no longer open as soon as that state leaves OPEN, before the loop runs anything."""
+
+
+@contextlib.asynccontextmanager
+async def one_uvicorn_socket():
+    """A real uvicorn socket on a real TCP connection, accepted by an application behind our
+    `SocketLimits`: the websockets client, uvicorn's protocol, and the application's `send`
+    (the bound through which the gateway's frames go)."""
+    sends: list[UnlimitedSend] = []
 
     async def app(scope, receive, send):
         assert (await receive())["type"] == "websocket.connect"
         await send({"type": "websocket.accept"})
+        sends.append(send)
         await asyncio.Event().wait()  # open until the server is closed
 
     opened: list[WebSocketsSansIOProtocol] = []
 
     def open_one() -> WebSocketsSansIOProtocol:
-        opened.append(uvicorn_protocol(app))
+        opened.append(uvicorn_protocol(SocketLimits(app, max_per_client=0)))
         return opened[-1]
 
     server = await asyncio.get_running_loop().create_server(open_one, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     try:
         async with connect(f"ws://127.0.0.1:{port}/ws/live/", compression=None) as client:
-            [protocol] = opened
-            assert write_uvicorn(protocol, PreparedFrame.of("while open").wire)
-            assert await client.recv() == "while open"
-
-            if closed_by == "client":
-                # The client's close frame as it reaches the server: handled in one callback.
-                closing = ClientProtocol(parse_uri("ws://127.0.0.1/"), state=State.OPEN)
-                closing.send_close(1000)
-                protocol.data_received(b"".join(closing.data_to_send()))
-                assert protocol.conn.state is not State.OPEN
-            elif closed_by == "server":
-                await protocol.send({"type": "websocket.close", "code": 1000})
-                assert protocol.conn.state is not State.OPEN
-            else:
-                client.transport.abort()
-                while not protocol.disconnected:
-                    await asyncio.sleep(0.01)
-
-            assert not write_uvicorn(protocol, PreparedFrame.of("after the close").wire)
+            while not sends:
+                await asyncio.sleep(0.01)
+            yield client, opened[0], sends[0]
     finally:
         server.close()
+
+
+@only_the_tested_uvicorn
+@pytest.mark.parametrize("closed_by", ["client", "server", "lost"])
+async def test_a_uvicorn_socket_past_open_takes_no_direct_write(closed_by):
+    """write_uvicorn reads only the transport: a close from the application must stop the
+    direct writes, and uvicorn must close the transport as soon as websockets' state
+    leaves OPEN any other way, before the loop runs anything else."""
+    async with one_uvicorn_socket() as (client, protocol, send):
+        assert send.write_prepared(PreparedFrame.of("while open"))
+        assert await client.recv() == "while open"
+
+        if closed_by == "client":
+            # The client's close frame as it reaches the server: handled in one callback.
+            closing = ClientProtocol(parse_uri("ws://127.0.0.1/"), state=State.OPEN)
+            closing.send_close(1000)
+            protocol.data_received(b"".join(closing.data_to_send()))
+            assert protocol.conn.state is not State.OPEN
+        elif closed_by == "server":
+            await send({"type": "websocket.close", "code": 1000})
+            assert protocol.conn.state is not State.OPEN
+        else:
+            client.transport.abort()
+            while not protocol.disconnected:
+                await asyncio.sleep(0.01)
+
+        assert not send.write_prepared(PreparedFrame.of("after the close"))
+
+
+@only_the_tested_uvicorn
+async def test_no_direct_write_overtakes_a_frame_uvicorn_holds_back():
+    async with one_uvicorn_socket() as (client, protocol, send):
+        # What the transport does past its high-water mark: uvicorn's send now waits.
+        protocol.pause_writing()
+        held = asyncio.create_task(send({"type": "websocket.send", "text": "held back"}))
+        await asyncio.sleep(0.05)
+        assert not held.done()
+
+        assert not send.write_prepared(PreparedFrame.of("after it"))
+
+        protocol.resume_writing()
+        await held
+        assert send.write_prepared(PreparedFrame.of("after it"))
+        assert [await client.recv(), await client.recv()] == ["held back", "after it"]
+
+        # Paused with nothing held back, the frame joins the transport's buffer in order:
+        # what a socket may hold is SocketLimits' bound, not the transport's mark.
+        protocol.pause_writing()
+        assert send.write_prepared(PreparedFrame.of("while paused"))
+        assert await client.recv() == "while paused"
 
 
 async def test_direct_writes_can_be_turned_off():
