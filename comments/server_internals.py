@@ -130,14 +130,15 @@ def write_uvicorn(protocol: Any, transport: Any, wire: bytes) -> bool:
     """uvicorn's websockets-sansio protocol: write as its `send` would, or say no.
 
     Only the transport is read, one object where reading the protocol's flags and its
-    websockets state made three; each more object read of every socket for every frame cost
-    3 to 9 % of a gateway's CPU at 2,000 viewers x 100 comments/s (docs/performance.md).
+    websockets state made three: each further object read of every socket for every frame
+    cost 3 to 9 % of a gateway's CPU at 2,000 viewers x 100 comments/s (docs/performance.md).
     The caller (comments.limits) writes no frame once the application has sent its close,
     nor while one of its plain sends is in flight. Every other way out of OPEN, a close from
     the client, a frame uvicorn cannot parse, the keepalive's timeout, a lost connection or
-    the server's shutdown, closes the transport in the same callback
-    (tests/comments/test_direct_writes.py holds the tested uvicorn to that). Compression,
-    fixed at the handshake, is ruled out once, by `direct_writer`.
+    the server's shutdown, closes the transport in the same callback (read in the tested
+    release's source; tests/comments/test_direct_writes.py holds it to that for a close
+    from the client and a lost connection). Compression, fixed at the handshake, is ruled
+    out once, by `direct_writer`.
 
     A paused transport (past its high-water mark) is written to as well, where uvicorn's
     `send` would wait for it to drain: the order is the same, the bytes join the buffer
