@@ -29,7 +29,7 @@ from moderation import live
 from moderation.selectors import Restriction, is_moderator, may_moderate
 
 from . import services
-from .delivery import StreamRoom
+from .delivery import Outlet, StreamRoom
 from .gateway import gateway
 from .protocol import (
     DeleteComment,
@@ -132,10 +132,14 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     def write_prepared(self, frame: PreparedFrame) -> bool:
         """Write a room's frame straight to the socket; False: send it with `send_frame`."""
-        if self._held is not None:
-            return False  # a join is sending its backfill: the frame waits behind it
-        write = getattr(self.base_send, "write_prepared", None)
+        write = self.outlet()
         return write is not None and write(frame)
+
+    def outlet(self) -> Outlet | None:
+        """The send wrapper's direct write (comments.limits), once no join's frames wait."""
+        if self._held is not None:
+            return None  # a join is sending its backfill: the room's frames wait behind it
+        return getattr(self.base_send, "write_prepared", None)
 
     async def send_error(self, error: LiveCommentsError) -> None:
         await self.send(text_data=frame("error", error_payload(error)))
@@ -225,6 +229,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
             for text, of_room in held:
                 if joined or not of_room:
                     await self.send(text_data=text)
+            if self.room is not None:
+                self.room.outlet_changed(self)
 
     async def leave_stream(self, payload: LeaveStream, received_at: datetime) -> None:
         self._leave()
